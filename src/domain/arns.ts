@@ -1,0 +1,94 @@
+/**
+ * ARNs and ids as ECS formats them (the "new" long ARN format that carries the cluster name):
+ *   arn:aws:ecs:<region>:<account>:cluster/<name>
+ *   arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>
+ *   arn:aws:ecs:<region>:<account>:task/<cluster>/<taskId>
+ *   arn:aws:ecs:<region>:<account>:service/<cluster>/<service>
+ *   arn:aws:ecs:<region>:<account>:container-instance/<cluster>/<id>
+ *   arn:aws:ecs:<region>:<account>:capacity-provider/<name>
+ *   arn:aws:ecs:<region>:<account>:container/<cluster>/<taskId>/<containerRuntimeId>
+ */
+export interface Scope {
+  readonly account: string;
+  readonly region: string;
+  /** `aws`, `aws-cn`, `aws-us-gov`: follows the region. */
+  readonly partition?: string;
+}
+
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+const prefix = (scope: Scope) =>
+  `arn:${scope.partition ?? partitionOf(scope.region)}:ecs:${scope.region}:${scope.account}`;
+
+export const clusterArn = (scope: Scope, name: string) => `${prefix(scope)}:cluster/${name}`;
+export const taskDefinitionArn = (scope: Scope, family: string, revision: number) =>
+  `${prefix(scope)}:task-definition/${family}:${revision}`;
+export const taskArn = (scope: Scope, cluster: string, id: string) => `${prefix(scope)}:task/${cluster}/${id}`;
+export const serviceArn = (scope: Scope, cluster: string, name: string) =>
+  `${prefix(scope)}:service/${cluster}/${name}`;
+export const containerInstanceArn = (scope: Scope, cluster: string, id: string) =>
+  `${prefix(scope)}:container-instance/${cluster}/${id}`;
+export const capacityProviderArn = (scope: Scope, name: string) => `${prefix(scope)}:capacity-provider/${name}`;
+export const containerArn = (scope: Scope, cluster: string, taskId: string, containerId: string) =>
+  `${prefix(scope)}:container/${cluster}/${taskId}/${containerId}`;
+
+export type EcsResourceType =
+  | 'cluster'
+  | 'task-definition'
+  | 'task'
+  | 'service'
+  | 'container-instance'
+  | 'capacity-provider'
+  | 'container';
+
+export interface ParsedArn {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly resourceType: EcsResourceType;
+  /** The path after `<type>/`, split on `/`. */
+  readonly path: readonly string[];
+}
+
+const ARN_PATTERN = /^arn:(aws[a-z-]*):ecs:([a-z0-9-]+):(\d{12}):([a-z-]+)\/(.+)$/;
+const TYPES: readonly EcsResourceType[] = [
+  'cluster',
+  'task-definition',
+  'task',
+  'service',
+  'container-instance',
+  'capacity-provider',
+  'container',
+];
+
+/** Parses an ECS ARN; returns undefined for anything that is not one. */
+export function parseArn(arn: string): ParsedArn | undefined {
+  const match = ARN_PATTERN.exec(arn);
+  if (!match) return undefined;
+  const [, partition, region, account, type, rest] = match;
+  if (!TYPES.includes(type as EcsResourceType)) return undefined;
+  const path = rest.split('/');
+  if (path.some((part) => part.length === 0)) return undefined;
+  return { partition, region, account, resourceType: type as EcsResourceType, path };
+}
+
+export const isArn = (value: string) => value.startsWith('arn:');
+
+/** A cluster reference is a short name or a cluster ARN; returns the name. */
+export function clusterNameOf(reference: string): string | undefined {
+  if (!isArn(reference)) return reference;
+  const parsed = parseArn(reference);
+  return parsed?.resourceType === 'cluster' && parsed.path.length === 1 ? parsed.path[0] : undefined;
+}
+
+/**
+ * Task ids are 32 lowercase hex characters, as ECS's are; `random` is 16 bytes from the caller
+ * (domain code takes randomness as input).
+ */
+export function taskIdFrom(random: Uint8Array): string {
+  return Buffer.from(random.subarray(0, 16)).toString('hex');
+}
