@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// The CDK app (cdk.json: `npx tsx bin/berth.ts`). Optional context:
+//   -c berth:tableName=...  -c berth:eventBusName=...  -c berth:eventSource=...
+//   -c berth:deletionProtection=false   (e.g. on LocalStack, to delete the table by hand)
+import { App } from 'aws-cdk-lib';
+import { addBerthStacks } from '../lib/berth';
+
+const app = new App();
+
+function context(key: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(`berth:${key}`);
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+}
+
+addBerthStacks(app, {
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  tableName: context('tableName'),
+  eventBusName: context('eventBusName'),
+  eventSource: context('eventSource'),
+  deletionProtection: context('deletionProtection') !== 'false',
+});
+
+app.synth();

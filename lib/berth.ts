@@ -1,0 +1,53 @@
+import { Validations, type App, type Environment } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { BerthControlPlaneStack } from './stacks/control-plane-stack';
+import { BerthStatefulStack } from './stacks/stateful-stack';
+
+export interface BerthAppOptions {
+  readonly env?: Environment;
+  /** @default - generated */
+  readonly tableName?: string;
+  /** @default 'berth' */
+  readonly eventBusName?: string;
+  /** @default 'berth.ecs' */
+  readonly eventSource?: string;
+  /** @default true */
+  readonly deletionProtection?: boolean;
+  /**
+   * Run cdk-nag's AwsSolutions checks at synth (cdk-nag 3 is a CDK policy-validation plugin, not an
+   * Aspect: an unacknowledged finding fails `cdk synth`). @default true
+   */
+  readonly nag?: boolean;
+}
+
+export interface BerthStacks {
+  readonly stateful: BerthStatefulStack;
+  readonly controlPlane: BerthControlPlaneStack;
+}
+
+/**
+ * Adds Berth's stacks to an app: `Berth-Stateful` (table, bus) feeding `Berth-ControlPlane`.
+ * bin/berth.ts and the infra tests both build the app through this, so tests check what deploys.
+ */
+export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthStacks {
+  const stateful = new BerthStatefulStack(app, 'Berth-Stateful', {
+    env: options.env,
+    description: 'Berth: state (DynamoDB table and stream, EventBridge bus)',
+    tableName: options.tableName,
+    eventBusName: options.eventBusName,
+    deletionProtection: options.deletionProtection,
+  });
+  const controlPlane = new BerthControlPlaneStack(app, 'Berth-ControlPlane', {
+    env: options.env,
+    description: 'Berth: ECS-compatible control plane (API)',
+    table: stateful.table,
+    eventBus: stateful.eventBus,
+    eventSource: options.eventSource,
+  });
+  controlPlane.addDependency(stateful);
+
+  if (options.nag ?? true) {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  }
+  return { stateful, controlPlane };
+}

@@ -1,0 +1,27 @@
+/** Item keys of the single table; docs/data-model.md lists them with their access patterns. */
+import type { Scope } from '../../domain/arns';
+
+export const scopeTag = (scope: Scope) => `${scope.account}#${scope.region}`;
+
+export const clusterKey = (clusterArn: string) => ({ pk: clusterArn, sk: 'CLUSTER' });
+export const clusterListPartition = (scope: Scope) => `CLUSTERS#${scopeTag(scope)}`;
+
+export const taskKey = (clusterArn: string, taskId: string) => ({ pk: clusterArn, sk: `TASK#${taskId}` });
+export const TASK_SK_PREFIX = 'TASK#';
+export const runTaskTokenKey = (clusterArn: string, clientToken: string) => ({
+  pk: clusterArn,
+  sk: `RUNTASK#${clientToken}`,
+});
+
+export const familyPartition = (scope: Scope, family: string) => `TDFAMILY#${scopeTag(scope)}#${family}`;
+export const familyKey = (scope: Scope, family: string) => ({ pk: familyPartition(scope, family), sk: 'FAMILY' });
+export const familyListPartition = (scope: Scope) => `TDFAMILIES#${scopeTag(scope)}`;
+export const revisionSortKey = (revision: number) => `REV#${String(revision).padStart(10, '0')}`;
+export const revisionKey = (scope: Scope, family: string, revision: number) => ({
+  pk: familyPartition(scope, family),
+  sk: revisionSortKey(revision),
+});
+export const revisionListPartition = (scope: Scope) => `TDREVISIONS#${scopeTag(scope)}`;
+// '#' sorts below every character a family name may hold, so this orders by family, then revision.
+export const revisionListSortKey = (family: string, revision: number) =>
+  `${family}#${String(revision).padStart(10, '0')}`;

@@ -1,0 +1,50 @@
+import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { decodePageToken, encodePageToken } from './page-token';
+
+type Item = Record<string, unknown>;
+
+export interface PageRequest {
+  readonly maxResults: number;
+  readonly nextToken?: string;
+}
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextToken?: string;
+}
+
+/**
+ * Reads one API page from a Query: items the `accept` filter rejects do not count toward maxResults,
+ * so a filtered list still fills its pages. The token continues after the last item returned.
+ */
+export async function queryPage(
+  doc: DynamoDBDocumentClient,
+  input: QueryCommandInput,
+  keyAttributes: readonly string[],
+  partition: { readonly attribute: string; readonly value: string },
+  page: PageRequest,
+  accept: (item: Item) => boolean = () => true,
+): Promise<Page<Item>> {
+  let startKey: Record<string, string> | undefined = decodePageToken(page.nextToken, partition.value, partition.attribute);
+  const items: Item[] = [];
+  for (;;) {
+    const result = await doc.send(
+      new QueryCommand({ ...input, ExclusiveStartKey: startKey, Limit: Math.max(page.maxResults, 25) }),
+    );
+    const found = result.Items ?? [];
+    for (let index = 0; index < found.length; index++) {
+      if (!accept(found[index])) continue;
+      items.push(found[index]);
+      if (items.length === page.maxResults) {
+        const more = index < found.length - 1 || result.LastEvaluatedKey !== undefined;
+        return { items, nextToken: more ? tokenAfter(found[index]) : undefined };
+      }
+    }
+    if (!result.LastEvaluatedKey) return { items };
+    startKey = result.LastEvaluatedKey as Record<string, string>;
+  }
+
+  function tokenAfter(item: Item) {
+    const key = Object.fromEntries(keyAttributes.map((name) => [name, String(item[name])]));
+    return encodePageToken(partition.value, key);
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The one table's key schema, shared by the CDK stack, the local runtime's CreateTable and the
+ * repositories, so the three cannot drift apart. Keys and access patterns: docs/data-model.md.
+ */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Listing index: clusters and task definitions of an account+region, in name order. */
+  listIndex: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  /** DynamoDB TTL attribute (epoch seconds): stopped tasks, inactive clusters, idempotency tokens. */
+  ttlAttribute: 'expiresAt',
+  /** Every mutable item carries it; every update is conditional on it. */
+  versionAttribute: 'version',
+} as const;
+
+export const DEFAULT_TABLE_NAME = 'berth';

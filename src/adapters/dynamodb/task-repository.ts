@@ -1,0 +1,189 @@
+import {
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { VersionConflictError } from '../../domain/errors';
+import type { TaskRecord } from '../../domain/records';
+import { clusterCountsUpdate, type CountDeltas } from './cluster-repository';
+import { conditionally, epochSeconds, failedConditions } from './conditional-writes';
+import { runTaskTokenKey, TASK_SK_PREFIX, taskKey } from './keys';
+import { queryPage, type Page, type PageRequest } from './query-pages';
+import { TABLE_SCHEMA } from './table-schema';
+
+export interface StoredTask {
+  readonly record: TaskRecord;
+  readonly version: number;
+}
+
+/** What a RunTask clientToken remembers: a digest of the request and the tasks it started. */
+export interface RunTaskTokenRecord {
+  readonly requestDigest: string;
+  readonly taskArns: string[];
+}
+
+export type CreateTasksOutcome = 'created' | 'cluster-inactive' | 'token-exists';
+
+const taskIdOf = (taskArn: string) => taskArn.slice(taskArn.lastIndexOf('/') + 1);
+
+export class TaskRepository {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /**
+   * Writes new tasks, the cluster's counters and (when given) the clientToken record in one
+   * transaction: either RunTask happened completely or not at all.
+   */
+  async create(
+    clusterArn: string,
+    tasks: readonly TaskRecord[],
+    deltas: CountDeltas,
+    token?: { clientToken: string; record: RunTaskTokenRecord; expiresAtMs: number },
+  ): Promise<CreateTasksOutcome> {
+    const items = [
+      clusterCountsUpdate(this.tableName, clusterArn, deltas),
+      ...tasks.map((task) => ({
+        Put: {
+          TableName: this.tableName,
+          Item: this.item(task),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      })),
+      ...(token
+        ? [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...runTaskTokenKey(clusterArn, token.clientToken),
+                  kind: 'run-task-token',
+                  version: 1,
+                  ...token.record,
+                  [TABLE_SCHEMA.ttlAttribute]: epochSeconds(token.expiresAtMs),
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ]
+        : []),
+    ];
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return 'created';
+    } catch (error) {
+      const failed = failedConditions(error);
+      if (!failed) throw error;
+      if (failed.includes(0)) return 'cluster-inactive';
+      if (token && failed.includes(items.length - 1)) return 'token-exists';
+      throw new VersionConflictError(clusterArn, { cause: error });
+    }
+  }
+
+  async getRunTaskToken(clusterArn: string, clientToken: string): Promise<RunTaskTokenRecord | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: runTaskTokenKey(clusterArn, clientToken), ConsistentRead: true }),
+    );
+    return Item ? { requestDigest: Item.requestDigest as string, taskArns: Item.taskArns as string[] } : undefined;
+  }
+
+  async get(clusterArn: string, taskId: string): Promise<StoredTask | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: taskKey(clusterArn, taskId), ConsistentRead: true }),
+    );
+    return Item ? { record: Item.doc as TaskRecord, version: Item.version as number } : undefined;
+  }
+
+  /** Reads up to 100 tasks of one cluster by id, consistently; missing ids are simply absent. */
+  async getMany(clusterArn: string, taskIds: readonly string[]): Promise<Map<string, StoredTask>> {
+    const found = new Map<string, StoredTask>();
+    let keys: Record<string, unknown>[] = [...new Set(taskIds)].map((id) => taskKey(clusterArn, id));
+    while (keys.length > 0) {
+      const result = await this.doc.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of result.Responses?.[this.tableName] ?? []) {
+        const record = item.doc as TaskRecord;
+        found.set(taskIdOf(record.taskArn), { record, version: item.version as number });
+      }
+      keys = (result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+    }
+    return found;
+  }
+
+  /**
+   * Replaces a task if its version is still `expectedVersion`. When the change moves the task between
+   * counted states, the cluster counters move in the same transaction.
+   */
+  async update(task: TaskRecord, expectedVersion: number, deltas: CountDeltas = {}, expiresAtMs?: number): Promise<void> {
+    const put = {
+      TableName: this.tableName,
+      Item: this.item(task, expiresAtMs),
+      ConditionExpression: '#version = :expected',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':expected': expectedVersion },
+    };
+    if (Object.values(deltas).every((delta) => !delta)) {
+      await conditionally(task.taskArn, () => this.doc.send(new PutCommand(put)));
+      return;
+    }
+    // Counters of an INACTIVE cluster cannot move, but an inactive cluster has no active tasks.
+    const counts = clusterCountsUpdate(this.tableName, task.clusterArn, deltas);
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: [{ Put: put }, counts] }));
+    } catch (error) {
+      if (failedConditions(error)) throw new VersionConflictError(task.taskArn, { cause: error });
+      throw error;
+    }
+  }
+
+  async list(clusterArn: string, page: PageRequest, accept: (task: TaskRecord) => boolean): Promise<Page<TaskRecord>> {
+    const result = await queryPage(
+      this.doc,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX },
+        ConsistentRead: true,
+      },
+      ['pk', 'sk'],
+      { attribute: 'pk', value: clusterArn },
+      page,
+      (item) => accept(item.doc as TaskRecord),
+    );
+    return { items: result.items.map((item) => item.doc as TaskRecord), nextToken: result.nextToken };
+  }
+
+  /** True when some task of the cluster that matches `accept` exists (stops at the first). */
+  async any(clusterArn: string, accept: (task: TaskRecord) => boolean): Promise<boolean> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      if ((result.Items ?? []).some((item) => accept(item.doc as TaskRecord))) return true;
+      startKey = result.LastEvaluatedKey;
+    } while (startKey);
+    return false;
+  }
+
+  private item(task: TaskRecord, expiresAtMs?: number) {
+    return {
+      ...taskKey(task.clusterArn, taskIdOf(task.taskArn)),
+      kind: 'task',
+      version: task.version,
+      doc: task,
+      ...(expiresAtMs === undefined ? {} : { [TABLE_SCHEMA.ttlAttribute]: epochSeconds(expiresAtMs) }),
+    };
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The ECS wire protocol (AWS JSON 1.1) independent of transport: the local HTTP server and the API
+ * Gateway Lambda both turn their requests into an EcsHttpRequest and send back the EcsHttpResponse.
+ */
+import type { Scope } from '../domain/arns';
+import { BerthError, SerializationException, UnknownOperationException } from '../domain/errors';
+import type { BerthContext } from '../app/context';
+import { operationModel, TARGET_PREFIX, validateShape } from './ecs-model';
+import { OPERATIONS } from './operations';
+import { toWire } from './to-wire';
+
+export interface EcsHttpRequest {
+  readonly method: string;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: string;
+  readonly requestId: string;
+}
+
+export interface EcsHttpResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export interface ProtocolLogger {
+  error(message: string, error: unknown): void;
+}
+
+/** The region of a SigV4-signed request (its credential scope), as LocalStack reads it. */
+export function regionOfRequest(headers: EcsHttpRequest['headers']): string | undefined {
+  const match = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\//.exec(headers['authorization'] ?? '');
+  return match?.[1];
+}
+
+export async function handleEcsRequest(
+  context: BerthContext,
+  request: EcsHttpRequest,
+  logger: ProtocolLogger = console,
+): Promise<EcsHttpResponse> {
+  const respond = (statusCode: number, payload: unknown): EcsHttpResponse => ({
+    statusCode,
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': request.requestId },
+    body: JSON.stringify(payload),
+  });
+  try {
+    const operation = operationName(request);
+    const model = operationModel(operation)!;
+    const input = parseBody(request.body);
+    if (model.input) validateShape(model.input, input);
+    const scope: Scope = { account: context.account, region: regionOfRequest(request.headers) ?? context.defaultRegion };
+    const output = await OPERATIONS[operation]({ ...context, scope }, input);
+    return respond(200, model.output ? toWire(model.output, output) : {});
+  } catch (error) {
+    if (error instanceof BerthError) {
+      return respond(error.statusCode, { __type: error.name, message: error.message });
+    }
+    logger.error(`request ${request.requestId} failed`, error);
+    return respond(500, { __type: 'ServerException', message: 'An internal error occurred. Retry the request.' });
+  }
+}
+
+function operationName(request: EcsHttpRequest): string {
+  const target = request.headers['x-amz-target'] ?? '';
+  const [prefix, operation] = target.split('.');
+  if (request.method !== 'POST' || prefix !== TARGET_PREFIX || !operation || !Object.hasOwn(OPERATIONS, operation)) {
+    throw new UnknownOperationException(
+      target ? `The operation ${target} is not supported by Berth.` : 'Missing X-Amz-Target header.',
+    );
+  }
+  return operation;
+}
+
+function parseBody(body: string): unknown {
+  if (body.trim() === '') return {};
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new SerializationException('The request body is not valid JSON.');
+  }
+}

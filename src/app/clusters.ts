@@ -1,0 +1,261 @@
+import { capacityProviderArn, clusterArn, parseArn } from '../domain/arns';
+import {
+  FARGATE_PROVIDERS,
+  validateCapacityProviderStrategy,
+  type CapacityProviderStrategyItem,
+} from '../domain/capacity-strategy';
+import {
+  ClusterContainsContainerInstancesException,
+  ClusterContainsServicesException,
+  ClusterContainsTasksException,
+  InvalidParameterException,
+  ResourceInUseException,
+} from '../domain/errors';
+import type { ClusterRecord, KeyValuePair, Tag } from '../domain/records';
+import { isActive } from '../domain/task-lifecycle';
+import { validateTags } from '../domain/tags';
+import type { StoredCluster } from '../adapters/dynamodb/cluster-repository';
+import type { RequestContext } from './context';
+import { withOptimisticRetry } from './optimistic';
+import { activeCluster, clusterArnFor, DEFAULT_CLUSTER } from './resolve';
+
+const CLUSTER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
+const DEFAULT_SETTINGS: KeyValuePair[] = [{ name: 'containerInsights', value: 'disabled' }];
+
+export interface CreateClusterInput {
+  clusterName?: string;
+  tags?: Tag[];
+  settings?: KeyValuePair[];
+  configuration?: Record<string, unknown>;
+  capacityProviders?: string[];
+  defaultCapacityProviderStrategy?: CapacityProviderStrategyItem[];
+  serviceConnectDefaults?: { namespace?: string };
+}
+
+export type ClusterField = 'ATTACHMENTS' | 'CONFIGURATIONS' | 'SETTINGS' | 'STATISTICS' | 'TAGS';
+
+/** The ECS Cluster shape of a stored cluster; optional parts only when `include` asks for them. */
+export function clusterView(stored: StoredCluster, include: readonly ClusterField[] | 'all') {
+  const wants = (field: ClusterField) => include === 'all' || include.includes(field);
+  const { record, counts } = stored;
+  return {
+    clusterArn: record.clusterArn,
+    clusterName: record.clusterName,
+    status: record.status,
+    registeredContainerInstancesCount: counts.registeredContainerInstancesCount,
+    runningTasksCount: counts.runningTasksCount,
+    pendingTasksCount: counts.pendingTasksCount,
+    activeServicesCount: counts.activeServicesCount,
+    capacityProviders: record.capacityProviders,
+    defaultCapacityProviderStrategy: record.defaultCapacityProviderStrategy,
+    ...(record.serviceConnectDefaults ? { serviceConnectDefaults: record.serviceConnectDefaults } : {}),
+    ...(wants('SETTINGS') ? { settings: record.settings } : {}),
+    ...(wants('TAGS') ? { tags: record.tags } : {}),
+    ...(wants('CONFIGURATIONS') && record.configuration ? { configuration: record.configuration } : {}),
+    ...(wants('ATTACHMENTS') ? { attachments: [] } : {}),
+    ...(wants('STATISTICS')
+      ? {
+          statistics: (
+            [
+              'runningEC2TasksCount',
+              'runningFargateTasksCount',
+              'pendingEC2TasksCount',
+              'pendingFargateTasksCount',
+              'runningExternalTasksCount',
+              'pendingExternalTasksCount',
+            ] as const
+          ).map((name) => ({ name, value: String(counts[name]) })),
+        }
+      : {}),
+  };
+}
+
+function validateProviders(providers: readonly string[]): void {
+  for (const name of providers) {
+    if (!FARGATE_PROVIDERS.includes(name)) {
+      throw new InvalidParameterException(
+        `The specified capacity provider '${name}' does not exist. Specify a valid capacity provider and try again.`,
+      );
+    }
+  }
+  if (new Set(providers).size !== providers.length) {
+    throw new InvalidParameterException('The specified capacity providers contain duplicates.');
+  }
+}
+
+const withDefaults = (strategy: readonly CapacityProviderStrategyItem[]) =>
+  strategy.map((item) => ({ capacityProvider: item.capacityProvider, weight: item.weight ?? 0, base: item.base ?? 0 }));
+
+export async function createCluster(ctx: RequestContext, input: CreateClusterInput) {
+  const name = input.clusterName ?? DEFAULT_CLUSTER;
+  if (!CLUSTER_NAME.test(name)) {
+    throw new InvalidParameterException(
+      'Cluster name can have up to 255 characters: letters (uppercase and lowercase), numbers, hyphens, and underscores.',
+    );
+  }
+  const tags = input.tags ?? [];
+  validateTags(tags);
+  const providers = input.capacityProviders ?? [];
+  validateProviders(providers);
+  const strategy = input.defaultCapacityProviderStrategy ?? [];
+  validateCapacityProviderStrategy(strategy, providers, 'storeDefault');
+  const settings = mergeSettings(DEFAULT_SETTINGS, input.settings ?? []);
+
+  const arn = clusterArn(ctx.scope, name);
+  return withOptimisticRetry(async () => {
+    const existing = await ctx.clusters.get(arn);
+    // CreateCluster on an ACTIVE cluster returns it unchanged, as ECS does.
+    if (existing && existing.record.status !== 'INACTIVE') return { cluster: clusterView(existing, ['SETTINGS', 'TAGS', 'CONFIGURATIONS']) };
+    const record: ClusterRecord = {
+      clusterArn: arn,
+      clusterName: name,
+      status: 'ACTIVE',
+      settings,
+      ...(input.configuration ? { configuration: input.configuration } : {}),
+      ...(input.serviceConnectDefaults ? { serviceConnectDefaults: input.serviceConnectDefaults } : {}),
+      capacityProviders: providers,
+      defaultCapacityProviderStrategy: withDefaults(strategy),
+      tags,
+      createdAt: ctx.clock(),
+    };
+    await ctx.clusters.create(ctx.scope, record, existing?.version);
+    const created = await ctx.clusters.get(arn);
+    return { cluster: clusterView(created!, ['SETTINGS', 'TAGS', 'CONFIGURATIONS']) };
+  });
+}
+
+function mergeSettings(defaults: readonly KeyValuePair[], given: readonly KeyValuePair[]): KeyValuePair[] {
+  const byName = new Map(defaults.map((s) => [s.name, s]));
+  for (const setting of given) {
+    if (setting.name !== 'containerInsights' || !['enabled', 'disabled', 'enhanced'].includes(setting.value ?? '')) {
+      throw new InvalidParameterException(
+        `Invalid cluster setting: ${setting.name}=${setting.value}. Valid: containerInsights = enabled | disabled | enhanced.`,
+      );
+    }
+    byName.set(setting.name, setting);
+  }
+  return [...byName.values()];
+}
+
+export async function describeClusters(ctx: RequestContext, input: { clusters?: string[]; include?: ClusterField[] }) {
+  const references = input.clusters?.length ? input.clusters : [DEFAULT_CLUSTER];
+  if (references.length > 100) throw new InvalidParameterException('You can describe up to 100 clusters at a time.');
+  const clusters = [];
+  const failures = [];
+  for (const reference of references) {
+    const arn = clusterArnFor(ctx, reference);
+    const stored = arn ? await ctx.clusters.get(arn) : undefined;
+    if (stored) clusters.push(clusterView(stored, input.include ?? []));
+    else failures.push({ arn: arn ?? reference, reason: 'MISSING' });
+  }
+  return { clusters, failures };
+}
+
+export async function listClusters(ctx: RequestContext, input: { maxResults?: number; nextToken?: string }) {
+  const page = await ctx.clusters.list(ctx.scope, { maxResults: pageSize(input.maxResults), nextToken: input.nextToken });
+  return { clusterArns: page.items, nextToken: page.nextToken };
+}
+
+export function pageSize(maxResults: number | undefined): number {
+  if (maxResults === undefined) return 100;
+  if (maxResults < 1 || maxResults > 100) {
+    throw new InvalidParameterException('maxResults must be between 1 and 100.');
+  }
+  return maxResults;
+}
+
+export async function deleteCluster(ctx: RequestContext, input: { cluster: string }) {
+  return withOptimisticRetry(async () => {
+    const stored = await activeCluster(ctx, input.cluster);
+    const { counts } = stored;
+    if (counts.registeredContainerInstancesCount > 0) {
+      throw new ClusterContainsContainerInstancesException(
+        'The Cluster cannot be deleted while Container Instances are active or draining.',
+      );
+    }
+    if (counts.activeServicesCount > 0) {
+      throw new ClusterContainsServicesException('The Cluster cannot be deleted while Services are active.');
+    }
+    if (counts.pendingTasksCount + counts.runningTasksCount > 0) {
+      throw new ClusterContainsTasksException('The Cluster cannot be deleted while Tasks are active.');
+    }
+    await ctx.clusters.deactivate(ctx.scope, stored.record, stored.version, ctx.clock() + ctx.retention.inactiveClusterMs);
+    return {
+      cluster: clusterView(
+        { ...stored, record: { ...stored.record, status: 'INACTIVE' }, version: stored.version + 1 },
+        ['SETTINGS', 'TAGS', 'CONFIGURATIONS'],
+      ),
+    };
+  });
+}
+
+export async function putClusterCapacityProviders(
+  ctx: RequestContext,
+  input: { cluster: string; capacityProviders: string[]; defaultCapacityProviderStrategy: CapacityProviderStrategyItem[] },
+) {
+  validateProviders(input.capacityProviders);
+  validateCapacityProviderStrategy(input.defaultCapacityProviderStrategy, input.capacityProviders, 'storeDefault');
+  return withOptimisticRetry(async () => {
+    const stored = await activeCluster(ctx, input.cluster);
+    const removed = stored.record.capacityProviders.filter((name) => !input.capacityProviders.includes(name));
+    if (removed.length > 0) {
+      const inUse = await ctx.tasks.any(
+        stored.record.clusterArn,
+        (task) => isActive(task.lastStatus) && removed.includes(task.capacityProviderName ?? ''),
+      );
+      if (inUse) {
+        throw new ResourceInUseException(
+          `The specified capacity provider is in use and cannot be removed: ${removed.join(', ')}.`,
+        );
+      }
+    }
+    const record: ClusterRecord = {
+      ...stored.record,
+      capacityProviders: input.capacityProviders,
+      defaultCapacityProviderStrategy: withDefaults(input.defaultCapacityProviderStrategy),
+    };
+    await ctx.clusters.update(ctx.scope, record, stored.version);
+    return { cluster: clusterView({ ...stored, record, version: stored.version + 1 }, ['SETTINGS', 'TAGS', 'CONFIGURATIONS']) };
+  });
+}
+
+/** FARGATE and FARGATE_SPOT exist in every account and region, ACTIVE, untaggable. */
+export function describeCapacityProviders(
+  ctx: RequestContext,
+  input: { capacityProviders?: string[]; include?: string[]; maxResults?: number; nextToken?: string },
+) {
+  const builtIn = FARGATE_PROVIDERS.map((name) => ({
+    capacityProviderArn: capacityProviderArn(ctx.scope, name),
+    name,
+    status: 'ACTIVE',
+    type: name,
+    tags: [] as Tag[],
+  }));
+  if (input.capacityProviders?.length) {
+    const found = [];
+    const failures = [];
+    for (const reference of input.capacityProviders) {
+      const parsed = reference.startsWith('arn:') ? parseArn(reference) : undefined;
+      const provider = builtIn.find((p) => p.name === reference || p.capacityProviderArn === reference);
+      if (provider && (!parsed || parsed.resourceType === 'capacity-provider')) found.push(provider);
+      else failures.push({ arn: reference.startsWith('arn:') ? reference : capacityProviderArn(ctx.scope, reference), reason: 'MISSING' });
+    }
+    return { capacityProviders: found, failures };
+  }
+  if (input.maxResults !== undefined && (input.maxResults < 1 || input.maxResults > 10)) {
+    throw new InvalidParameterException('maxResults must be between 1 and 10.');
+  }
+  const start = input.nextToken === undefined ? 0 : decodeOffset(input.nextToken, builtIn.length);
+  const size = input.maxResults ?? 10;
+  const page = builtIn.slice(start, start + size);
+  const next = start + size < builtIn.length ? Buffer.from(`cp:${start + size}`).toString('base64url') : undefined;
+  return { capacityProviders: page, failures: [], nextToken: next };
+}
+
+function decodeOffset(token: string, length: number): number {
+  const match = /^cp:(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  const offset = match ? Number(match[1]) : NaN;
+  if (!(offset >= 0 && offset < length)) throw new InvalidParameterException('Invalid nextToken.');
+  return offset;
+}
+

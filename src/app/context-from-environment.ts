@@ -1,0 +1,23 @@
+import { createDocumentClient } from '../adapters/dynamodb/document-client';
+import type { BerthContext } from './context';
+import { createBerthContext } from './create-context';
+
+/** The context a Lambda function builds from the environment its CDK stack gives it. */
+export function berthContextFromEnvironment(env: NodeJS.ProcessEnv): BerthContext {
+  const tableName = required(env, 'BERTH_TABLE_NAME');
+  return createBerthContext({
+    doc: createDocumentClient(),
+    tableName,
+    account: required(env, 'BERTH_ACCOUNT_ID'),
+    region: env.BERTH_REGION ?? required(env, 'AWS_REGION'),
+    retention: env.BERTH_STOPPED_TASK_RETENTION_SECONDS
+      ? { stoppedTaskMs: Number(env.BERTH_STOPPED_TASK_RETENTION_SECONDS) * 1000 }
+      : undefined,
+  });
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}

@@ -1,0 +1,36 @@
+import type { Scope } from '../domain/arns';
+import type { ClusterRepository } from '../adapters/dynamodb/cluster-repository';
+import type { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-repository';
+import type { TaskRepository } from '../adapters/dynamodb/task-repository';
+
+/** Everything a use case may touch. Time and randomness come from here so tests can fix them. */
+export interface BerthContext {
+  readonly clusters: ClusterRepository;
+  readonly tasks: TaskRepository;
+  readonly taskDefinitions: TaskDefinitionRepository;
+  readonly clock: () => number;
+  readonly randomBytes: (size: number) => Uint8Array;
+  readonly account: string;
+  readonly defaultRegion: string;
+  readonly retention: RetentionSettings;
+}
+
+export interface RetentionSettings {
+  /** How long a STOPPED task stays describable (ECS: about an hour). */
+  readonly stoppedTaskMs: number;
+  /** How long an INACTIVE cluster stays describable. */
+  readonly inactiveClusterMs: number;
+  /** How long a RunTask clientToken is remembered. */
+  readonly clientTokenMs: number;
+}
+
+export const DEFAULT_RETENTION: RetentionSettings = {
+  stoppedTaskMs: 60 * 60 * 1000,
+  inactiveClusterMs: 60 * 60 * 1000,
+  clientTokenMs: 24 * 60 * 60 * 1000,
+};
+
+/** A use case call: the context plus the account and region of the request. */
+export interface RequestContext extends BerthContext {
+  readonly scope: Scope;
+}

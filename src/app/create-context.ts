@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ClusterRepository } from '../adapters/dynamodb/cluster-repository';
+import { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-repository';
+import { TaskRepository } from '../adapters/dynamodb/task-repository';
+import { DEFAULT_RETENTION, type BerthContext, type RetentionSettings } from './context';
+
+export interface ContextOptions {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly account: string;
+  readonly region: string;
+  readonly retention?: Partial<RetentionSettings>;
+  readonly clock?: () => number;
+  readonly randomBytes?: (size: number) => Uint8Array;
+}
+
+export function createBerthContext(options: ContextOptions): BerthContext {
+  return {
+    clusters: new ClusterRepository(options.doc, options.tableName),
+    tasks: new TaskRepository(options.doc, options.tableName),
+    taskDefinitions: new TaskDefinitionRepository(options.doc, options.tableName),
+    clock: options.clock ?? Date.now,
+    randomBytes: options.randomBytes ?? ((size) => randomBytes(size)),
+    account: options.account,
+    defaultRegion: options.region,
+    retention: { ...DEFAULT_RETENTION, ...options.retention },
+  };
+}

@@ -1,0 +1,78 @@
+import { clusterArn, parseArn, type ParsedArn } from '../domain/arns';
+import { ClusterNotFoundException, InvalidParameterException, ResourceNotFoundException } from '../domain/errors';
+import type { Tag } from '../domain/records';
+import { mergeTags, removeTags, validateTags } from '../domain/tags';
+import type { RequestContext } from './context';
+import { withOptimisticRetry } from './optimistic';
+
+/** Reads a resource's tags and, when `change` is given, writes the changed list conditionally. */
+async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags: Tag[]) => Tag[]): Promise<Tag[]> {
+  const arn = parseArn(resourceArn);
+  if (!arn) throw new InvalidParameterException('The ARN provided is invalid.');
+  if (arn.account !== ctx.scope.account || arn.region !== ctx.scope.region) {
+    throw new ResourceNotFoundException('The specified resource could not be found.');
+  }
+  return withOptimisticRetry(async () => {
+    switch (arn.resourceType) {
+      case 'cluster': {
+        const stored = await ctx.clusters.get(clusterArn(ctx.scope, arn.path[0]));
+        if (!stored || stored.record.status === 'INACTIVE' || arn.path.length !== 1) {
+          throw new ClusterNotFoundException('Cluster not found.');
+        }
+        if (!change) return stored.record.tags;
+        const tags = change(stored.record.tags);
+        await ctx.clusters.update(ctx.scope, { ...stored.record, tags }, stored.version);
+        return tags;
+      }
+      case 'task': {
+        const { cluster, taskId } = taskPath(arn);
+        const owner = await ctx.clusters.get(clusterArn(ctx.scope, cluster));
+        if (!owner || owner.record.status === 'INACTIVE') throw new ClusterNotFoundException('Cluster not found.');
+        const stored = await ctx.tasks.get(owner.record.clusterArn, taskId);
+        if (!stored) throw new ResourceNotFoundException('The specified task could not be found.');
+        if (!change) return stored.record.tags;
+        const tags = change(stored.record.tags);
+        await ctx.tasks.update({ ...stored.record, tags, version: stored.version + 1 }, stored.version);
+        return tags;
+      }
+      case 'task-definition': {
+        const [family, revision] = arn.path[0].split(':');
+        const stored =
+          revision && /^\d+$/.test(revision)
+            ? await ctx.taskDefinitions.getRevision(ctx.scope, family, Number(revision))
+            : undefined;
+        if (!stored) throw new ResourceNotFoundException('The specified task definition could not be found.');
+        if (!change) return stored.tags;
+        const tags = change(stored.tags);
+        await ctx.taskDefinitions.putTags(ctx.scope, stored, tags);
+        return tags;
+      }
+      case 'capacity-provider':
+        if (change) throw new InvalidParameterException('The FARGATE and FARGATE_SPOT capacity providers cannot be tagged.');
+        if (['FARGATE', 'FARGATE_SPOT'].includes(arn.path[0])) return [];
+        throw new ResourceNotFoundException('The specified capacity provider could not be found.');
+      default:
+        throw new InvalidParameterException(`Tagging ${arn.resourceType} resources is not supported.`);
+    }
+  });
+}
+
+function taskPath(arn: ParsedArn) {
+  if (arn.path.length !== 2) throw new InvalidParameterException('The ARN provided is invalid.');
+  return { cluster: arn.path[0], taskId: arn.path[1] };
+}
+
+export async function tagResource(ctx: RequestContext, input: { resourceArn: string; tags: Tag[] }) {
+  validateTags(input.tags);
+  await withTags(ctx, input.resourceArn, (existing) => mergeTags(existing, input.tags));
+  return {};
+}
+
+export async function untagResource(ctx: RequestContext, input: { resourceArn: string; tagKeys: string[] }) {
+  await withTags(ctx, input.resourceArn, (existing) => removeTags(existing, input.tagKeys));
+  return {};
+}
+
+export async function listTagsForResource(ctx: RequestContext, input: { resourceArn: string }) {
+  return { tags: await withTags(ctx, input.resourceArn) };
+}

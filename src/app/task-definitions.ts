@@ -1,0 +1,126 @@
+import { parseArn, taskDefinitionArn } from '../domain/arns';
+import { ClientException, InvalidParameterException } from '../domain/errors';
+import type { Tag, TaskDefinitionRecord, TaskDefinitionStatus } from '../domain/records';
+import {
+  FAMILY_NAME,
+  isFargateCompatible,
+  normalizedSizes,
+  validateTaskDefinition,
+  withContainerDefaults,
+  type TaskDefinitionRequest,
+} from '../domain/task-definition-rules';
+import { validateTags } from '../domain/tags';
+import type { StoredTaskDefinition } from '../adapters/dynamodb/task-definition-repository';
+import { pageSize } from './clusters';
+import type { RequestContext } from './context';
+import { withOptimisticRetry } from './optimistic';
+
+export interface TaskDefinitionReference {
+  family: string;
+  /** Undefined: the latest ACTIVE revision. */
+  revision?: number;
+}
+
+/** `family`, `family:revision` or a task definition ARN in the caller's account and region. */
+export function parseTaskDefinitionReference(ctx: RequestContext, reference: string): TaskDefinitionReference | undefined {
+  let body = reference;
+  if (reference.startsWith('arn:')) {
+    const parsed = parseArn(reference);
+    if (!parsed || parsed.resourceType !== 'task-definition' || parsed.path.length !== 1) return undefined;
+    if (parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) return undefined;
+    body = parsed.path[0];
+    if (!body.includes(':')) return undefined;
+  }
+  const [family, revision, ...rest] = body.split(':');
+  if (rest.length > 0 || !FAMILY_NAME.test(family)) return undefined;
+  if (revision === undefined) return { family };
+  if (!/^[1-9]\d{0,9}$/.test(revision)) return undefined;
+  return { family, revision: Number(revision) };
+}
+
+export async function findTaskDefinition(
+  ctx: RequestContext,
+  reference: string,
+): Promise<StoredTaskDefinition | undefined> {
+  const parsed = parseTaskDefinitionReference(ctx, reference);
+  if (!parsed) return undefined;
+  return parsed.revision === undefined
+    ? ctx.taskDefinitions.latestActive(ctx.scope, parsed.family)
+    : ctx.taskDefinitions.getRevision(ctx.scope, parsed.family, parsed.revision);
+}
+
+const NOT_FOUND = 'Unable to describe task definition.';
+
+export async function registerTaskDefinition(ctx: RequestContext, input: TaskDefinitionRequest & { tags?: Tag[] }) {
+  const { tags = [], ...request } = input;
+  validateTaskDefinition(request);
+  validateTags(tags);
+  return withOptimisticRetry(async () => {
+    const family = await ctx.taskDefinitions.getFamily(ctx.scope, request.family);
+    const revision = (family?.latestRevision ?? 0) + 1;
+    const record: TaskDefinitionRecord = {
+      ...request,
+      ...normalizedSizes(request),
+      taskDefinitionArn: taskDefinitionArn(ctx.scope, request.family, revision),
+      family: request.family,
+      revision,
+      status: 'ACTIVE',
+      containerDefinitions: request.containerDefinitions.map(withContainerDefaults),
+      volumes: (request.volumes as unknown[] | undefined) ?? [],
+      placementConstraints: (request.placementConstraints as unknown[] | undefined) ?? [],
+      requiresAttributes: [],
+      compatibilities: isFargateCompatible(request) ? ['EC2', 'FARGATE'] : ['EC2'],
+      registeredAt: ctx.clock(),
+      registeredBy: `arn:aws:iam::${ctx.scope.account}:root`,
+    };
+    await ctx.taskDefinitions.register(ctx.scope, record, tags, family);
+    return { taskDefinition: record, tags };
+  });
+}
+
+export async function describeTaskDefinition(ctx: RequestContext, input: { taskDefinition: string; include?: string[] }) {
+  const stored = await findTaskDefinition(ctx, input.taskDefinition);
+  if (!stored) throw new ClientException(NOT_FOUND);
+  return {
+    taskDefinition: stored.record,
+    ...(input.include?.includes('TAGS') ? { tags: stored.tags } : {}),
+  };
+}
+
+export async function deregisterTaskDefinition(ctx: RequestContext, input: { taskDefinition: string }) {
+  const parsed = parseTaskDefinitionReference(ctx, input.taskDefinition);
+  if (!parsed) throw new ClientException(NOT_FOUND);
+  if (parsed.revision === undefined) {
+    throw new InvalidParameterException('A revision must be specified: use family:revision or the full ARN.');
+  }
+  return withOptimisticRetry(async () => {
+    const stored = await ctx.taskDefinitions.getRevision(ctx.scope, parsed.family, parsed.revision!);
+    if (!stored) throw new ClientException(NOT_FOUND);
+    if (stored.record.status !== 'ACTIVE') return { taskDefinition: stored.record };
+    return { taskDefinition: await ctx.taskDefinitions.deregister(ctx.scope, stored, ctx.clock()) };
+  });
+}
+
+export async function listTaskDefinitions(
+  ctx: RequestContext,
+  input: { familyPrefix?: string; status?: TaskDefinitionStatus; sort?: 'ASC' | 'DESC'; maxResults?: number; nextToken?: string },
+) {
+  const page = await ctx.taskDefinitions.listRevisions(
+    ctx.scope,
+    { family: input.familyPrefix, status: input.status ?? 'ACTIVE', descending: input.sort === 'DESC' },
+    { maxResults: pageSize(input.maxResults), nextToken: input.nextToken },
+  );
+  return { taskDefinitionArns: page.items, nextToken: page.nextToken };
+}
+
+export async function listTaskDefinitionFamilies(
+  ctx: RequestContext,
+  input: { familyPrefix?: string; status?: 'ACTIVE' | 'INACTIVE' | 'ALL'; maxResults?: number; nextToken?: string },
+) {
+  const page = await ctx.taskDefinitions.listFamilies(
+    ctx.scope,
+    { prefix: input.familyPrefix, status: input.status ?? 'ALL' },
+    { maxResults: pageSize(input.maxResults), nextToken: input.nextToken },
+  );
+  return { families: page.items, nextToken: page.nextToken };
+}

@@ -1,0 +1,304 @@
+import { createHash } from 'node:crypto';
+import { parseArn, taskIdFrom } from '../domain/arns';
+import {
+  capacityProviderKind,
+  distributeTasks,
+  validateCapacityProviderStrategy,
+  type CapacityProviderStrategyItem,
+} from '../domain/capacity-strategy';
+import { ClientException, ClusterNotFoundException, ConflictException, InvalidParameterException } from '../domain/errors';
+import { newTask, uuidFrom, type LaunchTarget } from '../domain/new-task';
+import type { ClusterRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord } from '../domain/records';
+import { validateTags } from '../domain/tags';
+import { requestStop, taskCountBucket, type DesiredStatus } from '../domain/task-lifecycle';
+import { taskCountDeltas, type CountDeltas } from '../adapters/dynamodb/cluster-repository';
+import { pageSize } from './clusters';
+import type { RequestContext } from './context';
+import { withOptimisticRetry } from './optimistic';
+import { activeCluster } from './resolve';
+import { findTaskDefinition } from './task-definitions';
+
+export const MAX_RUN_TASK_COUNT = 10;
+const MAX_DESCRIBE_TASKS = 100;
+
+export interface RunTaskInput {
+  taskDefinition: string;
+  cluster?: string;
+  count?: number;
+  launchType?: LaunchType;
+  capacityProviderStrategy?: CapacityProviderStrategyItem[];
+  group?: string;
+  startedBy?: string;
+  overrides?: { containerOverrides?: { name?: string }[]; [member: string]: unknown };
+  networkConfiguration?: { awsvpcConfiguration?: { subnets?: string[] } };
+  placementConstraints?: unknown[];
+  placementStrategy?: unknown[];
+  platformVersion?: string;
+  enableExecuteCommand?: boolean;
+  tags?: Tag[];
+  clientToken?: string;
+  [member: string]: unknown;
+}
+
+export async function runTask(ctx: RequestContext, input: RunTaskInput) {
+  const count = input.count ?? 1;
+  if (count < 1 || count > MAX_RUN_TASK_COUNT) {
+    throw new InvalidParameterException(`count must be between 1 and ${MAX_RUN_TASK_COUNT}.`);
+  }
+  if (input.launchType && input.capacityProviderStrategy?.length) {
+    throw new InvalidParameterException(
+      'Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.',
+    );
+  }
+  if ((input.placementConstraints?.length ?? 0) > 10) {
+    throw new InvalidParameterException('A task can have at most 10 placement constraints.');
+  }
+  if ((input.placementStrategy?.length ?? 0) > 5) {
+    throw new InvalidParameterException('A task can have at most 5 placement strategies.');
+  }
+  if (input.startedBy !== undefined && input.startedBy.length > 128) {
+    throw new InvalidParameterException('startedBy can have up to 128 characters.');
+  }
+  if (input.group !== undefined && input.group.length > 255) {
+    throw new InvalidParameterException('group can have up to 255 characters.');
+  }
+  if (input.clientToken !== undefined && (input.clientToken.length < 1 || input.clientToken.length > 64)) {
+    throw new InvalidParameterException('clientToken must have between 1 and 64 characters.');
+  }
+  const tags = input.tags ?? [];
+  validateTags(tags);
+
+  const cluster = await activeCluster(ctx, input.cluster);
+  const clusterArn = cluster.record.clusterArn;
+  if (input.clientToken) {
+    const replay = await replayOfClientToken(ctx, clusterArn, input);
+    if (replay) return replay;
+  }
+
+  const stored = await findTaskDefinition(ctx, input.taskDefinition);
+  if (!stored) throw new ClientException('TaskDefinition not found.');
+  const td = stored.record;
+  if (td.status !== 'ACTIVE') throw new ClientException('TaskDefinition is inactive.');
+  checkOverrides(td, input.overrides);
+  const targets = launchTargets(cluster.record, input, count);
+  checkCompatibility(td, targets, input);
+
+  const now = ctx.clock();
+  const tasks = targets.map((target) => {
+    const taskId = taskIdFrom(ctx.randomBytes(16));
+    return newTask({
+      scope: ctx.scope,
+      clusterName: cluster.record.clusterName,
+      clusterArn,
+      taskId,
+      containerIds: td.containerDefinitions.map(() => uuidFrom(ctx.randomBytes(16))),
+      attachmentId: uuidFrom(ctx.randomBytes(16)),
+      now,
+      taskDefinition: td,
+      target,
+      group: input.group ?? `family:${td.family}`,
+      startedBy: input.startedBy,
+      overrides: input.overrides,
+      subnets: input.networkConfiguration?.awsvpcConfiguration?.subnets,
+      platformVersion: input.platformVersion,
+      enableExecuteCommand: input.enableExecuteCommand,
+      tags,
+    });
+  });
+  const deltas = tasks.reduce<CountDeltas>((sum, task) => {
+    for (const [name, delta] of Object.entries(taskCountDeltas(task.launchType, undefined, taskCountBucket(task.lastStatus)))) {
+      sum[name as keyof CountDeltas] = (sum[name as keyof CountDeltas] ?? 0) + (delta ?? 0);
+    }
+    return sum;
+  }, {});
+  const outcome = await ctx.tasks.create(
+    clusterArn,
+    tasks,
+    deltas,
+    input.clientToken
+      ? {
+          clientToken: input.clientToken,
+          record: { requestDigest: requestDigest(input), taskArns: tasks.map((t) => t.taskArn) },
+          expiresAtMs: now + ctx.retention.clientTokenMs,
+        }
+      : undefined,
+  );
+  if (outcome === 'cluster-inactive') throw new ClusterNotFoundException('Cluster not found.');
+  if (outcome === 'token-exists') {
+    // Another call with this token won the race: answer as its replay.
+    const replay = await replayOfClientToken(ctx, clusterArn, input);
+    if (replay) return replay;
+    throw new ConflictException('The clientToken was used by a request that has not finished.');
+  }
+  return { tasks: tasks.map(taskView(false)), failures: [] };
+}
+
+/** Idempotency: the same token and request answers with the first call's tasks; another request conflicts. */
+async function replayOfClientToken(ctx: RequestContext, clusterArn: string, input: RunTaskInput) {
+  const token = await ctx.tasks.getRunTaskToken(clusterArn, input.clientToken!);
+  if (!token) return undefined;
+  if (token.requestDigest !== requestDigest(input)) {
+    throw new ConflictException(
+      'The request uses the same client token as a previous, but non-identical request. Do not reuse a client token with different requests, unless the requests are identical.',
+    );
+  }
+  const found = await ctx.tasks.getMany(clusterArn, token.taskArns.map(taskIdOf));
+  return {
+    tasks: token.taskArns.flatMap((arn) => {
+      const task = found.get(taskIdOf(arn));
+      return task ? [taskView(false)(task.record)] : [];
+    }),
+    failures: [],
+  };
+}
+
+function requestDigest(input: RunTaskInput): string {
+  const { clientToken: _ignored, ...request } = input;
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Where each task runs: the launch type asked for, the strategy given, or the cluster's default. */
+function launchTargets(cluster: ClusterRecord, input: RunTaskInput, count: number): LaunchTarget[] {
+  if (input.launchType) return Array.from({ length: count }, () => ({ launchType: input.launchType! }));
+  const own = input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : undefined;
+  const strategy = own ?? cluster.defaultCapacityProviderStrategy;
+  if (!strategy.length) return Array.from({ length: count }, () => ({ launchType: 'EC2' as const }));
+  validateCapacityProviderStrategy(strategy, cluster.capacityProviders, own ? 'placement' : 'defaultPlacement');
+  return distributeTasks(strategy, count).map((provider) => ({
+    launchType: capacityProviderKind(provider) === 'FARGATE' ? 'FARGATE' : 'EC2',
+    capacityProviderName: provider,
+  }));
+}
+
+function checkCompatibility(td: TaskDefinitionRecord, targets: readonly LaunchTarget[], input: RunTaskInput) {
+  for (const launchType of new Set(targets.map((t) => t.launchType))) {
+    if (launchType === 'FARGATE' && !td.compatibilities.includes('FARGATE')) {
+      throw new InvalidParameterException('Task definition does not support launch_type FARGATE.');
+    }
+    if (launchType === 'FARGATE' && input.placementConstraints?.length) {
+      throw new InvalidParameterException('Task placement constraints are not supported on Fargate.');
+    }
+  }
+  if (td.networkMode === 'awsvpc' && !input.networkConfiguration?.awsvpcConfiguration?.subnets?.length) {
+    throw new InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+  }
+}
+
+function checkOverrides(td: TaskDefinitionRecord, overrides: RunTaskInput['overrides']) {
+  for (const override of overrides?.containerOverrides ?? []) {
+    if (!override.name || !td.containerDefinitions.some((c) => c.name === override.name)) {
+      throw new InvalidParameterException(
+        `Override for container named ${override.name ?? ''} is not a container in the TaskDefinition.`,
+      );
+    }
+  }
+}
+
+const taskIdOf = (arnOrId: string) => arnOrId.slice(arnOrId.lastIndexOf('/') + 1);
+
+/** The Task shape on the wire; tags only when the caller asked for them, as ECS does. */
+export const taskView =
+  (withTags: boolean) =>
+  ({ tags, ...task }: TaskRecord) =>
+    withTags ? { ...task, tags } : task;
+
+/** A task reference (id or ARN) of the given cluster, or undefined when it names another cluster. */
+function taskIdIn(ctx: RequestContext, clusterArn: string, reference: string): string | undefined {
+  if (!reference.startsWith('arn:')) return /^[a-zA-Z0-9_-]{1,255}$/.test(reference) ? reference : undefined;
+  const parsed = parseArn(reference);
+  if (!parsed || parsed.resourceType !== 'task') return undefined;
+  const cluster = parsed.path.length === 2 ? parsed.path[0] : undefined;
+  if (parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) return undefined;
+  if (cluster !== undefined && !clusterArn.endsWith(`:cluster/${cluster}`)) return undefined;
+  return parsed.path[parsed.path.length - 1];
+}
+
+export async function describeTasks(ctx: RequestContext, input: { cluster?: string; tasks: string[]; include?: string[] }) {
+  if (input.tasks.length > MAX_DESCRIBE_TASKS) {
+    throw new InvalidParameterException(`Tasks cannot have more than ${MAX_DESCRIBE_TASKS} elements.`);
+  }
+  if (input.tasks.length === 0) throw new InvalidParameterException('Tasks cannot be empty.');
+  const cluster = await activeCluster(ctx, input.cluster);
+  const clusterArn = cluster.record.clusterArn;
+  const ids = input.tasks.map((reference) => taskIdIn(ctx, clusterArn, reference));
+  const found = await ctx.tasks.getMany(clusterArn, ids.filter((id): id is string => id !== undefined));
+  const view = taskView(input.include?.includes('TAGS') ?? false);
+  const tasks = [];
+  const failures = [];
+  const seen = new Set<string>();
+  for (const [index, id] of ids.entries()) {
+    const task = id === undefined ? undefined : found.get(id);
+    if (task) {
+      if (!seen.has(id!)) tasks.push(view(task.record));
+      seen.add(id!);
+    } else {
+      const reference = input.tasks[index];
+      failures.push({ arn: reference.startsWith('arn:') ? reference : `${clusterArn.replace(':cluster/', ':task/')}/${reference}`, reason: 'MISSING' });
+    }
+  }
+  return { tasks, failures };
+}
+
+export async function listTasks(
+  ctx: RequestContext,
+  input: {
+    cluster?: string;
+    family?: string;
+    startedBy?: string;
+    serviceName?: string;
+    desiredStatus?: DesiredStatus | 'PENDING';
+    launchType?: LaunchType;
+    containerInstance?: string;
+    maxResults?: number;
+    nextToken?: string;
+  },
+) {
+  const size = pageSize(input.maxResults);
+  const cluster = await activeCluster(ctx, input.cluster);
+  const desired = input.desiredStatus ?? 'RUNNING';
+  const group = input.serviceName ? `service:${input.serviceName}` : undefined;
+  const page = await ctx.tasks.list(cluster.record.clusterArn, { maxResults: size, nextToken: input.nextToken }, (task) => {
+    if (task.lastStatus === 'DELETED') return false;
+    if (task.desiredStatus !== desired) return false;
+    if (input.family && task.taskDefinitionArn.split('/').pop()!.split(':')[0] !== input.family) return false;
+    if (input.startedBy !== undefined && task.startedBy !== input.startedBy) return false;
+    if (group && task.group !== group) return false;
+    if (input.launchType && task.launchType !== input.launchType) return false;
+    if (input.containerInstance && !matchesContainerInstance(task, input.containerInstance)) return false;
+    return true;
+  });
+  return { taskArns: page.items.map((task) => task.taskArn), nextToken: page.nextToken };
+}
+
+const matchesContainerInstance = (task: TaskRecord, reference: string) =>
+  task.containerInstanceArn !== undefined &&
+  (task.containerInstanceArn === reference || task.containerInstanceArn.endsWith(`/${reference}`));
+
+export async function stopTask(ctx: RequestContext, input: { cluster?: string; task: string; reason?: string }) {
+  if (input.reason !== undefined && input.reason.length > 255) {
+    throw new InvalidParameterException('reason can have up to 255 characters.');
+  }
+  return withOptimisticRetry(async () => {
+    const cluster = await activeCluster(ctx, input.cluster);
+    const id = taskIdIn(ctx, cluster.record.clusterArn, input.task);
+    const stored = id === undefined ? undefined : await ctx.tasks.get(cluster.record.clusterArn, id);
+    if (!stored) throw new InvalidParameterException('The referenced task was not found.');
+    const stop = requestStop(stored.record, 'UserInitiated', input.reason || 'Task stopped by user');
+    if (!stop.changed) return { task: taskView(true)(stored.record) };
+    const { changed: _changed, ...fields } = stop;
+    const task: TaskRecord = { ...stored.record, ...fields, version: stored.version + 1 };
+    await ctx.tasks.update(task, stored.version);
+    return { task: taskView(true)(task) };
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * The checks RegisterTaskDefinition makes beyond the model's shapes, and the defaults ECS fills in.
+ * Pure: the use case passes the request in and stores what comes out.
+ */
+import { ClientException } from './errors';
+import type { ContainerDefinition } from './records';
+
+export const FAMILY_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
+const CONTAINER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
+export const FARGATE_MAX_STOP_TIMEOUT = 120;
+export const MAX_CONTAINERS = 10;
+
+/** Fargate's task-level cpu (units) -> the memory sizes (MiB) it accepts. */
+const FARGATE_SIZES: ReadonlyArray<readonly [number, readonly number[]]> = [
+  [256, [512, 1024, 2048]],
+  [512, range(1024, 4096, 1024)],
+  [1024, range(2048, 8192, 1024)],
+  [2048, range(4096, 16384, 1024)],
+  [4096, range(8192, 30720, 1024)],
+  [8192, range(16384, 61440, 4096)],
+  [16384, range(32768, 122880, 8192)],
+];
+
+function range(from: number, to: number, step: number): number[] {
+  const values = [];
+  for (let value = from; value <= to; value += step) values.push(value);
+  return values;
+}
+
+/** Task cpu as ECS accepts it: "1024", "1 vCPU", "0.25 vcpu". Returns CPU units, or undefined. */
+export function parseCpu(value: string): number | undefined {
+  const units = /^\s*(\d+)\s*$/.exec(value);
+  if (units) return Number(units[1]);
+  const vcpu = /^\s*(\d+(?:\.\d+)?)\s*vcpu\s*$/i.exec(value);
+  return vcpu ? Math.round(Number(vcpu[1]) * 1024) : undefined;
+}
+
+/** Task memory as ECS accepts it: "2048", "2 GB", "0.5gb". Returns MiB, or undefined. */
+export function parseMemory(value: string): number | undefined {
+  const mib = /^\s*(\d+)\s*$/.exec(value);
+  if (mib) return Number(mib[1]);
+  const gb = /^\s*(\d+(?:\.\d+)?)\s*gb\s*$/i.exec(value);
+  return gb ? Math.round(Number(gb[1]) * 1024) : undefined;
+}
+
+export interface TaskDefinitionRequest {
+  family: string;
+  containerDefinitions: ContainerDefinition[];
+  requiresCompatibilities?: string[];
+  networkMode?: string;
+  cpu?: string;
+  memory?: string;
+  [member: string]: unknown;
+}
+
+/** True when a task definition can run on Fargate (what ECS lists in `compatibilities`). */
+export function isFargateCompatible(td: { networkMode?: string; cpu?: string; memory?: string }): boolean {
+  if (td.networkMode !== 'awsvpc' || td.cpu === undefined || td.memory === undefined) return false;
+  const cpu = parseCpu(td.cpu);
+  const memory = parseMemory(td.memory);
+  return FARGATE_SIZES.some(([c, memories]) => c === cpu && memories.includes(memory ?? -1));
+}
+
+export function validateTaskDefinition(request: TaskDefinitionRequest): void {
+  if (!FAMILY_NAME.test(request.family)) {
+    throw new ClientException(
+      'Family name can have up to 255 characters: letters (uppercase and lowercase), numbers, hyphens, and underscores.',
+    );
+  }
+  const containers = request.containerDefinitions;
+  if (containers.length === 0) throw new ClientException('Container list cannot be empty.');
+  if (containers.length > MAX_CONTAINERS) {
+    throw new ClientException(`Too many containers: a task definition can have at most ${MAX_CONTAINERS}.`);
+  }
+  const names = new Set<string>();
+  for (const container of containers) {
+    if (!container.name) throw new ClientException('Container.name should not be null or empty.');
+    if (!CONTAINER_NAME.test(container.name)) {
+      throw new ClientException(
+        `Container name '${container.name}' is invalid: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.`,
+      );
+    }
+    if (names.has(container.name)) throw new ClientException(`Duplicate container name: ${container.name}.`);
+    names.add(container.name);
+    if (!container.image) throw new ClientException('Container.image should not be null or empty.');
+    if (container.stopTimeout !== undefined && container.stopTimeout < 0) {
+      throw new ClientException(`Invalid 'stopTimeout' setting for container '${container.name}'.`);
+    }
+  }
+  if (!containers.some((container) => container.essential !== false)) {
+    throw new ClientException('A task definition must have at least one essential container.');
+  }
+  if (request.cpu !== undefined && parseCpu(request.cpu) === undefined) {
+    throw new ClientException("Invalid 'cpu' setting for task.");
+  }
+  if (request.memory !== undefined && parseMemory(request.memory) === undefined) {
+    throw new ClientException("Invalid 'memory' setting for task.");
+  }
+  if (request.requiresCompatibilities?.includes('FARGATE')) validateFargate(request);
+  else if (request.memory === undefined) {
+    for (const container of containers) {
+      if (container.memory === undefined && container.memoryReservation === undefined) {
+        throw new ClientException(
+          `Invalid setting for container '${container.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`,
+        );
+      }
+    }
+  }
+}
+
+function validateFargate(request: TaskDefinitionRequest): void {
+  if (request.networkMode !== 'awsvpc') {
+    throw new ClientException("Fargate only supports network mode 'awsvpc'.");
+  }
+  if (request.cpu === undefined) throw new ClientException('Fargate requires that \'cpu\' be defined at the task level.');
+  if (request.memory === undefined) {
+    throw new ClientException("Fargate requires that 'memory' be defined at the task level.");
+  }
+  if (!isFargateCompatible(request)) {
+    throw new ClientException('No Fargate configuration exists for given values: ' + `${request.cpu} CPU, ${request.memory} memory.`);
+  }
+  for (const container of request.containerDefinitions) {
+    if (container.stopTimeout !== undefined && container.stopTimeout > FARGATE_MAX_STOP_TIMEOUT) {
+      throw new ClientException(
+        `Invalid 'stopTimeout' setting for container '${container.name}': Fargate supports a stopTimeout of at most ${FARGATE_MAX_STOP_TIMEOUT} seconds.`,
+      );
+    }
+  }
+}
+
+/** Container definitions as ECS echoes them back: the members it always reports, with their defaults. */
+export function withContainerDefaults(container: ContainerDefinition): ContainerDefinition {
+  return {
+    cpu: 0,
+    portMappings: [],
+    essential: true,
+    environment: [],
+    mountPoints: [],
+    volumesFrom: [],
+    systemControls: [],
+    ...container,
+  };
+}
+
+/** Fargate task cpu/memory as ECS stores them: plain units/MiB strings. */
+export function normalizedSizes(request: { cpu?: string; memory?: string }) {
+  return {
+    ...(request.cpu !== undefined ? { cpu: String(parseCpu(request.cpu)) } : {}),
+    ...(request.memory !== undefined ? { memory: String(parseMemory(request.memory)) } : {}),
+  };
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { BerthContext } from '../app/context';
+import { handleEcsRequest } from '../api/ecs-protocol';
+
+/** Largest request body accepted; ECS requests are small (RegisterTaskDefinition is the biggest). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startEcsHttpServer(context: BerthContext, host: string, port: number): Promise<RunningServer> {
+  const server = createServer(async (req, res) => {
+    try {
+      const body = await readBody(req);
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : value]),
+      );
+      const response = await handleEcsRequest(context, {
+        method: req.method ?? 'GET',
+        headers,
+        body,
+        requestId: randomUUID(),
+      });
+      res.writeHead(response.statusCode, response.headers).end(response.body);
+    } catch (error) {
+      const tooLarge = error instanceof BodyTooLargeError;
+      res
+        .writeHead(tooLarge ? 413 : 400, { 'content-type': 'application/x-amz-json-1.1' })
+        .end(JSON.stringify({ __type: 'SerializationException', message: (error as Error).message }));
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `http://${shownHost}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+class BodyTooLargeError extends Error {}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new BodyTooLargeError('Request body too large.'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
