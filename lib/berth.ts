@@ -44,7 +44,7 @@ export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthSt
     eventBus: stateful.eventBus,
     eventSource: options.eventSource,
   });
-  controlPlane.addDependency(stateful);
+  controlPlane.addStackDependency(stateful, 'the control plane uses the table and the bus');
 
   if (options.nag ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

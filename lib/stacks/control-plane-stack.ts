@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CrossStackReferences, ReferenceStrength, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
@@ -24,6 +24,9 @@ export class BerthControlPlaneStack extends Stack {
 
   constructor(scope: Construct, id: string, props: BerthControlPlaneStackProps) {
     super(scope, id, props);
+    // Exports/Fn::ImportValue: CloudFormation refuses to delete or change the table and bus while
+    // the control plane uses them (and LocalStack supports it; it lacks Fn::GetStackOutput).
+    CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
 
     this.ecsApi = new EcsApi(this, 'EcsApi', {
       table: props.table,

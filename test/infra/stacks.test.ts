@@ -197,13 +197,14 @@ describe('Berth-ControlPlane: the REST API', () => {
     controlPlane.allResourcesProperties('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' });
   });
 
-  it('lets only API Gateway invoke the function, per method, with no test-invoke permissions', () => {
+  it('lets only API Gateway invoke the function, per method on the deployed stage, with no test-invoke permissions', () => {
     controlPlane.resourceCountIs('AWS::Lambda::Permission', 2);
     controlPlane.allResourcesProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       Principal: 'apigateway.amazonaws.com',
-      SourceArn: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/prod/')])] },
+      SourceArn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: Match.stringLikeRegexp('DeploymentStageprod') }])] },
     });
+    expect(JSON.stringify(controlPlane.findResources('AWS::Lambda::Permission'))).not.toContain('test-invoke-stage');
   });
 
   it('writes JSON access logs with the caller identity, and error-level execution logs without bodies', () => {
@@ -243,7 +244,18 @@ describe('Berth-ControlPlane: the REST API', () => {
   it('outputs the endpoint URL, the API id and the stage', () => {
     controlPlane.hasOutput('EcsEndpoint', {
       Value: {
-        'Fn::Join': ['', Match.arrayWith(['https://', { Ref: Match.stringLikeRegexp('RestApi') }, '/prod/'])],
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { Ref: Match.stringLikeRegexp('RestApi') },
+            `.execute-api.${REGION}.`,
+            { Ref: 'AWS::URLSuffix' },
+            '/',
+            { Ref: Match.stringLikeRegexp('DeploymentStageprod') },
+            '/',
+          ],
+        ],
       },
     });
     controlPlane.hasOutput('EcsRestApiId', { Value: { Ref: Match.stringLikeRegexp('RestApi') } });
