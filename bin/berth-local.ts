@@ -38,6 +38,7 @@ const berth = await startBerthLocal({
 });
 
 console.log(`Berth is ready: ECS API on ${berth.url} (account ${berth.context.account}, region ${region}).`);
+console.log(`  DynamoDB Local: pid ${berth.dynamoDb.pid}, ${values['in-memory'] ? 'in memory' : `data in ${berth.dataDirectory}`}.`);
 console.log(`  Try: aws ecs create-cluster --cluster-name demo --endpoint-url ${berth.url} --region ${region}`);
 
 let stopping = false;

@@ -21,6 +21,7 @@ export interface BerthLocalOptions {
 
 export interface BerthLocal {
   readonly url: string;
+  readonly dataDirectory: string;
   readonly dynamoDb: DynamoDbLocal;
   readonly context: BerthContext;
   stop(): Promise<void>;
@@ -51,6 +52,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     const running = server;
     return {
       url: running.url,
+      dataDirectory,
       dynamoDb,
       context,
       async stop() {
