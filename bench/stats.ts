@@ -45,52 +45,61 @@ export function summarize(latenciesMs: readonly number[], wallMs: number, errors
   };
 }
 
-export interface RunOptions {
-  /** Measured calls. */
-  readonly calls: number;
-  /** Calls in flight at once (1 = one after the other). */
-  readonly concurrency?: number;
-  /** Unmeasured calls before the measured ones, at the same concurrency. */
-  readonly warmup?: number;
+/** Accumulated samples of one benchmark case, filled over several rounds. */
+export class Samples {
+  readonly latenciesMs: number[] = [];
+  errors = 0;
+  firstError: unknown;
+  wallMs = 0;
+  /** CPU time of this Node process (client, Berth server and Berth use cases all run here). */
+  nodeCpuMs = 0;
+  /** CPU time of the DynamoDB Local JVM, when it can be read (Linux /proc). */
+  jvmCpuMs = 0;
+
+  summary(): Summary {
+    return summarize(this.latenciesMs, this.wallMs, this.errors);
+  }
 }
 
 /**
- * Runs `call(i)` `calls` times with `concurrency` workers and times each call with a monotonic clock.
- * Errors are counted (the first is kept for the report), never thrown, so one slow or failed call
- * does not lose the run.
+ * Runs `call(offset + i)` for i < `calls` with `concurrency` workers, timing each call with a
+ * monotonic clock. Errors are counted (the first is kept for the report), never thrown, so one failed
+ * call does not lose the run. With `into`, latencies, wall time and CPU time are added to it.
  */
-export async function measure(
+export async function runCalls(
   call: (index: number) => Promise<unknown>,
-  options: RunOptions,
-): Promise<Summary & { firstError?: unknown }> {
+  options: { calls: number; concurrency?: number; offset?: number; into?: Samples; jvmCpuMs?: () => number },
+): Promise<void> {
   const concurrency = Math.max(1, options.concurrency ?? 1);
-  const runBatch = async (total: number, offset: number, record: boolean) => {
-    const latencies: number[] = [];
-    let errors = 0;
-    let firstError: unknown;
-    let next = 0;
-    const worker = async () => {
-      for (;;) {
-        const index = next++;
-        if (index >= total) return;
-        const started = performance.now();
-        try {
-          await call(offset + index);
-          if (record) latencies.push(performance.now() - started);
-        } catch (error) {
-          errors++;
-          firstError ??= error;
+  const into = options.into;
+  const offset = options.offset ?? 0;
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const index = next++;
+      if (index >= options.calls) return;
+      const started = performance.now();
+      try {
+        await call(offset + index);
+        into?.latenciesMs.push(performance.now() - started);
+      } catch (error) {
+        if (into) {
+          into.errors++;
+          into.firstError ??= error;
         }
       }
-    };
-    const started = performance.now();
-    await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
-    return { latencies, errors, firstError, wallMs: performance.now() - started };
+    }
   };
-  const warmup = options.warmup ?? 0;
-  if (warmup > 0) await runBatch(warmup, 0, false);
-  const run = await runBatch(options.calls, warmup, true);
-  return { ...summarize(run.latencies, run.wallMs, run.errors), firstError: run.firstError };
+  const cpuBefore = process.cpuUsage();
+  const jvmBefore = options.jvmCpuMs?.() ?? 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, options.calls) }, worker));
+  if (into) {
+    into.wallMs += performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    into.nodeCpuMs += (cpu.user + cpu.system) / 1000;
+    into.jvmCpuMs += (options.jvmCpuMs?.() ?? 0) - jvmBefore;
+  }
 }
 
 export const ratio = (berth: number, raw: number) => (raw > 0 ? berth / raw : Number.NaN);

@@ -117,7 +117,7 @@ export class EcsApi extends Construct {
       allowTestInvoke: false,
     });
     // POST / is the whole ECS protocol. ANY /{proxy+} as a plain resource, not addProxy(), which
-    // would also put ANY on / (the handler answers unknown paths and methods ECS-style).
+    // would also put ANY on / next to POST.
     this.api.root.addMethod('POST', integration);
     this.api.root.addResource('{proxy+}').addMethod('ANY', integration);
     this.url = this.api.url;

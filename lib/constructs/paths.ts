@@ -1,9 +1,4 @@
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (this file lives at lib/constructs/). */
+/** The repository root (this file lives at lib/constructs/): the Lambda bundling root. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Absolute path of a file given relative to the repository root. */
-export function fromProjectRoot(relativePath: string): string {
-  return fileURLToPath(new URL(relativePath, new URL('../../', import.meta.url)));
-}

@@ -220,11 +220,13 @@ export async function putClusterCapacityProviders(
 }
 
 /** FARGATE and FARGATE_SPOT exist in every account and region, ACTIVE, untaggable. */
-export function describeCapacityProviders(
+export async function describeCapacityProviders(
   ctx: RequestContext,
-  input: { capacityProviders?: string[]; include?: string[]; maxResults?: number; nextToken?: string },
+  input: { cluster?: string; capacityProviders?: string[]; include?: string[]; maxResults?: number; nextToken?: string },
 ) {
-  const builtIn = FARGATE_PROVIDERS.map((name) => ({
+  // With a cluster, only the providers associated with it.
+  const names = input.cluster === undefined ? FARGATE_PROVIDERS : (await activeCluster(ctx, input.cluster)).record.capacityProviders;
+  const builtIn = names.map((name) => ({
     capacityProviderArn: capacityProviderArn(ctx.scope, name),
     name,
     status: 'ACTIVE',

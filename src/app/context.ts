@@ -1,5 +1,6 @@
 import type { Scope } from '../domain/arns';
 import type { ClusterRepository } from '../adapters/dynamodb/cluster-repository';
+import type { ContainerInstanceRepository } from '../adapters/dynamodb/container-instance-repository';
 import type { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-repository';
 import type { TaskRepository } from '../adapters/dynamodb/task-repository';
 
@@ -8,6 +9,7 @@ export interface BerthContext {
   readonly clusters: ClusterRepository;
   readonly tasks: TaskRepository;
   readonly taskDefinitions: TaskDefinitionRepository;
+  readonly containerInstances: ContainerInstanceRepository;
   readonly clock: () => number;
   readonly randomBytes: (size: number) => Uint8Array;
   readonly account: string;

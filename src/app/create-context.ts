@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClusterRepository } from '../adapters/dynamodb/cluster-repository';
+import { ContainerInstanceRepository } from '../adapters/dynamodb/container-instance-repository';
 import { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-repository';
 import { TaskRepository } from '../adapters/dynamodb/task-repository';
 import { DEFAULT_RETENTION, type BerthContext, type RetentionSettings } from './context';
@@ -20,6 +21,7 @@ export function createBerthContext(options: ContextOptions): BerthContext {
     clusters: new ClusterRepository(options.doc, options.tableName),
     tasks: new TaskRepository(options.doc, options.tableName),
     taskDefinitions: new TaskDefinitionRepository(options.doc, options.tableName),
+    containerInstances: new ContainerInstanceRepository(options.doc, options.tableName),
     clock: options.clock ?? Date.now,
     randomBytes: options.randomBytes ?? ((size) => randomBytes(size)),
     account: options.account,

@@ -1,16 +1,28 @@
 import { clusterArn, parseArn, type ParsedArn } from '../domain/arns';
-import { ClusterNotFoundException, InvalidParameterException, ResourceNotFoundException } from '../domain/errors';
+import {
+  ClientException,
+  ClusterNotFoundException,
+  InvalidParameterException,
+  ResourceNotFoundException,
+} from '../domain/errors';
 import type { Tag } from '../domain/records';
 import { mergeTags, removeTags, validateTags } from '../domain/tags';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
 
-/** Reads a resource's tags and, when `change` is given, writes the changed list conditionally. */
+/**
+ * Reads a resource's tags and, when `change` is given, writes the changed list conditionally.
+ * TagResource/UntagResource may answer ResourceNotFoundException; ListTagsForResource may not (its
+ * model lists no such error), so a missing resource there is the error its describe call would give.
+ */
 async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags: Tag[]) => Tag[]): Promise<Tag[]> {
   const arn = parseArn(resourceArn);
   if (!arn) throw new InvalidParameterException('The ARN provided is invalid.');
+  const notFound = (what: string, listing: () => Error) =>
+    change ? new ResourceNotFoundException(`The specified ${what} could not be found.`) : listing();
   if (arn.account !== ctx.scope.account || arn.region !== ctx.scope.region) {
-    throw new ResourceNotFoundException('The specified resource could not be found.');
+    if (arn.resourceType === 'cluster') throw new ClusterNotFoundException('Cluster not found.');
+    throw notFound('resource', () => new InvalidParameterException('The specified resource could not be found.'));
   }
   return withOptimisticRetry(async () => {
     switch (arn.resourceType) {
@@ -29,7 +41,7 @@ async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags
         const owner = await ctx.clusters.get(clusterArn(ctx.scope, cluster));
         if (!owner || owner.record.status === 'INACTIVE') throw new ClusterNotFoundException('Cluster not found.');
         const stored = await ctx.tasks.get(owner.record.clusterArn, taskId);
-        if (!stored) throw new ResourceNotFoundException('The specified task could not be found.');
+        if (!stored) throw notFound('task', () => new InvalidParameterException('The specified task could not be found.'));
         if (!change) return stored.record.tags;
         const tags = change(stored.record.tags);
         await ctx.tasks.update({ ...stored.record, tags, version: stored.version + 1 }, stored.version);
@@ -41,7 +53,7 @@ async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags
           revision && /^\d+$/.test(revision)
             ? await ctx.taskDefinitions.getRevision(ctx.scope, family, Number(revision))
             : undefined;
-        if (!stored) throw new ResourceNotFoundException('The specified task definition could not be found.');
+        if (!stored) throw notFound('task definition', () => new ClientException('Unable to describe task definition.'));
         if (!change) return stored.tags;
         const tags = change(stored.tags);
         await ctx.taskDefinitions.putTags(ctx.scope, stored, tags);
@@ -50,7 +62,7 @@ async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags
       case 'capacity-provider':
         if (change) throw new InvalidParameterException('The FARGATE and FARGATE_SPOT capacity providers cannot be tagged.');
         if (['FARGATE', 'FARGATE_SPOT'].includes(arn.path[0])) return [];
-        throw new ResourceNotFoundException('The specified capacity provider could not be found.');
+        throw notFound('capacity provider', () => new InvalidParameterException('The specified capacity provider could not be found.'));
       default:
         throw new InvalidParameterException(`Tagging ${arn.resourceType} resources is not supported.`);
     }

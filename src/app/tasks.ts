@@ -6,7 +6,13 @@ import {
   validateCapacityProviderStrategy,
   type CapacityProviderStrategyItem,
 } from '../domain/capacity-strategy';
-import { ClientException, ClusterNotFoundException, ConflictException, InvalidParameterException } from '../domain/errors';
+import {
+  ClientException,
+  ClusterNotFoundException,
+  ConflictException,
+  InvalidParameterException,
+  ServiceNotFoundException,
+} from '../domain/errors';
 import { newTask, uuidFrom, type LaunchTarget } from '../domain/new-task';
 import type { ClusterRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord } from '../domain/records';
 import { validateTags } from '../domain/tags';
@@ -266,6 +272,8 @@ export async function listTasks(
 ) {
   const size = pageSize(input.maxResults);
   const cluster = await activeCluster(ctx, input.cluster);
+  // Berth has no services yet, so a service name can name none of them.
+  if (input.serviceName !== undefined) throw new ServiceNotFoundException('Service not found.');
   const desired = input.desiredStatus ?? 'RUNNING';
   const group = input.serviceName ? `service:${input.serviceName}` : undefined;
   const page = await ctx.tasks.list(cluster.record.clusterArn, { maxResults: size, nextToken: input.nextToken }, (task) => {

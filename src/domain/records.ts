@@ -146,4 +146,8 @@ export interface TaskRecord {
   stoppedAt?: number;
   /** Grows with every change; the item version, echoed in DescribeTasks and events. */
   version: number;
+  /** Berth's own: the capacity held on a host (not an ECS member, so never on the wire). */
+  reservation?: { containerInstanceArn: string; cpu: number; memory: number };
+  /** Berth's own: when the task stops being describable (STOPPED + retention). */
+  expiresAt?: number;
 }

@@ -7,6 +7,8 @@ export const MAX_TAGS = 50;
 export function validateTags(tags: readonly Tag[]): void {
   const keys = new Set<string>();
   for (const { key } of tags) {
+    // The model does not mark `key` required, but a tag without one is meaningless.
+    if (typeof key !== 'string' || key.length === 0) throw new InvalidParameterException('Tag keys cannot be empty.');
     if (key.toLowerCase().startsWith('aws:')) {
       throw new InvalidParameterException(`Tag keys that start with 'aws:' are reserved for system use. Invalid tag key: ${key}`);
     }

@@ -38,7 +38,7 @@ async function aws(...args: string[]): Promise<any> {
   return stdout.trim() ? JSON.parse(stdout) : {};
 }
 
-describe.skipIf(!hasCli)('the AWS CLI against Berth', () => {
+describe.skipIf(!hasCli)('the AWS CLI against Berth', { timeout: 180_000 }, () => {
   it('creates a cluster, registers a task definition, runs, lists, describes and stops a task', async () => {
     const cluster = await aws('create-cluster', '--cluster-name', 'cli');
     expect(cluster.cluster.clusterArn).toBe(`arn:aws:ecs:eu-west-3:${ACCOUNT}:cluster/cli`);

@@ -25,3 +25,12 @@ export const revisionListPartition = (scope: Scope) => `TDREVISIONS#${scopeTag(s
 // '#' sorts below every character a family name may hold, so this orders by family, then revision.
 export const revisionListSortKey = (family: string, revision: number) =>
   `${family}#${String(revision).padStart(10, '0')}`;
+
+/** Container instances: in their cluster's partition, or in the region's Fargate pool. */
+export const fargatePoolPartition = (scope: Scope) => `FARGATEPOOL#${scopeTag(scope)}`;
+export const INSTANCE_SK_PREFIX = 'INSTANCE#';
+export const instanceKey = (partition: string, instanceId: string) => ({ pk: partition, sk: `${INSTANCE_SK_PREFIX}${instanceId}` });
+/** Which tasks an agent must run or stop: one item per task placed on the instance. */
+export const assignmentPartition = (containerInstanceArn: string) => `ASSIGN#${containerInstanceArn}`;
+/** Tasks waiting for capacity, so new capacity can find them. */
+export const unplacedPartition = (scope: Scope) => `UNPLACED#${scopeTag(scope)}`;

@@ -12,7 +12,12 @@ export function encodePageToken(partition: string, key: Key): string {
   return Buffer.from(JSON.stringify({ p: partition, k: key })).toString('base64url');
 }
 
-export function decodePageToken(token: string | undefined, partition: string, partitionAttribute: string): Key | undefined {
+export function decodePageToken(
+  token: string | undefined,
+  partition: string,
+  partitionAttribute: string,
+  keyAttributes: readonly string[],
+): Key | undefined {
   if (token === undefined) return undefined;
   let decoded: unknown;
   try {
@@ -23,7 +28,14 @@ export function decodePageToken(token: string | undefined, partition: string, pa
   const { p, k } = (decoded ?? {}) as { p?: unknown; k?: unknown };
   if (p !== partition || typeof k !== 'object' || k === null) throw invalidToken();
   const key = k as Record<string, unknown>;
-  if (key[partitionAttribute] !== partition || !Object.values(key).every((v) => typeof v === 'string')) {
+  const names = Object.keys(key).sort();
+  const expected = [...keyAttributes].sort();
+  if (
+    key[partitionAttribute] !== partition ||
+    names.length !== expected.length ||
+    names.some((name, index) => name !== expected[index]) ||
+    !Object.values(key).every((v) => typeof v === 'string')
+  ) {
     throw invalidToken();
   }
   return key as Key;

@@ -1,4 +1,5 @@
 import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { InvalidParameterException } from '../../domain/errors';
 import { decodePageToken, encodePageToken } from './page-token';
 
 type Item = Record<string, unknown>;
@@ -24,12 +25,25 @@ export async function queryPage(
   page: PageRequest,
   accept: (item: Item) => boolean = () => true,
 ): Promise<Page<Item>> {
-  let startKey: Record<string, string> | undefined = decodePageToken(page.nextToken, partition.value, partition.attribute);
+  let startKey: Record<string, string> | undefined = decodePageToken(
+    page.nextToken,
+    partition.value,
+    partition.attribute,
+    keyAttributes,
+  );
+  const fromToken = startKey !== undefined;
   const items: Item[] = [];
-  for (;;) {
-    const result = await doc.send(
-      new QueryCommand({ ...input, ExclusiveStartKey: startKey, Limit: Math.max(page.maxResults, 25) }),
-    );
+  for (let first = true; ; first = false) {
+    let result;
+    try {
+      result = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey, Limit: Math.max(page.maxResults, 25) }));
+    } catch (error) {
+      // DynamoDB rejects a start key outside the query's key range: the token was edited by hand.
+      if (first && fromToken && (error as Error).name === 'ValidationException') {
+        throw new InvalidParameterException('Invalid nextToken.');
+      }
+      throw error;
+    }
     const found = result.Items ?? [];
     for (let index = 0; index < found.length; index++) {
       if (!accept(found[index])) continue;

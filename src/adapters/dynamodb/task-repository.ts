@@ -10,7 +10,9 @@ import { VersionConflictError } from '../../domain/errors';
 import type { TaskRecord } from '../../domain/records';
 import { clusterCountsUpdate, type CountDeltas } from './cluster-repository';
 import { conditionally, epochSeconds, failedConditions } from './conditional-writes';
-import { runTaskTokenKey, TASK_SK_PREFIX, taskKey } from './keys';
+import type { Scope } from '../../domain/arns';
+import { containerInstanceKey } from './container-instance-repository';
+import { assignmentPartition, runTaskTokenKey, TASK_SK_PREFIX, taskKey, unplacedPartition } from './keys';
 import { queryPage, type Page, type PageRequest } from './query-pages';
 import { TABLE_SCHEMA } from './table-schema';
 
@@ -23,6 +25,34 @@ export interface StoredTask {
 export interface RunTaskTokenRecord {
   readonly requestDigest: string;
   readonly taskArns: string[];
+}
+
+/** A host's share of a task change: capacity and task counts moved atomically with the task. */
+export interface InstanceChange {
+  readonly containerInstanceArn: string;
+  readonly cpu?: number;
+  readonly memory?: number;
+  readonly pendingTasks?: number;
+  readonly runningTasks?: number;
+  /** Reserving: fail unless the host is ACTIVE with at least -cpu/-memory left. */
+  readonly requireCapacity?: boolean;
+}
+
+/** One lifecycle step of a task and everything that must move with it, written as one transaction. */
+export interface TaskChange {
+  readonly task: TaskRecord;
+  readonly expectedVersion: number;
+  readonly clusterDeltas?: CountDeltas;
+  readonly instance?: InstanceChange;
+  /** The agent's to-do entry for the task's host. */
+  readonly assignment?: 'put' | 'delete';
+  /** The "waiting for capacity" entry. */
+  readonly unplaced?: { readonly scope: Scope; readonly action: 'put' | 'delete' };
+}
+
+export interface TaskPointer {
+  readonly clusterArn: string;
+  readonly taskId: string;
 }
 
 export type CreateTasksOutcome = 'created' | 'cluster-inactive' | 'token-exists';
@@ -139,6 +169,110 @@ export class TaskRepository {
       if (failedConditions(error)) throw new VersionConflictError(task.taskArn, { cause: error });
       throw error;
     }
+  }
+
+  /** Writes a lifecycle step; any failed condition (stale version, no capacity) is a VersionConflictError. */
+  async applyChange(change: TaskChange): Promise<void> {
+    const { task } = change;
+    const items: Record<string, unknown>[] = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: this.item(task, task.expiresAt),
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': change.expectedVersion },
+        },
+      },
+    ];
+    if (change.clusterDeltas && Object.values(change.clusterDeltas).some((d) => d)) {
+      items.push(clusterCountsUpdate(this.tableName, task.clusterArn, change.clusterDeltas));
+    }
+    if (change.instance) items.push(this.instanceUpdate(change.instance));
+    const hostArn = task.reservation?.containerInstanceArn ?? change.instance?.containerInstanceArn;
+    if (change.assignment && hostArn) {
+      const key = { pk: assignmentPartition(hostArn), sk: task.taskArn };
+      items.push(
+        change.assignment === 'put'
+          ? { Put: { TableName: this.tableName, Item: { ...key, kind: 'assignment', clusterArn: task.clusterArn, taskId: taskIdOf(task.taskArn) } } }
+          : { Delete: { TableName: this.tableName, Key: key } },
+      );
+    }
+    if (change.unplaced) {
+      const key = { pk: unplacedPartition(change.unplaced.scope), sk: task.taskArn };
+      items.push(
+        change.unplaced.action === 'put'
+          ? { Put: { TableName: this.tableName, Item: { ...key, kind: 'unplaced', clusterArn: task.clusterArn, taskId: taskIdOf(task.taskArn) } } }
+          : { Delete: { TableName: this.tableName, Key: key } },
+      );
+    }
+    try {
+      if (items.length === 1) await this.doc.send(new PutCommand(items[0].Put as never));
+      else await this.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
+    } catch (error) {
+      if (failedConditions(error) || (error as Error).name === 'ConditionalCheckFailedException') {
+        throw new VersionConflictError(task.taskArn, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  private instanceUpdate(change: InstanceChange) {
+    const adds: [string, number][] = (
+      [
+        ['remainingCpu', change.cpu ?? 0],
+        ['remainingMemory', change.memory ?? 0],
+        ['pendingTasksCount', change.pendingTasks ?? 0],
+        ['runningTasksCount', change.runningTasks ?? 0],
+      ] as [string, number][]
+    ).filter(([, delta]) => delta !== 0);
+    const values: Record<string, unknown> = Object.fromEntries(adds.map(([name, delta]) => [`:${name}`, delta]));
+    let condition = 'attribute_exists(pk)';
+    const names: Record<string, string> = {};
+    if (change.requireCapacity) {
+      condition += ' AND remainingCpu >= :needCpu AND remainingMemory >= :needMemory AND #doc.#status = :active';
+      Object.assign(values, { ':needCpu': -(change.cpu ?? 0), ':needMemory': -(change.memory ?? 0), ':active': 'ACTIVE' });
+      Object.assign(names, { '#doc': 'doc', '#status': 'status' });
+    }
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: containerInstanceKey(change.containerInstanceArn),
+        UpdateExpression: adds.length ? `ADD ${adds.map(([name]) => `${name} :${name}`).join(', ')}` : 'SET kind = kind',
+        ConditionExpression: condition,
+        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+      },
+    };
+  }
+
+  /** The tasks placed on a host (what its agent must run or stop). */
+  async assignedTo(containerInstanceArn: string): Promise<TaskPointer[]> {
+    return this.pointers(assignmentPartition(containerInstanceArn));
+  }
+
+  /** Tasks of an account+region waiting for capacity. */
+  async unplaced(scope: Scope): Promise<TaskPointer[]> {
+    return this.pointers(unplacedPartition(scope));
+  }
+
+  private async pointers(partition: string): Promise<TaskPointer[]> {
+    const found: TaskPointer[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': partition },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      found.push(...(result.Items ?? []).map((item) => ({ clusterArn: item.clusterArn as string, taskId: item.taskId as string })));
+      startKey = result.LastEvaluatedKey;
+    } while (startKey);
+    return found;
   }
 
   async list(clusterArn: string, page: PageRequest, accept: (task: TaskRecord) => boolean): Promise<Page<TaskRecord>> {

@@ -1,0 +1,126 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { clusterArn, parseArn, type Scope } from '../../domain/arns';
+import { FARGATE_POOL_NAME, type ContainerInstanceRecord, type ResourceAmounts } from '../../domain/container-instance';
+import { conditionally } from './conditional-writes';
+import { fargatePoolPartition, INSTANCE_SK_PREFIX, instanceKey } from './keys';
+import { queryPage, type Page, type PageRequest } from './query-pages';
+
+export interface StoredContainerInstance {
+  readonly record: ContainerInstanceRecord;
+  readonly version: number;
+  readonly remaining: ResourceAmounts;
+  readonly runningTasksCount: number;
+  readonly pendingTasksCount: number;
+}
+
+/** The item key of a container instance, from its ARN (cluster partition or Fargate pool). */
+export function containerInstanceKey(containerInstanceArn: string) {
+  const parsed = parseArn(containerInstanceArn);
+  if (!parsed || parsed.resourceType !== 'container-instance' || parsed.path.length !== 2) {
+    throw new Error(`not a container instance ARN: ${containerInstanceArn}`);
+  }
+  const scope: Scope = { account: parsed.account, region: parsed.region, partition: parsed.partition };
+  const [cluster, id] = parsed.path;
+  const partition = cluster === FARGATE_POOL_NAME ? fargatePoolPartition(scope) : clusterArn(scope, cluster);
+  return instanceKey(partition, id);
+}
+
+export const toStoredInstance = (item: Record<string, unknown>): StoredContainerInstance => ({
+  record: item.doc as ContainerInstanceRecord,
+  version: item.version as number,
+  remaining: { cpu: Number(item.remainingCpu), memory: Number(item.remainingMemory) },
+  runningTasksCount: Number(item.runningTasksCount ?? 0),
+  pendingTasksCount: Number(item.pendingTasksCount ?? 0),
+});
+
+/**
+ * Remaining cpu/memory and task counts are attributes beside the record, moved with conditional ADDs
+ * (reserve only if enough is left), so placements on one host never lose an update and need no
+ * read-modify-write of the whole instance.
+ */
+export class ContainerInstanceRepository {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(record: ContainerInstanceRecord): Promise<void> {
+    await conditionally(record.containerInstanceArn, () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...containerInstanceKey(record.containerInstanceArn),
+            kind: 'container-instance',
+            version: 1,
+            doc: record,
+            remainingCpu: record.registeredResources.cpu,
+            remainingMemory: record.registeredResources.memory,
+            runningTasksCount: 0,
+            pendingTasksCount: 0,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+
+  async get(containerInstanceArn: string): Promise<StoredContainerInstance | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: containerInstanceKey(containerInstanceArn), ConsistentRead: true }),
+    );
+    return Item ? toStoredInstance(Item) : undefined;
+  }
+
+  async update(record: ContainerInstanceRecord, expectedVersion: number): Promise<void> {
+    await conditionally(record.containerInstanceArn, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: containerInstanceKey(record.containerInstanceArn),
+          UpdateExpression: 'SET #doc = :doc, #version = :next',
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version' },
+          ExpressionAttributeValues: { ':doc': record, ':next': expectedVersion + 1, ':expected': expectedVersion },
+        }),
+      ),
+    );
+  }
+
+  /** All instances of a partition (a cluster, or the Fargate pool) for placement. */
+  async all(partition: string): Promise<StoredContainerInstance[]> {
+    const found: StoredContainerInstance[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':p': partition, ':prefix': INSTANCE_SK_PREFIX },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      found.push(...(result.Items ?? []).map(toStoredInstance));
+      startKey = result.LastEvaluatedKey;
+    } while (startKey);
+    return found;
+  }
+
+  async list(partition: string, page: PageRequest, accept: (i: StoredContainerInstance) => boolean): Promise<Page<StoredContainerInstance>> {
+    const result = await queryPage(
+      this.doc,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':p': partition, ':prefix': INSTANCE_SK_PREFIX },
+        ConsistentRead: true,
+      },
+      ['pk', 'sk'],
+      { attribute: 'pk', value: partition },
+      page,
+      (item) => accept(toStoredInstance(item)),
+    );
+    return { items: result.items.map(toStoredInstance), nextToken: result.nextToken };
+  }
+}
