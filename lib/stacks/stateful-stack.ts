@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -42,5 +42,9 @@ export class BerthStatefulStack extends Stack {
       eventBusName: props.eventBusName ?? DEFAULT_EVENT_BUS_NAME,
       description: 'Berth: ECS task, service, deployment and container instance state change events',
     });
+
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'TableStreamArn', { value: this.table.tableStreamArn ?? '' });
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
   }
 }

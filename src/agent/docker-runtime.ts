@@ -221,7 +221,7 @@ export class DockerRuntime implements ContainerRuntime {
     let imageDigest = imageId;
     try {
       const image = JSON.parse(
-        await this.call('GET', `/images/${encodeURIComponent(imageId || spec.image)}/json`),
+        await this.call('GET', `/images/${imageId || spec.image}/json`),
       ) as { Id?: string; RepoDigests?: string[] };
       const { fromImage } = splitImageReference(spec.image);
       const repoDigests = image.RepoDigests ?? [];

@@ -6,7 +6,7 @@ import type { Scope } from '../domain/arns';
 import { BerthError, SerializationException, UnknownOperationException } from '../domain/errors';
 import type { BerthContext } from '../app/context';
 import { operationModel, TARGET_PREFIX, validateShape } from './ecs-model';
-import { OPERATIONS } from './operations';
+import { EXTENSION_OPERATIONS, EXTENSION_TARGET_PREFIX, OPERATIONS } from './operations';
 import { toWire } from './to-wire';
 
 export interface EcsHttpRequest {
@@ -44,12 +44,19 @@ export async function handleEcsRequest(
     body: JSON.stringify(payload),
   });
   try {
-    const operation = operationName(request);
-    const model = operationModel(operation)!;
+    const { operation, extension } = operationName(request);
     const input = parseBody(request.body);
-    if (model.input) validateShape(model.input, input);
     const scope: Scope = { account: context.account, region: regionOfRequest(request.headers) ?? context.defaultRegion };
-    const output = await OPERATIONS[operation]({ ...context, scope }, input);
+    const requestContext = { ...context, scope, endpoint: endpointOf(request.headers) };
+    if (extension) {
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+        throw new SerializationException('The request body must be a JSON object.');
+      }
+      return respond(200, await EXTENSION_OPERATIONS[operation](requestContext, input));
+    }
+    const model = operationModel(operation)!;
+    if (model.input) validateShape(model.input, input);
+    const output = await OPERATIONS[operation](requestContext, input);
     return respond(200, model.output ? toWire(model.output, output) : {});
   } catch (error) {
     if (error instanceof BerthError) {
@@ -60,15 +67,25 @@ export async function handleEcsRequest(
   }
 }
 
-function operationName(request: EcsHttpRequest): string {
+function operationName(request: EcsHttpRequest): { operation: string; extension: boolean } {
   const target = request.headers['x-amz-target'] ?? '';
   const [prefix, operation] = target.split('.');
-  if (request.method !== 'POST' || prefix !== TARGET_PREFIX || !operation || !Object.hasOwn(OPERATIONS, operation)) {
-    throw new UnknownOperationException(
-      target ? `The operation ${target} is not supported by Berth.` : 'Missing X-Amz-Target header.',
-    );
+  if (request.method === 'POST' && operation) {
+    if (prefix === TARGET_PREFIX && Object.hasOwn(OPERATIONS, operation)) return { operation, extension: false };
+    if (prefix === EXTENSION_TARGET_PREFIX && Object.hasOwn(EXTENSION_OPERATIONS, operation)) {
+      return { operation, extension: true };
+    }
   }
-  return operation;
+  throw new UnknownOperationException(
+    target ? `The operation ${target} is not supported by Berth.` : 'Missing X-Amz-Target header.',
+  );
+}
+
+/** The URL clients used to reach this API (what DiscoverPollEndpoint hands to agents). */
+function endpointOf(headers: EcsHttpRequest['headers']): string | undefined {
+  const host = headers['host'];
+  if (!host) return undefined;
+  return `${headers['x-forwarded-proto'] ?? 'http'}://${host}`;
 }
 
 function parseBody(body: string): unknown {

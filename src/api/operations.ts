@@ -1,5 +1,8 @@
 /** The ECS operations Berth serves: operation name -> use case. Validation happens before the call. */
+import * as agentAssignments from '../app/agent-assignments';
+import * as agentReports from '../app/agent-reports';
 import * as clusters from '../app/clusters';
+import * as containerInstances from '../app/container-instances';
 import type { RequestContext } from '../app/context';
 import * as tagging from '../app/tagging';
 import * as taskDefinitions from '../app/task-definitions';
@@ -28,4 +31,23 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   TagResource: tagging.tagResource,
   UntagResource: tagging.untagResource,
   ListTagsForResource: tagging.listTagsForResource,
+  RegisterContainerInstance: containerInstances.registerContainerInstance,
+  DeregisterContainerInstance: containerInstances.deregisterContainerInstance,
+  DescribeContainerInstances: containerInstances.describeContainerInstances,
+  ListContainerInstances: containerInstances.listContainerInstances,
+  UpdateContainerInstancesState: containerInstances.updateContainerInstancesState,
+  DiscoverPollEndpoint: containerInstances.discoverPollEndpoint,
+  SubmitTaskStateChange: agentReports.submitTaskStateChange,
+  SubmitContainerStateChange: agentReports.submitContainerStateChange,
+};
+
+/**
+ * Berth's own operations (no ECS equivalent), under their own X-Amz-Target prefix so they can never
+ * collide with an ECS operation: how agents get their work, and the Spot capacity reclaim.
+ * docs/agent.md documents them.
+ */
+export const EXTENSION_TARGET_PREFIX = 'BerthAgentV1';
+export const EXTENSION_OPERATIONS: Readonly<Record<string, UseCase>> = {
+  PollAssignments: agentAssignments.pollAssignments,
+  InterruptSpotCapacity: agentReports.interruptSpotCapacity,
 };

@@ -89,12 +89,26 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
   const targets = launchTargets(cluster.record, input, count);
   checkCompatibility(td, targets, input);
 
+  // Retried as a whole on a lost race (e.g. a concurrent transaction on the cluster item): nothing was
+  // written, so new ids are harmless.
+  return withOptimisticRetry(() => createTasks(ctx, cluster.record, td, targets, tags, input));
+}
+
+async function createTasks(
+  ctx: RequestContext,
+  cluster: ClusterRecord,
+  td: TaskDefinitionRecord,
+  targets: readonly LaunchTarget[],
+  tags: Tag[],
+  input: RunTaskInput,
+) {
+  const clusterArn = cluster.clusterArn;
   const now = ctx.clock();
   const tasks = targets.map((target) => {
     const taskId = taskIdFrom(ctx.randomBytes(16));
     return newTask({
       scope: ctx.scope,
-      clusterName: cluster.record.clusterName,
+      clusterName: cluster.clusterName,
       clusterArn,
       taskId,
       containerIds: td.containerDefinitions.map(() => uuidFrom(ctx.randomBytes(16))),

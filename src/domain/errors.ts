@@ -50,6 +50,13 @@ export class ServiceNotFoundException extends BerthError {
 export class UnsupportedFeatureException extends BerthError {
   override readonly name = 'UnsupportedFeatureException';
 }
+/**
+ * The common AWS error for "slow down": sent when an item stays contended after all retries. SDKs
+ * retry it by themselves with backoff, which is what contention needs.
+ */
+export class ThrottlingException extends BerthError {
+  override readonly name = 'ThrottlingException';
+}
 /** Protocol-level: the body is not JSON or a member has the wrong JSON type. */
 export class SerializationException extends BerthError {
   override readonly name = 'SerializationException';
@@ -61,7 +68,7 @@ export class UnknownOperationException extends BerthError {
 
 /**
  * A conditional write lost a race (the item's version moved). Not a client error: use cases retry
- * on it, and if retries run out it surfaces as UpdateInProgressException, never as a lost update.
+ * on it, and if retries run out it surfaces as ThrottlingException, never as a lost update.
  */
 export class VersionConflictError extends Error {
   override readonly name = 'VersionConflictError';

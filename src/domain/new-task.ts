@@ -45,6 +45,7 @@ export function newTask(input: NewTaskInput): TaskRecord {
     lastStatus: 'PENDING',
     networkInterfaces: [],
     healthStatus: 'UNKNOWN',
+    essential: definition.essential !== false,
     cpu: String(definition.cpu ?? 0),
     ...(definition.memory !== undefined ? { memory: String(definition.memory) } : {}),
     ...(definition.memoryReservation !== undefined ? { memoryReservation: String(definition.memoryReservation) } : {}),

@@ -107,6 +107,8 @@ export interface ContainerRecord {
   cpu?: string;
   memory?: string;
   memoryReservation?: string;
+  /** Berth's own (not an ECS Container member): whether its exit stops the task. */
+  essential?: boolean;
 }
 
 export interface TaskRecord {

@@ -30,9 +30,9 @@ export interface EcsEvent {
   detail: Record<string, unknown>;
 }
 
-/** A UUID-shaped id from (ARN, version): deterministic, so retries carry the same id. */
-export function eventId(resourceArn: string, version: number): string {
-  const hex = createHash('sha256').update(`${resourceArn}#${version}`).digest('hex');
+/** A UUID-shaped id from (ARN, revision of the change): deterministic, so retries carry the same id. */
+export function eventId(resourceArn: string, revision: number | string): string {
+  const hex = createHash('sha256').update(`${resourceArn}#${revision}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -117,20 +117,22 @@ export function containerInstanceStateChangeEvent(
     versionInfo: instance.versionInfo,
     updatedAt: iso(instance.updatedAt),
   };
-  return envelope(CONTAINER_INSTANCE_STATE_CHANGE, instance.containerInstanceArn, state.version, instance.updatedAt, context, detail);
+  // Capacity and task counts move without bumping the instance's version, so they are part of the id.
+  const revision = `${state.version}/${state.remaining.cpu}/${state.remaining.memory}/${state.runningTasksCount}/${state.pendingTasksCount}`;
+  return envelope(CONTAINER_INSTANCE_STATE_CHANGE, instance.containerInstanceArn, revision, instance.updatedAt, context, detail);
 }
 
 function envelope(
   detailType: string,
   resourceArn: string,
-  version: number,
+  revision: number | string,
   time: number,
   context: EventEnvelopeContext,
   detail: Record<string, unknown>,
 ): EcsEvent {
   return {
     version: '0',
-    id: eventId(resourceArn, version),
+    id: eventId(resourceArn, revision),
     'detail-type': detailType,
     source: context.source,
     account: context.account,

@@ -93,6 +93,12 @@ describe('Berth-Stateful', () => {
     stateful.resourceCountIs('AWS::Events::EventBus', 1);
     stateful.hasResourceProperties('AWS::Events::EventBus', { Name: 'berth' });
   });
+
+  it('outputs the table name, its stream ARN and the bus name for operators', () => {
+    stateful.hasOutput('TableName', { Value: { Ref: Match.stringLikeRegexp('StateTable') } });
+    stateful.hasOutput('TableStreamArn', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('StateTable'), 'StreamArn'] } });
+    stateful.hasOutput('EventBusName', { Value: { Ref: Match.stringLikeRegexp('EventBus') } });
+  });
 });
 
 describe('Berth-ControlPlane: the API function', () => {

@@ -17,12 +17,19 @@ import {
   TagResourceCommand,
   type ECSClient,
 } from '@aws-sdk/client-ecs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ClusterRepository } from '../../src/adapters/dynamodb/cluster-repository';
+import { createLocalDocumentClient } from '../../src/adapters/dynamodb/document-client';
+import { TaskRepository } from '../../src/adapters/dynamodb/task-repository';
+import { handleEcsRequest } from '../../src/api/ecs-protocol';
 import { deleteCluster } from '../../src/app/clusters';
-import type { RequestContext } from '../../src/app/context';
+import type { BerthContext, RequestContext } from '../../src/app/context';
 import { tagResource } from '../../src/app/tagging';
 import { runTask } from '../../src/app/tasks';
-import { clusterArn as clusterArnOf } from '../../src/domain/arns';
+import { clusterArn as clusterArnOf, type Scope } from '../../src/domain/arns';
+import type { ClusterRecord } from '../../src/domain/records';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
 
 const scope = { account: ACCOUNT, region: REGION };
@@ -182,22 +189,22 @@ describe('concurrent writers', () => {
         calls[1] = runCall();
         calls[0] = deleteCall();
       }
-      const [deletion, runTask] = await settle(calls);
+      const [deletion, run] = await settle(calls);
       const stored = (await berth.context.clusters.get(arn))!;
       const anyTask = await berth.context.tasks.any(arn, () => true);
-      const context = { round, deletion, runTask, status: stored.record.status, counts: stored.counts, anyTask };
+      const state = { round, deletion, run, status: stored.record.status, counts: stored.counts, anyTask };
 
       // Exactly one of the two wins, and the loser fails with the error ECS gives.
-      expect(deletion.ok !== runTask.ok, JSON.stringify(context)).toBe(true);
+      expect(deletion.ok !== run.ok, JSON.stringify(state)).toBe(true);
       if (deletion.ok) {
         outcomes.deleted++;
-        expect(runTask, JSON.stringify(context)).toMatchObject({ ok: false, error: 'ClusterNotFoundException' });
+        expect(run, JSON.stringify(state)).toMatchObject({ ok: false, error: 'ClusterNotFoundException' });
         expect(stored.record.status).toBe('INACTIVE');
-        expect(anyTask, JSON.stringify(context)).toBe(false);
+        expect(anyTask, JSON.stringify(state)).toBe(false);
         expect(stored.counts.pendingTasksCount + stored.counts.runningTasksCount).toBe(0);
       } else {
         outcomes.ran++;
-        expect(deletion, JSON.stringify(context)).toMatchObject({ ok: false, error: 'ClusterContainsTasksException' });
+        expect(deletion, JSON.stringify(state)).toMatchObject({ ok: false, error: 'ClusterContainsTasksException' });
         expect(stored.record.status).toBe('ACTIVE');
         expect(stored.counts.pendingTasksCount).toBe(3);
         expect(await listAllTasks(name)).toHaveLength(3);
@@ -314,9 +321,52 @@ describe('interleavings held open between read and write (use cases)', () => {
 });
 
 describe('heavy contention on one item', () => {
-  // errors.ts: when optimistic retries run out a conflict "surfaces as UpdateInProgressException,
+  // A writer that loses every race: before each of its conditional writes another writer really
+  // commits a change to the same cluster, so its retries (src/app/optimistic.ts) run out.
+  it('a TagResource whose retries run out answers ThrottlingException, not ServerException, and loses nothing', async () => {
+    const created = await ecs.send(new CreateClusterCommand({ clusterName: 'always-loses' }));
+    const resourceArn = created.cluster!.clusterArn!;
+    const clusters = berth.context.clusters;
+    let rivals = 0;
+    const losing = Object.create(clusters, {
+      update: {
+        value: async (where: Scope, record: ClusterRecord, expectedVersion: number) => {
+          const current = (await clusters.get(record.clusterArn))!;
+          const rival = { key: `rival-${++rivals}`, value: 'won' };
+          await clusters.update(where, { ...current.record, tags: [...current.record.tags, rival] }, current.version);
+          return clusters.update(where, record, expectedVersion);
+        },
+      },
+    }) as ClusterRepository;
+    const context: BerthContext = { ...berth.context, clusters: losing };
+    const logged: unknown[] = [];
+    const response = await handleEcsRequest(
+      context,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'AmazonEC2ContainerServiceV20141113.TagResource',
+        },
+        body: JSON.stringify({ resourceArn, tags: [{ key: 'loser', value: 'x' }] }),
+        requestId: 'always-loses',
+      },
+      { error: (_message, error) => logged.push(error) },
+    );
+    expect(rivals).toBeGreaterThan(1);
+    // Every rival write stands and the losing tag is not half-applied.
+    const { tags } = await ecs.send(new ListTagsForResourceCommand({ resourceArn }));
+    expect(tags?.map((t) => t.key).sort()).toEqual(Array.from({ length: rivals }, (_, i) => `rival-${i + 1}`).sort());
+    expect({ status: response.statusCode, type: JSON.parse(response.body).__type, logged: logged.length }).toEqual({
+      status: 400,
+      type: 'ThrottlingException',
+      logged: 0,
+    });
+  });
+
+  // errors.ts: when optimistic retries run out a conflict "surfaces as ThrottlingException,
   // never as a lost update". A 500 ServerException (an unhandled VersionConflictError) breaks that.
-  it('20 concurrent TagResource calls on one cluster: each lands or fails with UpdateInProgressException, never a ServerException', async () => {
+  it('20 concurrent TagResource calls on one cluster: each lands or fails with ThrottlingException, never a ServerException', async () => {
     const created = await ecs.send(new CreateClusterCommand({ clusterName: 'contended' }));
     const resourceArn = created.cluster!.clusterArn!;
     const keys = Array.from({ length: 20 }, (_, i) => `key${String(i).padStart(2, '0')}`);
@@ -324,9 +374,77 @@ describe('heavy contention on one item', () => {
       keys.map((key) => berth.ecs().send(new TagResourceCommand({ resourceArn, tags: [{ key, value: 'v' }] }))),
     );
     const errors = results.flatMap((r) => (r.ok ? [] : [r.error]));
-    expect(errors.filter((name) => name !== 'UpdateInProgressException')).toEqual([]);
+    expect(errors.filter((name) => name !== 'ThrottlingException')).toEqual([]);
     const landed = keys.filter((_, i) => results[i].ok);
     const { tags } = await ecs.send(new ListTagsForResourceCommand({ resourceArn }));
     expect(tags?.map((t) => t.key).sort()).toEqual(landed);
+  });
+});
+
+/**
+ * DynamoDB (the service) cancels a transaction with reason TransactionConflict when another
+ * transaction holds one of its items, and rejects a plain write to such an item with
+ * TransactionConflictException. DynamoDB Local serializes everything and never does either, so these
+ * tests inject exactly one such answer in front of DynamoDB Local: nothing was written, so the use case
+ * should retry and succeed, as it does for a lost condition.
+ */
+describe('transaction conflicts as DynamoDB reports them (injected once)', () => {
+  let doc: DynamoDBDocumentClient;
+  beforeAll(() => {
+    doc = createLocalDocumentClient(inject('dynamoDbEndpoint'));
+  });
+  afterAll(() => doc?.destroy());
+
+  /** A document client that answers the first command matching `fails` with `error`, unsent. */
+  function failingOnce(fails: (command: unknown) => boolean, error: (command: any) => Error) {
+    let injected = 0;
+    const client = Object.create(doc, {
+      send: {
+        value: (command: any, ...rest: unknown[]) => {
+          if (injected === 0 && fails(command)) {
+            injected++;
+            return Promise.reject(error(command));
+          }
+          return (doc.send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
+        },
+      },
+    }) as DynamoDBDocumentClient;
+    return { client, injected: () => injected };
+  }
+
+  it('RunTask retries when its transaction is cancelled for a TransactionConflict on the cluster item', async () => {
+    const name = 'tx-conflict-run';
+    await ecs.send(new CreateClusterCommand({ clusterName: name }));
+    const faulty = failingOnce(
+      (command) => command instanceof TransactWriteCommand,
+      (command) =>
+        new TransactionCanceledException({
+          message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]',
+          $metadata: {},
+          CancellationReasons: command.input.TransactItems.map((_: unknown, index: number) =>
+            index === 0 ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' } : { Code: 'None' },
+          ),
+        }),
+    );
+    const tasks = new TaskRepository(faulty.client, berth.tableName);
+    const result = runTask(useCaseContext({ tasks }), { cluster: name, taskDefinition: FAMILY, count: 2 });
+    await expect(result).resolves.toMatchObject({ tasks: [expect.anything(), expect.anything()] });
+    expect(faulty.injected()).toBe(1);
+    expect(await listAllTasks(name)).toHaveLength(2);
+    const { clusters } = await ecs.send(new DescribeClustersCommand({ clusters: [name] }));
+    expect(clusters?.[0].pendingTasksCount).toBe(2);
+  });
+
+  it('DeleteCluster retries when its write meets TransactionConflictException (a RunTask transaction in flight)', async () => {
+    const name = 'tx-conflict-delete';
+    await ecs.send(new CreateClusterCommand({ clusterName: name }));
+    const faulty = failingOnce(
+      (command) => command instanceof UpdateCommand,
+      () => new TransactionConflictException({ message: 'Transaction is ongoing for the item', $metadata: {} }),
+    );
+    const clusters = new ClusterRepository(faulty.client, berth.tableName);
+    const result = deleteCluster(useCaseContext({ clusters }), { cluster: name });
+    await expect(result).resolves.toMatchObject({ cluster: { status: 'INACTIVE' } });
+    expect(faulty.injected()).toBe(1);
   });
 });

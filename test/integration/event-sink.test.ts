@@ -216,9 +216,10 @@ describe('LocalEventSink', () => {
   });
 
   it('logs a webhook that cannot be reached, without failing publish', async () => {
-    const url = webhook.url;
-    await webhook.close();
-    webhook = await startWebhook();
+    // A port nothing listens on: taken from a second server, closed while the webhook keeps its own port.
+    const gone = await startWebhook();
+    const url = gone.url;
+    await gone.close();
     const rulesFile = join(dir, 'rules.json');
     await writeFile(
       rulesFile,
@@ -319,21 +320,31 @@ describe('LocalEventSink', () => {
     expect(logger.lines[0]).toMatch(/keeping the previous rules.*not valid JSON/);
   });
 
-  it('returns from publish before slow deliveries finish; drain waits for them', async () => {
+  it('returns from publish while deliveries are still running; drain waits for them', async () => {
     const out = join(dir, 'slow.jsonl');
+    const gate = join(dir, 'gate');
     const rulesFile = join(dir, 'rules.json');
     await writeFile(
       rulesFile,
       JSON.stringify({
-        rules: [{ name: 'slow', eventPattern: { source: ['aws.ecs'] }, targets: [{ type: 'command', command: ['sh', '-c', `sleep 0.5; cat >> '${out}'`] }] }],
+        rules: [
+          {
+            name: 'slow',
+            eventPattern: { source: ['aws.ecs'] },
+            targets: [{ type: 'command', command: ['sh', '-c', `while [ ! -e '${gate}' ]; do sleep 0.02; done; cat >> '${out}'`] }],
+          },
+        ],
       }),
     );
     const sink = await LocalEventSink.open({ eventsFile: join(dir, 'events.jsonl'), rulesFile, logger: recordingLogger() });
     const event = taskEvent('RUNNING');
-    const started = Date.now();
-    await sink.publish([event]);
-    expect(Date.now() - started).toBeLessThan(400);
-    await sink.drain();
+    await sink.publish([event]); // would never return if it waited for the gated command
+    let drained = false;
+    const draining = sink.drain().then(() => (drained = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(drained).toBe(false);
+    await writeFile(gate, '');
+    await draining;
     expect(await readLines(out)).toEqual([event]);
   });
 });

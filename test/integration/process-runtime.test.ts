@@ -132,6 +132,8 @@ describe('ProcessRuntime', () => {
         return text.trim() || undefined;
       }),
     );
+    // Until the forked shell has exec'd sleep it still has the trap handler, which would swallow SIGTERM.
+    await waitFor(async () => (await readFile(`/proc/${childPid}/comm`, 'utf8').catch(() => '')).trim() === 'sleep');
     expect(isAlive(childPid)).toBe(true);
     expect(await container.stop(5)).toEqual({ exitCode: 0 });
     // The shell's handler saw its child die of SIGTERM (128 + 15).

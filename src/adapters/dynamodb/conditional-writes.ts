@@ -1,4 +1,8 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+  TransactionConflictException,
+} from '@aws-sdk/client-dynamodb';
 import { VersionConflictError } from '../../domain/errors';
 
 /** Translates a lost conditional write into the domain's conflict error; other errors pass through. */
@@ -6,12 +10,19 @@ export async function conditionally<T>(key: string, write: () => Promise<T>): Pr
   try {
     return await write();
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(key, { cause: error });
+    // A plain write that meets a running transaction on the item lost a race just the same.
+    if (error instanceof ConditionalCheckFailedException || error instanceof TransactionConflictException) {
+      throw new VersionConflictError(key, { cause: error });
+    }
     throw error;
   }
 }
 
-/** Which items of a cancelled transaction failed their condition (indexes into TransactItems). */
+/**
+ * Which items of a cancelled transaction failed their condition (indexes into TransactItems); an
+ * empty list when it was cancelled by a conflicting transaction (Code TransactionConflict), which
+ * callers treat as a lost race too. Undefined when the error is no cancellation at all.
+ */
 export function failedConditions(error: unknown): number[] | undefined {
   if (!(error instanceof TransactionCanceledException)) return undefined;
   const reasons = error.CancellationReasons ?? [];

@@ -1,7 +1,16 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { VersionConflictError } from '../../domain/errors';
+import { clusterCountsUpdate } from './cluster-repository';
 import { clusterArn, parseArn, type Scope } from '../../domain/arns';
 import { FARGATE_POOL_NAME, type ContainerInstanceRecord, type ResourceAmounts } from '../../domain/container-instance';
-import { conditionally } from './conditional-writes';
+import { conditionally, failedConditions } from './conditional-writes';
 import { fargatePoolPartition, INSTANCE_SK_PREFIX, instanceKey } from './keys';
 import { queryPage, type Page, type PageRequest } from './query-pages';
 
@@ -44,10 +53,9 @@ export class ContainerInstanceRepository {
     private readonly tableName: string,
   ) {}
 
-  async create(record: ContainerInstanceRecord): Promise<void> {
-    await conditionally(record.containerInstanceArn, () =>
-      this.doc.send(
-        new PutCommand({
+  /** Registers the host; a cluster's instance count moves in the same transaction. */
+  async create(record: ContainerInstanceRecord): Promise<'created' | 'cluster-inactive'> {
+    const put = {
           TableName: this.tableName,
           Item: {
             ...containerInstanceKey(record.containerInstanceArn),
@@ -60,9 +68,53 @@ export class ContainerInstanceRepository {
             pendingTasksCount: 0,
           },
           ConditionExpression: 'attribute_not_exists(pk)',
+    };
+    if (!record.clusterArn) {
+      await conditionally(record.containerInstanceArn, () => this.doc.send(new PutCommand(put)));
+      return 'created';
+    }
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            clusterCountsUpdate(this.tableName, record.clusterArn, { registeredContainerInstancesCount: 1 }),
+            { Put: put },
+          ],
         }),
-      ),
-    );
+      );
+      return 'created';
+    } catch (error) {
+      const failed = failedConditions(error);
+      if (failed?.includes(0)) return 'cluster-inactive';
+      if (failed) throw new VersionConflictError(record.containerInstanceArn, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Marks the host INACTIVE; its cluster's instance count drops in the same transaction. */
+  async deregister(record: ContainerInstanceRecord, expectedVersion: number): Promise<void> {
+    const update = {
+      Update: {
+        TableName: this.tableName,
+        Key: containerInstanceKey(record.containerInstanceArn),
+        UpdateExpression: 'SET #doc = :doc, #version = :next',
+        ConditionExpression: '#version = :expected',
+        ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version' },
+        ExpressionAttributeValues: { ':doc': record, ':next': expectedVersion + 1, ':expected': expectedVersion },
+      },
+    };
+    const items: Record<string, unknown>[] = [update];
+    if (record.clusterArn) {
+      const counts = clusterCountsUpdate(this.tableName, record.clusterArn, { registeredContainerInstancesCount: -1 });
+      // The cluster may already be INACTIVE only if it had no instances, which this one contradicts.
+      items.push(counts);
+    }
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
+    } catch (error) {
+      if (failedConditions(error)) throw new VersionConflictError(record.containerInstanceArn, { cause: error });
+      throw error;
+    }
   }
 
   async get(containerInstanceArn: string): Promise<StoredContainerInstance | undefined> {

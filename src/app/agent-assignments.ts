@@ -1,0 +1,96 @@
+/**
+ * How a Berth agent learns its work: `PollAssignments` (a Berth extension operation, documented in
+ * docs/agent.md) answers with every task placed on the agent's host, each with what the agent needs to
+ * run it (container definitions with the task's overrides applied). It long-polls: it returns as soon
+ * as the set of tasks or one of their versions differs from what the agent says it knows.
+ */
+import { InvalidParameterException } from '../domain/errors';
+import type { ContainerDefinition, TaskRecord } from '../domain/records';
+import type { RequestContext } from './context';
+
+export const MAX_POLL_WAIT_SECONDS = 20;
+const POLL_INTERVAL_MS = 200;
+
+export interface Assignment {
+  task: TaskRecord;
+  containers: ContainerDefinition[];
+}
+
+interface ContainerOverride {
+  name?: string;
+  command?: string[];
+  environment?: { name: string; value: string }[];
+  cpu?: number;
+  memory?: number;
+}
+
+/** A container definition as the task runs it: RunTask overrides win over the task definition. */
+export function withOverrides(definition: ContainerDefinition, overrides: readonly ContainerOverride[]): ContainerDefinition {
+  const override = overrides.find((o) => o.name === definition.name);
+  if (!override) return definition;
+  const environment = new Map(
+    ((definition.environment as { name: string; value: string }[] | undefined) ?? []).map((e) => [e.name, e]),
+  );
+  for (const variable of override.environment ?? []) environment.set(variable.name, variable);
+  return {
+    ...definition,
+    ...(override.command ? { command: override.command } : {}),
+    ...(override.cpu !== undefined ? { cpu: override.cpu } : {}),
+    ...(override.memory !== undefined ? { memory: override.memory } : {}),
+    environment: [...environment.values()],
+  };
+}
+
+export async function pollAssignments(
+  ctx: RequestContext,
+  input: { containerInstanceArn?: string; known?: Record<string, number>; waitSeconds?: number },
+) {
+  if (!input.containerInstanceArn) throw new InvalidParameterException('containerInstanceArn is required.');
+  const host = await ctx.containerInstances.get(input.containerInstanceArn);
+  if (!host || host.record.status === 'INACTIVE') {
+    throw new InvalidParameterException('The referenced container instance was not found.');
+  }
+  const waitMs = Math.min(Math.max(input.waitSeconds ?? 0, 0), MAX_POLL_WAIT_SECONDS) * 1000;
+  const deadline = ctx.clock() + waitMs;
+  const known = input.known ?? {};
+  for (;;) {
+    const tasks = await assignedTasks(ctx, input.containerInstanceArn);
+    const changed =
+      tasks.length !== Object.keys(known).length || tasks.some((task) => known[task.taskArn] !== task.version);
+    if (changed || ctx.clock() >= deadline) {
+      return { containerInstanceStatus: host.record.status, assignments: await withDefinitions(ctx, tasks) };
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+}
+
+async function assignedTasks(ctx: RequestContext, containerInstanceArn: string): Promise<TaskRecord[]> {
+  const pointers = await ctx.tasks.assignedTo(containerInstanceArn);
+  const byCluster = new Map<string, string[]>();
+  for (const p of pointers) byCluster.set(p.clusterArn, [...(byCluster.get(p.clusterArn) ?? []), p.taskId]);
+  const tasks: TaskRecord[] = [];
+  for (const [clusterArn, ids] of byCluster) {
+    for (let i = 0; i < ids.length; i += 100) {
+      const found = await ctx.tasks.getMany(clusterArn, ids.slice(i, i + 100));
+      tasks.push(...[...found.values()].map((stored) => stored.record));
+    }
+  }
+  return tasks.sort((a, b) => (a.taskArn < b.taskArn ? -1 : 1));
+}
+
+async function withDefinitions(ctx: RequestContext, tasks: readonly TaskRecord[]): Promise<Assignment[]> {
+  const definitions = new Map<string, ContainerDefinition[]>();
+  const assignments: Assignment[] = [];
+  for (const task of tasks) {
+    let containers = definitions.get(task.taskDefinitionArn);
+    if (!containers) {
+      const [family, revision] = task.taskDefinitionArn.split('/').pop()!.split(':');
+      const td = await ctx.taskDefinitions.getRevision(ctx.scope, family, Number(revision));
+      containers = td?.record.containerDefinitions ?? [];
+      definitions.set(task.taskDefinitionArn, containers);
+    }
+    const overrides = (task.overrides.containerOverrides ?? []) as ContainerOverride[];
+    assignments.push({ task, containers: containers.map((c) => withOverrides(c, overrides)) });
+  }
+  return assignments;
+}

@@ -1,0 +1,186 @@
+/**
+ * What agents tell the control plane (SubmitTaskStateChange, SubmitContainerStateChange) and what
+ * they ask of it (their assignments), plus the Spot interruption that reclaims FARGATE_SPOT capacity.
+ * The agent moves a task PENDING -> ACTIVATING -> RUNNING and reports when its containers have
+ * stopped; everything else is the engine's (src/domain/task-engine.ts).
+ */
+import { parseArn } from '../domain/arns';
+import { InvalidParameterException } from '../domain/errors';
+import type { ContainerRecord, TaskRecord } from '../domain/records';
+import { isLegalTransition, requestStop, type TaskStatus } from '../domain/task-lifecycle';
+import { fargatePoolPartition } from '../adapters/dynamodb/keys';
+import type { RequestContext } from './context';
+import { withOptimisticRetry } from './optimistic';
+import { activeCluster } from './resolve';
+import { changeFor } from './task-engine';
+
+export const SPOT_INTERRUPTION_REASON = 'Your Spot Task was interrupted.';
+export const ESSENTIAL_CONTAINER_EXITED = 'Essential container in task exited';
+
+interface ContainerReport {
+  containerName?: string;
+  runtimeId?: string;
+  imageDigest?: string;
+  status?: string;
+  exitCode?: number;
+  reason?: string;
+  /** Berth's agent extension: the container's health check result. */
+  healthStatus?: 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
+}
+
+const taskIdOf = (reference: string) => reference.slice(reference.lastIndexOf('/') + 1);
+
+/** Agents send epoch seconds on the wire (the SDK's timestamp encoding); records keep milliseconds. */
+const toMs = (value: number | string | undefined) =>
+  value === undefined ? undefined : typeof value === 'number' ? Math.round(value * 1000) : Date.parse(value);
+
+async function updateTask(
+  ctx: RequestContext,
+  cluster: string | undefined,
+  task: string,
+  change: (task: TaskRecord) => TaskRecord | undefined,
+) {
+  return withOptimisticRetry(async () => {
+    const stored = await ctx.tasks.get((await activeCluster(ctx, cluster)).record.clusterArn, taskIdOf(task));
+    if (!stored) throw new InvalidParameterException('The referenced task was not found.');
+    const next = change(stored.record);
+    if (!next) return stored.record;
+    const updated = { ...next, version: stored.version + 1 };
+    await ctx.tasks.applyChange(changeFor(stored.record, updated, stored.version, false));
+    return updated;
+  });
+}
+
+function mergeContainers(containers: ContainerRecord[], reports: readonly ContainerReport[]): ContainerRecord[] {
+  return containers.map((container) => {
+    const report = reports.find((r) => r.containerName === container.name);
+    if (!report) return container;
+    return {
+      ...container,
+      ...(report.runtimeId ? { runtimeId: report.runtimeId } : {}),
+      ...(report.imageDigest ? { imageDigest: report.imageDigest } : {}),
+      ...(report.status ? { lastStatus: report.status } : {}),
+      ...(report.exitCode !== undefined && report.exitCode !== null ? { exitCode: report.exitCode } : {}),
+      ...(report.reason ? { reason: report.reason } : {}),
+      ...(report.healthStatus ? { healthStatus: report.healthStatus } : {}),
+    };
+  });
+}
+
+/** ECS: the task is HEALTHY when every essential container with a health check is; UNHEALTHY if one is not. */
+function taskHealth(containers: readonly ContainerRecord[]): TaskRecord['healthStatus'] {
+  const checked = containers.filter((c) => c.essential !== false && c.healthStatus && c.healthStatus !== 'UNKNOWN');
+  if (checked.some((c) => c.healthStatus === 'UNHEALTHY')) return 'UNHEALTHY';
+  return checked.length > 0 && checked.every((c) => c.healthStatus === 'HEALTHY') ? 'HEALTHY' : 'UNKNOWN';
+}
+
+export async function submitTaskStateChange(
+  ctx: RequestContext,
+  input: {
+    cluster?: string;
+    task?: string;
+    status?: string;
+    reason?: string;
+    containers?: ContainerReport[];
+    pullStartedAt?: number;
+    pullStoppedAt?: number;
+    executionStoppedAt?: number;
+  },
+) {
+  if (!input.task) throw new InvalidParameterException('task is required.');
+  const now = ctx.clock();
+  await updateTask(ctx, input.cluster, input.task, (task) => {
+    const reports = input.containers ?? [];
+    let next: TaskRecord = { ...task, containers: mergeContainers(task.containers, reports) };
+    const move = (to: TaskStatus, changes: Partial<TaskRecord>) => {
+      if (isLegalTransition(task.lastStatus, to)) next = { ...next, ...changes, lastStatus: to };
+    };
+    switch (input.status) {
+      case 'ACTIVATING':
+        if (task.desiredStatus === 'RUNNING') move('ACTIVATING', { pullStartedAt: toMs(input.pullStartedAt) ?? now });
+        break;
+      case 'RUNNING':
+        if (task.desiredStatus === 'RUNNING') {
+          move('RUNNING', {
+            pullStoppedAt: toMs(input.pullStoppedAt) ?? now,
+            startedAt: now,
+            connectivity: 'CONNECTED',
+            connectivityAt: now,
+          });
+        }
+        break;
+      case 'STOPPED': {
+        // The containers are gone; the engine walks the task on to STOPPED from here.
+        next = { ...next, executionStoppedAt: toMs(input.executionStoppedAt) ?? now };
+        if (task.desiredStatus === 'RUNNING') {
+          const neverRan = task.lastStatus !== 'RUNNING';
+          const stop = requestStop(
+            task,
+            neverRan ? 'TaskFailedToStart' : 'EssentialContainerExited',
+            neverRan ? (input.reason ?? 'Task failed to start') : ESSENTIAL_CONTAINER_EXITED,
+          );
+          next = { ...next, desiredStatus: stop.desiredStatus, stopCode: stop.stopCode, stoppedReason: stop.stoppedReason };
+        }
+        break;
+      }
+      case undefined:
+        break;
+      default:
+        throw new InvalidParameterException(`Unsupported task status: ${input.status}.`);
+    }
+    next = { ...next, healthStatus: taskHealth(next.containers) };
+    return JSON.stringify(next) === JSON.stringify(task) ? undefined : next;
+  });
+  return { acknowledgment: 'ACK' };
+}
+
+export async function submitContainerStateChange(
+  ctx: RequestContext,
+  input: ContainerReport & { cluster?: string; task?: string },
+) {
+  if (!input.task || !input.containerName) throw new InvalidParameterException('task and containerName are required.');
+  await updateTask(ctx, input.cluster, input.task, (task) => {
+    if (!task.containers.some((c) => c.name === input.containerName)) {
+      throw new InvalidParameterException(`The task has no container named ${input.containerName}.`);
+    }
+    const containers = mergeContainers(task.containers, [input]);
+    const next = { ...task, containers, healthStatus: taskHealth(containers) };
+    return JSON.stringify(next) === JSON.stringify(task) ? undefined : next;
+  });
+  return { acknowledgment: 'ACK' };
+}
+
+/**
+ * FARGATE_SPOT capacity is reclaimed: every running task on it gets ECS's two-minute warning, a task
+ * event with desiredStatus STOPPED, lastStatus RUNNING and stopCode SpotInterruption; the engine
+ * and the agent then stop it (SIGTERM, SIGKILL after the container's stopTimeout).
+ * `containerInstanceArn` limits it to one host; without it all FARGATE_SPOT hosts of the region.
+ */
+export async function interruptSpotCapacity(ctx: RequestContext, input: { containerInstanceArn?: string }) {
+  const hosts = input.containerInstanceArn
+    ? [input.containerInstanceArn]
+    : (await ctx.containerInstances.all(fargatePoolPartition(ctx.scope)))
+        .filter((host) => host.record.fargateProviders.includes('FARGATE_SPOT'))
+        .map((host) => host.record.containerInstanceArn);
+  const interrupted: string[] = [];
+  for (const host of hosts) {
+    const parsed = parseArn(host);
+    if (!parsed || parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) {
+      throw new InvalidParameterException('containerInstanceArn is not a container instance of this account and region.');
+    }
+    for (const pointer of await ctx.tasks.assignedTo(host)) {
+      const changed = await withOptimisticRetry(async () => {
+        const stored = await ctx.tasks.get(pointer.clusterArn, pointer.taskId);
+        if (!stored || stored.record.capacityProviderName !== 'FARGATE_SPOT') return undefined;
+        const stop = requestStop(stored.record, 'SpotInterruption', SPOT_INTERRUPTION_REASON);
+        if (!stop.changed) return undefined;
+        const { changed: _changed, ...fields } = stop;
+        const task = { ...stored.record, ...fields, version: stored.version + 1 };
+        await ctx.tasks.applyChange({ task, expectedVersion: stored.version });
+        return task.taskArn;
+      });
+      if (changed) interrupted.push(changed);
+    }
+  }
+  return { interruptedTaskArns: interrupted };
+}

@@ -1,0 +1,223 @@
+/** The agent-facing ECS operations about hosts: register, deregister, describe, list, drain. */
+import { containerInstanceArn, parseArn, taskIdFrom } from '../domain/arns';
+import {
+  FARGATE_POOL_NAME,
+  fargateProvidersOf,
+  resourceList,
+  type ContainerInstanceRecord,
+  type ContainerInstanceStatus,
+} from '../domain/container-instance';
+import { ClusterNotFoundException, InvalidParameterException } from '../domain/errors';
+import type { KeyValuePair, Tag } from '../domain/records';
+import { validateTags } from '../domain/tags';
+import { fargatePoolPartition } from '../adapters/dynamodb/keys';
+import type { StoredContainerInstance } from '../adapters/dynamodb/container-instance-repository';
+import { pageSize } from './clusters';
+import type { RequestContext } from './context';
+import { withOptimisticRetry } from './optimistic';
+import { activeCluster } from './resolve';
+
+interface ResourceInput {
+  name?: string;
+  integerValue?: number;
+  longValue?: number;
+  doubleValue?: number;
+}
+
+export const AGENT_VERSION = 'berth-agent/0.1.0';
+
+/** The ECS ContainerInstance shape. */
+export function containerInstanceView(stored: StoredContainerInstance, withTags: boolean) {
+  const { record } = stored;
+  return {
+    containerInstanceArn: record.containerInstanceArn,
+    ...(record.ec2InstanceId ? { ec2InstanceId: record.ec2InstanceId } : {}),
+    ...(record.fargateProviders.length ? { capacityProviderName: record.fargateProviders[0] } : {}),
+    version: stored.version,
+    versionInfo: record.versionInfo,
+    remainingResources: resourceList(stored.remaining),
+    registeredResources: resourceList(record.registeredResources),
+    status: record.status,
+    agentConnected: record.agentConnected,
+    runningTasksCount: stored.runningTasksCount,
+    pendingTasksCount: stored.pendingTasksCount,
+    attributes: record.attributes,
+    registeredAt: record.registeredAt,
+    attachments: [],
+    ...(withTags ? { tags: record.tags } : {}),
+  };
+}
+
+function amount(resources: readonly ResourceInput[], name: string): number {
+  const resource = resources.find((r) => r.name === name);
+  const value = resource?.integerValue ?? resource?.longValue ?? resource?.doubleValue;
+  if (value === undefined || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidParameterException(`totalResources must include a positive ${name} value.`);
+  }
+  return Math.floor(value);
+}
+
+/** The EC2 instance id and AZ from an instance identity document, when the agent sends one. */
+function identity(document: string | undefined): { ec2InstanceId?: string; availabilityZone?: string } {
+  if (!document) return {};
+  try {
+    const parsed = JSON.parse(document) as { instanceId?: string; availabilityZone?: string };
+    return { ec2InstanceId: parsed.instanceId, availabilityZone: parsed.availabilityZone };
+  } catch {
+    throw new InvalidParameterException('instanceIdentityDocument is not a valid identity document.');
+  }
+}
+
+export async function registerContainerInstance(
+  ctx: RequestContext,
+  input: {
+    cluster?: string;
+    totalResources?: ResourceInput[];
+    attributes?: KeyValuePair[];
+    versionInfo?: ContainerInstanceRecord['versionInfo'];
+    instanceIdentityDocument?: string;
+    tags?: Tag[];
+  },
+) {
+  const attributes = [...(input.attributes ?? [])];
+  const tags = input.tags ?? [];
+  validateTags(tags);
+  const resources = input.totalResources ?? [];
+  const registeredResources = { cpu: amount(resources, 'CPU'), memory: amount(resources, 'MEMORY') };
+  const fargateProviders = fargateProvidersOf(attributes);
+  const { ec2InstanceId, availabilityZone } = identity(input.instanceIdentityDocument);
+  if (availabilityZone && !attributes.some((a) => a.name === 'ecs.availability-zone')) {
+    attributes.push({ name: 'ecs.availability-zone', value: availabilityZone });
+  }
+  // Fargate capacity is not a cluster's: it serves every cluster of the account and region.
+  const cluster = fargateProviders.length ? undefined : await activeCluster(ctx, input.cluster);
+  const id = taskIdFrom(ctx.randomBytes(16));
+  const now = ctx.clock();
+  const record: ContainerInstanceRecord = {
+    containerInstanceArn: containerInstanceArn(ctx.scope, cluster?.record.clusterName ?? FARGATE_POOL_NAME, id),
+    ...(cluster ? { clusterArn: cluster.record.clusterArn } : {}),
+    ...(ec2InstanceId ? { ec2InstanceId } : {}),
+    status: 'ACTIVE',
+    agentConnected: true,
+    registeredResources,
+    attributes,
+    versionInfo: input.versionInfo ?? {},
+    fargateProviders,
+    tags,
+    registeredAt: now,
+    updatedAt: now,
+  };
+  const outcome = await ctx.containerInstances.create(record);
+  if (outcome === 'cluster-inactive') throw new ClusterNotFoundException('Cluster not found.');
+  return { containerInstance: containerInstanceView((await ctx.containerInstances.get(record.containerInstanceArn))!, true) };
+}
+
+/** A container instance reference (id or ARN) in a cluster, or in the Fargate pool. */
+function instanceArnFor(ctx: RequestContext, clusterName: string | undefined, reference: string): string | undefined {
+  if (reference.startsWith('arn:')) {
+    const parsed = parseArn(reference);
+    if (!parsed || parsed.resourceType !== 'container-instance' || parsed.path.length !== 2) return undefined;
+    if (parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) return undefined;
+    return reference;
+  }
+  if (!/^[a-f0-9]{32}$/.test(reference) || !clusterName) return undefined;
+  return containerInstanceArn(ctx.scope, clusterName, reference);
+}
+
+/** The partition a request's `cluster` names: the Fargate pool by its pseudo name, else the cluster. */
+async function partitionFor(ctx: RequestContext, cluster: string | undefined): Promise<{ partition: string; name: string }> {
+  if (cluster === FARGATE_POOL_NAME) return { partition: fargatePoolPartition(ctx.scope), name: FARGATE_POOL_NAME };
+  const stored = await activeCluster(ctx, cluster);
+  return { partition: stored.record.clusterArn, name: stored.record.clusterName };
+}
+
+export async function describeContainerInstances(
+  ctx: RequestContext,
+  input: { cluster?: string; containerInstances: string[]; include?: string[] },
+) {
+  if (input.containerInstances.length > 100) {
+    throw new InvalidParameterException('containerInstances cannot have more than 100 elements.');
+  }
+  const { name } = await partitionFor(ctx, input.cluster);
+  const containerInstances = [];
+  const failures = [];
+  for (const reference of input.containerInstances) {
+    const arn = instanceArnFor(ctx, name, reference);
+    const stored = arn ? await ctx.containerInstances.get(arn) : undefined;
+    if (stored) containerInstances.push(containerInstanceView(stored, input.include?.includes('TAGS') ?? false));
+    else failures.push({ arn: arn ?? reference, reason: 'MISSING' });
+  }
+  return { containerInstances, failures };
+}
+
+export async function listContainerInstances(
+  ctx: RequestContext,
+  input: { cluster?: string; filter?: string; status?: ContainerInstanceStatus; maxResults?: number; nextToken?: string },
+) {
+  if (input.filter !== undefined) {
+    throw new InvalidParameterException('Cluster query language filters are not supported by Berth; use status.');
+  }
+  const size = pageSize(input.maxResults);
+  const { partition } = await partitionFor(ctx, input.cluster);
+  const page = await ctx.containerInstances.list(partition, { maxResults: size, nextToken: input.nextToken }, (instance) =>
+    input.status ? instance.record.status === input.status : instance.record.status !== 'INACTIVE',
+  );
+  return { containerInstanceArns: page.items.map((i) => i.record.containerInstanceArn), nextToken: page.nextToken };
+}
+
+export async function updateContainerInstancesState(
+  ctx: RequestContext,
+  input: { cluster?: string; containerInstances: string[]; status: ContainerInstanceStatus },
+) {
+  if (input.status !== 'ACTIVE' && input.status !== 'DRAINING') {
+    throw new InvalidParameterException('Container instances can only be set to ACTIVE or DRAINING.');
+  }
+  const { name } = await partitionFor(ctx, input.cluster);
+  const containerInstances = [];
+  const failures = [];
+  for (const reference of input.containerInstances) {
+    const arn = instanceArnFor(ctx, name, reference);
+    const updated = arn
+      ? await withOptimisticRetry(async () => {
+          const stored = await ctx.containerInstances.get(arn);
+          if (!stored || stored.record.status === 'INACTIVE') return undefined;
+          if (stored.record.status === input.status) return stored;
+          const record = { ...stored.record, status: input.status, updatedAt: ctx.clock() };
+          await ctx.containerInstances.update(record, stored.version);
+          return { ...stored, record, version: stored.version + 1 };
+        })
+      : undefined;
+    if (updated) containerInstances.push(containerInstanceView(updated, false));
+    else failures.push({ arn: arn ?? reference, reason: 'MISSING' });
+  }
+  return { containerInstances, failures };
+}
+
+export async function deregisterContainerInstance(
+  ctx: RequestContext,
+  input: { cluster?: string; containerInstance: string; force?: boolean },
+) {
+  const { name } = await partitionFor(ctx, input.cluster);
+  const arn = instanceArnFor(ctx, name, input.containerInstance);
+  return withOptimisticRetry(async () => {
+    const stored = arn ? await ctx.containerInstances.get(arn) : undefined;
+    if (!stored || stored.record.status === 'INACTIVE') {
+      throw new InvalidParameterException('The referenced container instance was not found.');
+    }
+    if (!input.force && stored.runningTasksCount + stored.pendingTasksCount > 0) {
+      throw new InvalidParameterException(
+        'Found running tasks on the instance. Stop them first or deregister with force.',
+      );
+    }
+    const record: ContainerInstanceRecord = { ...stored.record, status: 'INACTIVE', agentConnected: false, updatedAt: ctx.clock() };
+    await ctx.containerInstances.deregister(record, stored.version);
+    return { containerInstance: containerInstanceView({ ...stored, record, version: stored.version + 1 }, false) };
+  });
+}
+
+/** ECS's agent discovery: Berth's agents poll the API endpoint itself (see docs/agent.md). */
+export async function discoverPollEndpoint(ctx: RequestContext & { endpoint?: string }, input: { cluster?: string }) {
+  if (input.cluster !== undefined && input.cluster !== FARGATE_POOL_NAME) await activeCluster(ctx, input.cluster);
+  return { endpoint: ctx.endpoint ?? '', telemetryEndpoint: ctx.endpoint ?? '' };
+}
+

@@ -1,0 +1,108 @@
+/**
+ * The table's stream is the outbox and the engine's clock: for every committed change of a task or a
+ * container instance this publishes the ECS event the change means (derived from the committed
+ * images, with an id from ARN + version, so a replay republishes the same id and loses nothing), then
+ * takes the next lifecycle step. Records are handled in order; the first failure is reported as the
+ * batch item failure, so Lambda (or the local poller) retries from exactly there.
+ */
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { ContainerInstanceRecord } from '../domain/container-instance';
+import type { TaskRecord } from '../domain/records';
+import {
+  containerInstanceStateChangeEvent,
+  taskStateChangeEvent,
+  taskStatusChanged,
+  type EventEnvelopeContext,
+} from '../domain/task-events';
+import type { BerthContext } from './context';
+import type { EventPublisher } from './event-publisher';
+import { advanceTask, placeWaitingTasks, scopeOfArn } from './task-engine';
+
+/** The parts of a DynamoDB stream record (Lambda's event shape) the processor reads. */
+export interface StreamRecord {
+  eventID?: string;
+  eventName?: 'INSERT' | 'MODIFY' | 'REMOVE' | string;
+  dynamodb?: {
+    ApproximateCreationDateTime?: number;
+    SequenceNumber?: string;
+    NewImage?: Record<string, unknown>;
+    OldImage?: Record<string, unknown>;
+  };
+}
+
+export interface StreamProcessorDeps {
+  readonly context: BerthContext;
+  readonly publisher: EventPublisher;
+  readonly eventSource: string;
+  readonly logger?: Pick<Console, 'error' | 'warn'>;
+}
+
+export interface BatchResult {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+type Item = Record<string, unknown>;
+const image = (raw: Record<string, unknown> | undefined): Item | undefined =>
+  raw ? unmarshall(raw as Record<string, AttributeValue>) : undefined;
+
+export async function processStreamRecords(deps: StreamProcessorDeps, records: readonly StreamRecord[]): Promise<BatchResult> {
+  for (const record of records) {
+    try {
+      await processRecord(deps, record);
+    } catch (error) {
+      (deps.logger ?? console).error(`stream record ${record.dynamodb?.SequenceNumber} failed; will be retried`, error);
+      return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? record.eventID ?? '' }] };
+    }
+  }
+  return { batchItemFailures: [] };
+}
+
+async function processRecord(deps: StreamProcessorDeps, record: StreamRecord): Promise<void> {
+  const after = image(record.dynamodb?.NewImage);
+  const before = image(record.dynamodb?.OldImage);
+  if (!after) return; // REMOVE (TTL expiry): nothing happened to report.
+  const committedAt = (record.dynamodb?.ApproximateCreationDateTime ?? deps.context.clock() / 1000) * 1000;
+  if (after.kind === 'task') await onTask(deps, before, after, committedAt);
+  else if (after.kind === 'container-instance') await onContainerInstance(deps, before, after);
+}
+
+function envelopeFor(deps: StreamProcessorDeps, arn: string): EventEnvelopeContext {
+  const scope = scopeOfArn(arn);
+  return { source: deps.eventSource, account: scope.account, region: scope.region };
+}
+
+async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after: Item, committedAt: number) {
+  const task = after.doc as TaskRecord;
+  const previous = before?.doc as TaskRecord | undefined;
+  if (taskStatusChanged(previous, task)) {
+    await deps.publisher.publish([taskStateChangeEvent(task, envelopeFor(deps, task.taskArn), Math.round(committedAt))]);
+  }
+  await advanceTask(deps.context, task, after.version as number);
+  // Capacity a stopped task gave back may be what a waiting task needs.
+  if (previous?.reservation && !task.reservation) await placeWaitingTasks(deps.context, scopeOfArn(task.taskArn));
+}
+
+const instanceState = (item: Item) => ({
+  version: item.version as number,
+  remaining: { cpu: Number(item.remainingCpu), memory: Number(item.remainingMemory) },
+  runningTasksCount: Number(item.runningTasksCount ?? 0),
+  pendingTasksCount: Number(item.pendingTasksCount ?? 0),
+});
+
+async function onContainerInstance(deps: StreamProcessorDeps, before: Item | undefined, after: Item) {
+  const instance = after.doc as ContainerInstanceRecord;
+  const state = instanceState(after);
+  const old = before && instanceState(before);
+  if (JSON.stringify(before?.doc) !== JSON.stringify(after.doc) || JSON.stringify(old) !== JSON.stringify(state)) {
+    await deps.publisher.publish([
+      containerInstanceStateChangeEvent(instance, state, envelopeFor(deps, instance.containerInstanceArn)),
+    ]);
+  }
+  const gainedCapacity =
+    !old || state.remaining.cpu > old.remaining.cpu || state.remaining.memory > old.remaining.memory ||
+    (before?.doc as ContainerInstanceRecord | undefined)?.status !== instance.status;
+  if (instance.status === 'ACTIVE' && gainedCapacity) {
+    await placeWaitingTasks(deps.context, scopeOfArn(instance.containerInstanceArn));
+  }
+}
