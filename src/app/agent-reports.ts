@@ -184,3 +184,19 @@ export async function interruptSpotCapacity(ctx: RequestContext, input: { contai
   }
   return { interruptedTaskArns: interrupted };
 }
+
+/**
+ * In AWS, EC2's "Spot Instance Interruption Warning" for an instance that hosts a Berth agent
+ * offering FARGATE_SPOT capacity reclaims that capacity (lambdas/spot-interruption.ts).
+ */
+export async function interruptSpotCapacityOfEc2Instance(ctx: RequestContext, ec2InstanceId: string) {
+  const hosts = (await ctx.containerInstances.all(fargatePoolPartition(ctx.scope))).filter(
+    (host) => host.record.ec2InstanceId === ec2InstanceId && host.record.fargateProviders.includes('FARGATE_SPOT'),
+  );
+  const interrupted: string[] = [];
+  for (const host of hosts) {
+    const result = await interruptSpotCapacity(ctx, { containerInstanceArn: host.record.containerInstanceArn });
+    interrupted.push(...result.interruptedTaskArns);
+  }
+  return { interruptedTaskArns: interrupted };
+}

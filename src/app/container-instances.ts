@@ -76,9 +76,15 @@ export async function registerContainerInstance(
     attributes?: KeyValuePair[];
     versionInfo?: ContainerInstanceRecord['versionInfo'];
     instanceIdentityDocument?: string;
+    containerInstanceArn?: string;
     tags?: Tag[];
   },
 ) {
+  // An agent that restarts comes back as the same instance, keeping its tasks and reservations.
+  if (input.containerInstanceArn) {
+    const again = await reRegister(ctx, input.containerInstanceArn, input.versionInfo);
+    if (again) return { containerInstance: containerInstanceView(again, true) };
+  }
   const attributes = [...(input.attributes ?? [])];
   const tags = input.tags ?? [];
   validateTags(tags);
@@ -110,6 +116,25 @@ export async function registerContainerInstance(
   const outcome = await ctx.containerInstances.create(record);
   if (outcome === 'cluster-inactive') throw new ClusterNotFoundException('Cluster not found.');
   return { containerInstance: containerInstanceView((await ctx.containerInstances.get(record.containerInstanceArn))!, true) };
+}
+
+async function reRegister(
+  ctx: RequestContext,
+  arn: string,
+  versionInfo: ContainerInstanceRecord['versionInfo'] | undefined,
+): Promise<StoredContainerInstance | undefined> {
+  const parsed = parseArn(arn);
+  if (!parsed || parsed.resourceType !== 'container-instance' || parsed.path.length !== 2) {
+    throw new InvalidParameterException('containerInstanceArn is not a container instance ARN.');
+  }
+  if (parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) return undefined;
+  return withOptimisticRetry(async () => {
+    const stored = await ctx.containerInstances.get(arn);
+    if (!stored || stored.record.status === 'INACTIVE') return undefined;
+    const record = { ...stored.record, agentConnected: true, versionInfo: versionInfo ?? stored.record.versionInfo, updatedAt: ctx.clock() };
+    await ctx.containerInstances.update(record, stored.version);
+    return { ...stored, record, version: stored.version + 1 };
+  });
 }
 
 /** A container instance reference (id or ARN) in a cluster, or in the Fargate pool. */

@@ -117,9 +117,7 @@ export function containerInstanceStateChangeEvent(
     versionInfo: instance.versionInfo,
     updatedAt: iso(instance.updatedAt),
   };
-  // Capacity and task counts move without bumping the instance's version, so they are part of the id.
-  const revision = `${state.version}/${state.remaining.cpu}/${state.remaining.memory}/${state.runningTasksCount}/${state.pendingTasksCount}`;
-  return envelope(CONTAINER_INSTANCE_STATE_CHANGE, instance.containerInstanceArn, revision, instance.updatedAt, context, detail);
+  return envelope(CONTAINER_INSTANCE_STATE_CHANGE, instance.containerInstanceArn, state.version, instance.updatedAt, context, detail);
 }
 
 function envelope(

@@ -1,22 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalDocumentClient } from '../adapters/dynamodb/document-client';
 import { ensureTable } from '../adapters/dynamodb/create-table';
 import { DEFAULT_TABLE_NAME } from '../adapters/dynamodb/table-schema';
-import { createBerthContext } from '../app/create-context';
+import type { BerthAgent } from '../agent/agent';
 import type { BerthContext } from '../app/context';
+import { createBerthContext } from '../app/create-context';
+import { processStreamRecords } from '../app/stream-processor';
+import { placeWaitingTasks } from '../app/task-engine';
+import { DEFAULT_EVENT_SOURCE } from '../domain/task-events';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { startEmbeddedAgent } from './embedded-agent';
+import { LocalEventSink } from './event-sink';
 import { startEcsHttpServer, type RunningServer } from './http-server';
+import { StreamPoller } from './stream-poller';
 
 export interface BerthLocalOptions {
-  /** Where durable state lives (DynamoDB Local's files, later the event log). Default `.berth`. */
+  /** Where durable state lives: DynamoDB Local's files, the event log, checkpoints. Default `.berth`. */
   readonly dataDirectory?: string;
-  /** Keep nothing: DynamoDB Local runs in memory. */
+  /** Keep nothing: DynamoDB Local runs in memory, the event log goes to a temporary directory. */
   readonly inMemory?: boolean;
   readonly host?: string;
   readonly port?: number;
   readonly account?: string;
   readonly region?: string;
   readonly tableName?: string;
+  /** `source` of the events Berth emits. Default berth.ecs. */
+  readonly eventSource?: string;
+  /** Event log (JSON lines). Default `<data>/events.jsonl`. */
+  readonly eventsFile?: string;
+  /** EventBridge-style rules for local targets. Default `<data>/rules.json` (absent: no rules). */
+  readonly rulesFile?: string;
+  /** Run the embedded agent (this machine as FARGATE/FARGATE_SPOT capacity). Default true. */
+  readonly agent?: boolean;
+  /** How long STOPPED tasks stay describable. Default one hour. */
+  readonly stoppedTaskRetentionMs?: number;
+  readonly logger?: Pick<Console, 'info' | 'warn' | 'error'>;
 }
 
 export interface BerthLocal {
@@ -24,46 +44,90 @@ export interface BerthLocal {
   readonly dataDirectory: string;
   readonly dynamoDb: DynamoDbLocal;
   readonly context: BerthContext;
+  readonly events: LocalEventSink;
+  readonly agent?: BerthAgent;
   stop(): Promise<void>;
 }
 
 export const DEFAULT_PORT = 4600;
 export const DEFAULT_ACCOUNT = '000000000000';
 export const DEFAULT_REGION = 'us-east-1';
+const SWEEP_INTERVAL_MS = 5_000;
 
-/** Assembles the local control plane: DynamoDB Local, the table, the ECS API on HTTP. */
+/**
+ * Assembles the local control plane from the same pieces AWS runs: DynamoDB Local with the table,
+ * the ECS API on HTTP, the stream poller feeding the stream handler (events to the local sink, the
+ * lifecycle engine), a timer that retries placement, and an embedded agent.
+ */
 export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<BerthLocal> {
-  const dataDirectory = options.dataDirectory ?? '.berth';
-  const dynamoDb = await startDynamoDbLocal({
-    dataDirectory: options.inMemory ? undefined : join(dataDirectory, 'dynamodb'),
-  });
-  let server: RunningServer | undefined;
+  const logger = options.logger ?? console;
+  const scratch = options.inMemory ? mkdtempSync(join(tmpdir(), 'berth-')) : undefined;
+  const dataDirectory = scratch ?? options.dataDirectory ?? '.berth';
+  const dynamoDb = await startDynamoDbLocal({ dataDirectory: scratch ? undefined : join(dataDirectory, 'dynamodb') });
+  const cleanups: (() => Promise<void> | void)[] = [() => dynamoDb.stop()];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  };
   try {
     const doc = createLocalDocumentClient(dynamoDb.endpoint);
+    cleanups.push(() => doc.destroy());
     const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
-    await ensureTable(doc, tableName);
+    const streamArn = await ensureTable(doc, tableName);
+    const region = options.region ?? DEFAULT_REGION;
     const context = createBerthContext({
       doc,
       tableName,
       account: options.account ?? DEFAULT_ACCOUNT,
-      region: options.region ?? DEFAULT_REGION,
+      region,
+      retention: options.stoppedTaskRetentionMs ? { stoppedTaskMs: options.stoppedTaskRetentionMs } : undefined,
     });
-    server = await startEcsHttpServer(context, options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);
-    const running = server;
-    return {
-      url: running.url,
-      dataDirectory,
-      dynamoDb,
-      context,
-      async stop() {
-        await running.close();
-        doc.destroy();
-        await dynamoDb.stop();
-      },
-    };
+
+    const events = await LocalEventSink.open({
+      eventsFile: options.eventsFile ?? join(dataDirectory, 'events.jsonl'),
+      rulesFile: options.rulesFile ?? join(dataDirectory, 'rules.json'),
+      logger,
+    });
+    cleanups.push(() => events.drain());
+
+    const poller = new StreamPoller({
+      endpoint: dynamoDb.endpoint,
+      streamArn,
+      checkpointFile: scratch ? undefined : join(dataDirectory, 'stream-checkpoints.json'),
+      handle: (records) =>
+        processStreamRecords(
+          { context, publisher: events, eventSource: options.eventSource ?? DEFAULT_EVENT_SOURCE, logger },
+          records,
+        ),
+      logger,
+    });
+    poller.start();
+    cleanups.push(() => poller.stop());
+
+    const sweep = setInterval(() => {
+      placeWaitingTasks(context, { account: context.account, region }).catch((error) => logger.error('placement sweep:', error));
+    }, SWEEP_INTERVAL_MS);
+    cleanups.push(() => clearInterval(sweep));
+
+    const server: RunningServer = await startEcsHttpServer(context, options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);
+    cleanups.push(() => server.close());
+
+    let agent: BerthAgent | undefined;
+    if (options.agent !== false) {
+      agent = await startEmbeddedAgent({
+        endpoint: server.url,
+        region,
+        dataDirectory,
+        persistent: !scratch,
+        logger,
+      });
+      const running = agent;
+      // Stopping Berth stops the task processes it started (SIGTERM, then SIGKILL).
+      cleanups.push(() => running.stop({ stopContainers: true }));
+    }
+    return { url: server.url, dataDirectory, dynamoDb, context, events, agent, stop };
   } catch (error) {
-    await server?.close();
-    await dynamoDb.stop();
+    await stop();
     throw error;
   }
 }

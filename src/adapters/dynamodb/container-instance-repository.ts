@@ -45,7 +45,8 @@ export const toStoredInstance = (item: Record<string, unknown>): StoredContainer
 /**
  * Remaining cpu/memory and task counts are attributes beside the record, moved with conditional ADDs
  * (reserve only if enough is left), so placements on one host never lose an update and need no
- * read-modify-write of the whole instance.
+ * read-modify-write of the whole instance. Those ADDs also bump `version`, as ECS counts every
+ * reported change; edits of the record itself are conditional on it and retry.
  */
 export class ContainerInstanceRepository {
   constructor(

@@ -226,6 +226,8 @@ export class TaskRepository {
         ['runningTasksCount', change.runningTasks ?? 0],
       ] as [string, number][]
     ).filter(([, delta]) => delta !== 0);
+    // ECS bumps a container instance's version on every change it reports, resources included.
+    adds.push(['version', 1]);
     const values: Record<string, unknown> = Object.fromEntries(adds.map(([name, delta]) => [`:${name}`, delta]));
     let condition = 'attribute_exists(pk)';
     const names: Record<string, string> = {};
@@ -238,7 +240,7 @@ export class TaskRepository {
       Update: {
         TableName: this.tableName,
         Key: containerInstanceKey(change.containerInstanceArn),
-        UpdateExpression: adds.length ? `ADD ${adds.map(([name]) => `${name} :${name}`).join(', ')}` : 'SET kind = kind',
+        UpdateExpression: `ADD ${adds.map(([name]) => `${name} :${name}`).join(', ')}`,
         ConditionExpression: condition,
         ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
         ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),

@@ -1,0 +1,117 @@
+/**
+ * The agent's line to the control plane: the ECS SDK for ECS operations, and signed JSON requests for
+ * Berth's agent extension operations (BerthAgentV1.*, docs/agent.md), on the same endpoint.
+ */
+import {
+  ECSClient,
+  RegisterContainerInstanceCommand,
+  SubmitContainerStateChangeCommand,
+  SubmitTaskStateChangeCommand,
+  type ContainerStateChange,
+  type RegisterContainerInstanceCommandInput,
+} from '@aws-sdk/client-ecs';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { Assignment } from '../app/agent-assignments';
+
+export interface ControlPlaneClientOptions {
+  readonly endpoint: string;
+  readonly region: string;
+  /** `ecs` against Berth's own server, `execute-api` behind IAM-authorized API Gateway. */
+  readonly signingName?: string;
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+export interface ContainerReport extends ContainerStateChange {
+  healthStatus?: 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
+}
+
+export class ControlPlaneClient {
+  readonly ecs: ECSClient;
+  private readonly signer: SignatureV4;
+
+  constructor(private readonly options: ControlPlaneClientOptions) {
+    const credentials = options.credentials ?? defaultProvider();
+    this.ecs = new ECSClient({
+      endpoint: options.endpoint,
+      region: options.region,
+      credentials,
+      ...(options.signingName ? { signingName: options.signingName } : {}),
+    });
+    this.signer = new SignatureV4({
+      service: options.signingName ?? 'ecs',
+      region: options.region,
+      credentials,
+      sha256: Hash.bind(null, 'sha256'),
+    });
+  }
+
+  async register(input: RegisterContainerInstanceCommandInput): Promise<string> {
+    const { containerInstance } = await this.ecs.send(new RegisterContainerInstanceCommand(input));
+    return containerInstance!.containerInstanceArn!;
+  }
+
+  async submitTask(input: {
+    cluster: string;
+    task: string;
+    status: 'ACTIVATING' | 'RUNNING' | 'STOPPED';
+    reason?: string;
+    containers?: ContainerReport[];
+    pullStartedAt?: Date;
+    pullStoppedAt?: Date;
+    executionStoppedAt?: Date;
+  }): Promise<void> {
+    await this.ecs.send(new SubmitTaskStateChangeCommand(input));
+  }
+
+  async submitContainer(input: { cluster: string; task: string } & ContainerReport): Promise<void> {
+    // healthStatus is Berth's extension member: the SDK would drop it, so this one goes as raw JSON.
+    if (input.healthStatus) {
+      await this.call('AmazonEC2ContainerServiceV20141113.SubmitContainerStateChange', input);
+      return;
+    }
+    await this.ecs.send(new SubmitContainerStateChangeCommand(input));
+  }
+
+  pollAssignments(
+    input: { containerInstanceArn: string; known: Record<string, number>; waitSeconds: number },
+    signal?: AbortSignal,
+  ) {
+    return this.call('BerthAgentV1.PollAssignments', input, signal) as Promise<{
+      containerInstanceStatus: string;
+      assignments: Assignment[];
+    }>;
+  }
+
+  /** A signed AWS JSON 1.1 request; throws with the ECS error name on a 4xx/5xx answer. */
+  async call(target: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+    const url = new URL(this.options.endpoint);
+    const payload = JSON.stringify(body);
+    const signed = await this.signer.sign({
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: url.pathname || '/',
+      headers: {
+        host: url.host,
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': target,
+      },
+      body: payload,
+    });
+    const response = await fetch(url, { method: 'POST', headers: signed.headers as Record<string, string>, body: payload, signal });
+    const json = (await response.json()) as Record<string, unknown>;
+    if (!response.ok) {
+      const error = new Error(String(json.message ?? response.statusText));
+      error.name = String(json.__type ?? 'ServerException');
+      throw error;
+    }
+    return json;
+  }
+
+  destroy(): void {
+    this.ecs.destroy();
+  }
+}
