@@ -39,7 +39,7 @@ export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthSt
   });
   const controlPlane = new BerthControlPlaneStack(app, 'Berth-ControlPlane', {
     env: options.env,
-    description: 'Berth: ECS-compatible control plane (API)',
+    description: 'Berth: ECS-compatible control plane (API, task stream processor, sweep, rules)',
     table: stateful.table,
     eventBus: stateful.eventBus,
     eventSource: options.eventSource,

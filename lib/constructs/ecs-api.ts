@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -6,9 +6,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BerthFunction } from './berth-function';
 import { grantTableReadWrite } from './berth-table';
+import { berthEnvironment, validEventSource } from './environment';
 
-/** Default `source` of the events Berth emits (`aws.*` is reserved for AWS services). */
-export const DEFAULT_EVENT_SOURCE = 'berth.ecs';
+export { DEFAULT_EVENT_SOURCE } from './environment';
 
 export interface EcsApiProps {
   /** The Berth table (keys from TABLE_SCHEMA); the handler gets item read/write on it and Query on its index. */
@@ -61,13 +61,9 @@ export class EcsApi extends Construct {
     if (!/^[a-zA-Z0-9_]{1,128}$/.test(stageName)) {
       throw new Error(`EcsApi: stageName must be 1-128 characters of [a-zA-Z0-9_], got '${stageName}'`);
     }
-    const eventSource = props.eventSource ?? DEFAULT_EVENT_SOURCE;
-    if (eventSource.startsWith('aws.') || eventSource.length === 0 || eventSource.length > 256) {
-      throw new Error(`EcsApi: eventSource must be 1-256 characters and must not start with 'aws.', got '${eventSource}'`);
-    }
+    const eventSource = validEventSource('EcsApi', props.eventSource);
     this.stageName = stageName;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const stack = Stack.of(this);
 
     this.handler = new BerthFunction(this, 'Handler', {
       entry: props.entry ?? 'lambdas/api.ts',
@@ -77,9 +73,7 @@ export class EcsApi extends Construct {
       timeout: Duration.seconds(29),
       logRetention,
       environment: {
-        BERTH_TABLE_NAME: props.table.tableName,
-        BERTH_ACCOUNT_ID: stack.account,
-        BERTH_REGION: stack.region,
+        ...berthEnvironment(this, props.table),
         BERTH_EVENT_SOURCE: eventSource,
         BERTH_EVENT_BUS_NAME: props.eventBus.eventBusName,
       },

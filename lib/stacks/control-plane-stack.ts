@@ -2,10 +2,14 @@ import { CfnOutput, CrossStackReferences, ReferenceStrength, Stack, type StackPr
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
+import { CapacitySweep } from '../constructs/capacity-sweep';
 import { EcsApi } from '../constructs/ecs-api';
+import { SpotInterruptionHandler } from '../constructs/spot-interruption-handler';
+import { StoppedTaskFailureLog } from '../constructs/stopped-task-failure-log';
+import { TaskStreamProcessor } from '../constructs/task-stream-processor';
 
 export interface BerthControlPlaneStackProps extends StackProps {
-  /** The table from the stateful stack. */
+  /** The table from the stateful stack (with its stream). */
   readonly table: dynamodb.ITable;
   /** The event bus from the stateful stack. */
   readonly eventBus: events.IEventBus;
@@ -13,14 +17,21 @@ export interface BerthControlPlaneStackProps extends StackProps {
   readonly eventSource?: string;
   /** API Gateway stage name. @default 'prod' */
   readonly stageName?: string;
+  /** Log group of the example rule that logs failed stopped tasks. @default '/berth/stopped-task-failures' */
+  readonly stoppedTaskFailuresLogGroupName?: string;
 }
 
 /**
- * Everything stateless: the ECS API (API Gateway + Lambda). The stream processor, the service
- * scheduler state machine, schedules and rules join this stack as they are built.
+ * Everything stateless: the ECS API (API Gateway + Lambda), the task stream processor (the table's
+ * stream -> events and lifecycle steps) with its dead-letter queues, the scheduled capacity sweep,
+ * the Spot interruption rule, and an example consumer rule on the Berth bus.
  */
 export class BerthControlPlaneStack extends Stack {
   readonly ecsApi: EcsApi;
+  readonly taskStream: TaskStreamProcessor;
+  readonly capacitySweep: CapacitySweep;
+  readonly spotInterruption: SpotInterruptionHandler;
+  readonly stoppedTaskFailures: StoppedTaskFailureLog;
 
   constructor(scope: Construct, id: string, props: BerthControlPlaneStackProps) {
     super(scope, id, props);
@@ -34,6 +45,18 @@ export class BerthControlPlaneStack extends Stack {
       eventSource: props.eventSource,
       stageName: props.stageName,
     });
+    this.taskStream = new TaskStreamProcessor(this, 'TaskStream', {
+      table: props.table,
+      eventBus: props.eventBus,
+      eventSource: props.eventSource,
+    });
+    this.capacitySweep = new CapacitySweep(this, 'CapacitySweep', { table: props.table });
+    this.spotInterruption = new SpotInterruptionHandler(this, 'SpotInterruption', { table: props.table });
+    this.stoppedTaskFailures = new StoppedTaskFailureLog(this, 'StoppedTaskFailures', {
+      eventBus: props.eventBus,
+      eventSource: props.eventSource,
+      logGroupName: props.stoppedTaskFailuresLogGroupName,
+    });
 
     new CfnOutput(this, 'EcsEndpoint', {
       description: 'ECS API endpoint; sign requests for the service execute-api',
@@ -43,5 +66,16 @@ export class BerthControlPlaneStack extends Stack {
     // URL from these two.
     new CfnOutput(this, 'EcsRestApiId', { value: this.ecsApi.api.restApiId });
     new CfnOutput(this, 'EcsStageName', { value: this.ecsApi.stageName });
+
+    new CfnOutput(this, 'StreamFailuresQueueUrl', {
+      description: 'Stream positions the task stream processor gave up on (inspect and redrive: docs/deploy.md)',
+      value: this.taskStream.streamFailures.queueUrl,
+    });
+    new CfnOutput(this, 'EventsDeadLetterQueueUrl', {
+      description: 'ECS events EventBridge did not accept (inspect and redrive: docs/deploy.md)',
+      value: this.taskStream.eventsDeadLetter.queueUrl,
+    });
+    new CfnOutput(this, 'TaskStreamFunctionName', { value: this.taskStream.handler.function.functionName });
+    new CfnOutput(this, 'StoppedTaskFailuresLogGroupName', { value: this.stoppedTaskFailures.logGroup.logGroupName });
   }
 }

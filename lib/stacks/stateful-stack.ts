@@ -37,7 +37,7 @@ export class BerthStatefulStack extends Stack {
       deletionProtection: props.deletionProtection,
     }).table;
 
-    // Rules that fan events out to consumers are added by the control plane.
+    // Consumers add their own rules to this bus (docs/deploy.md); the control plane adds one example.
     this.eventBus = new events.EventBus(this, 'EventBus', {
       eventBusName: props.eventBusName ?? DEFAULT_EVENT_BUS_NAME,
       description: 'Berth: ECS task, service, deployment and container instance state change events',
@@ -46,5 +46,9 @@ export class BerthStatefulStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'TableStreamArn', { value: this.table.tableStreamArn ?? '' });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+    new CfnOutput(this, 'EventBusArn', {
+      description: "Create rules on this bus to consume Berth's ECS events (docs/deploy.md)",
+      value: this.eventBus.eventBusArn,
+    });
   }
 }

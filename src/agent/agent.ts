@@ -41,12 +41,15 @@ export interface AgentOptions {
 type Phase = 'starting' | 'running' | 'stopping' | 'stopped';
 
 interface LocalTask {
+  /** Settles once the start is over (RUNNING reported, or the start failed). */
+  started: Promise<void>;
   readonly taskArn: string;
   readonly clusterArn: string;
   readonly definitions: ContainerDefinition[];
   readonly containers: Map<string, RunningContainer>;
   readonly exits: Map<string, ContainerExit>;
   phase: Phase;
+  stopRequested?: boolean;
 }
 
 export const AGENT_VERSION = '0.1.0';
@@ -134,13 +137,23 @@ export class BerthAgent {
       }
       return;
     }
-    if (task.lastStatus === 'STOPPING' && (local.phase === 'running' || local.phase === 'starting')) {
-      this.track(this.stopTask(local));
+    if (task.lastStatus === 'STOPPING' && !local.stopRequested) {
+      local.stopRequested = true;
+      // A task still starting finishes its start first, so no container is left behind.
+      this.track(local.started.then(() => (local.phase === 'running' ? this.stopTask(local) : undefined)));
     }
   }
 
   private localTask(task: TaskRecord, definitions: ContainerDefinition[], phase: Phase): LocalTask {
-    return { taskArn: task.taskArn, clusterArn: task.clusterArn, definitions, containers: new Map(), exits: new Map(), phase };
+    return {
+      started: Promise.resolve(),
+      taskArn: task.taskArn,
+      clusterArn: task.clusterArn,
+      definitions,
+      containers: new Map(),
+      exits: new Map(),
+      phase,
+    };
   }
 
   private track(work: Promise<void>) {
@@ -151,6 +164,11 @@ export class BerthAgent {
   private async launch(task: TaskRecord, definitions: ContainerDefinition[]): Promise<void> {
     const local = this.localTask(task, definitions, 'starting');
     this.tasks.set(task.taskArn, local);
+    local.started = this.startContainers(local, task, definitions);
+    await local.started;
+  }
+
+  private async startContainers(local: LocalTask, task: TaskRecord, definitions: ContainerDefinition[]): Promise<void> {
     const taskId = task.taskArn.split('/').pop()!;
     await this.report(local.clusterArn, local.taskArn, 'ACTIVATING', { pullStartedAt: new Date() });
     for (const definition of definitions) {
@@ -168,7 +186,7 @@ export class BerthAgent {
             ),
         });
         local.containers.set(definition.name, container);
-        void container.exited.then((exit) => this.onExit(local, definition, exit));
+        container.exited.then((exit) => this.track(this.onExit(local, definition, exit)));
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         // Runtimes already name Docker's errors (CannotPullContainerError: ...); name the rest.
@@ -184,7 +202,6 @@ export class BerthAgent {
         return;
       }
     }
-    if (local.phase !== 'starting') return; // an essential container already exited
     local.phase = 'running';
     await this.report(local.clusterArn, local.taskArn, 'RUNNING', {
       pullStoppedAt: new Date(),
@@ -194,6 +211,8 @@ export class BerthAgent {
 
   private async onExit(local: LocalTask, definition: ContainerDefinition, exit: ContainerExit): Promise<void> {
     local.exits.set(definition.name, exit);
+    // A command that exits at once still ran: ECS reports the task RUNNING before it stops it.
+    await local.started;
     if (local.phase === 'stopping' || local.phase === 'stopped') return;
     if (definition.essential === false) {
       await this.options.client.submitContainer({

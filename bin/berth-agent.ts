@@ -1,0 +1,77 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `npx berth-agent --endpoint URL ...`: a Berth agent on this host, running tasks as OS processes
+ * (or through Docker with --runtime docker when a Docker engine is there).
+ *   --endpoint URL        the Berth ECS endpoint (BERTH_ENDPOINT)             required
+ *   --region R            (AWS_REGION / BERTH_REGION, default us-east-1)
+ *   --cluster NAME        join this cluster as an EC2/EXTERNAL container instance (default: default)
+ *   --fargate P[,P]       instead offer FARGATE and/or FARGATE_SPOT capacity to every cluster
+ *   --cpu N --memory MiB  capacity to offer (default: this machine's cores x 1024 and its memory)
+ *   --az ZONE             availability zone attribute (default <region>a)
+ *   --runtime process|docker   (default process)
+ *   --work-dir DIR        where process containers keep logs and scratch files (default .berth-agent)
+ *   --signing-name NAME   `execute-api` behind IAM-authorized API Gateway (default ecs)
+ * Credentials come from the usual AWS chain (environment, profile, instance role).
+ */
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BerthAgent } from '../src/agent/agent';
+import type { ContainerRuntime } from '../src/agent/container-runtime';
+import { ControlPlaneClient } from '../src/agent/control-plane-client';
+import { DEFAULT_DOCKER_SOCKET, DockerRuntime } from '../src/agent/docker-runtime';
+import { ProcessRuntime } from '../src/agent/process-runtime';
+
+const { values } = parseArgs({
+  options: {
+    endpoint: { type: 'string' },
+    region: { type: 'string' },
+    cluster: { type: 'string' },
+    fargate: { type: 'string' },
+    cpu: { type: 'string' },
+    memory: { type: 'string' },
+    az: { type: 'string' },
+    runtime: { type: 'string' },
+    'work-dir': { type: 'string' },
+    'signing-name': { type: 'string' },
+  },
+});
+const endpoint = values.endpoint ?? process.env.BERTH_ENDPOINT;
+if (!endpoint) {
+  console.error('berth-agent: --endpoint (or BERTH_ENDPOINT) is required');
+  process.exit(2);
+}
+const region = values.region ?? process.env.AWS_REGION ?? process.env.BERTH_REGION ?? 'us-east-1';
+
+let runtime: ContainerRuntime;
+if (values.runtime === 'docker') {
+  if (!(await DockerRuntime.available(DEFAULT_DOCKER_SOCKET))) {
+    console.error(`berth-agent: no Docker engine answers on ${DEFAULT_DOCKER_SOCKET}`);
+    process.exit(2);
+  }
+  runtime = new DockerRuntime({});
+} else {
+  runtime = new ProcessRuntime({ rootDir: join(values['work-dir'] ?? '.berth-agent', 'tasks') });
+}
+
+const agent = new BerthAgent({
+  client: new ControlPlaneClient({ endpoint, region, signingName: values['signing-name'] }),
+  runtime,
+  cluster: values.cluster,
+  fargateProviders: values.fargate ? values.fargate.split(',') : undefined,
+  resources: {
+    cpu: Number(values.cpu ?? cpus().length * 1024),
+    memory: Number(values.memory ?? Math.floor(totalmem() / 1024 / 1024)),
+  },
+  availabilityZone: values.az ?? `${region}a`,
+  logger: console,
+});
+console.log(`berth-agent: registered as ${await agent.start()} (${runtime.name} runtime)`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    console.log(`berth-agent: ${signal}, stopping (running containers keep running)`);
+    await agent.stop();
+    process.exit(0);
+  });
+}
