@@ -1,4 +1,6 @@
 /** Small statistics helpers for the benchmarks: latency samples in, percentiles and rates out. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface Summary {
   /** Calls that succeeded (their latencies are the samples). */
@@ -120,4 +122,97 @@ export function table(header: readonly string[], rows: readonly (readonly string
   const line = (cells: readonly string[]) =>
     cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
   return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** Named counters; a snapshot taken before a phase and one after give what the phase did. */
+export class Tally {
+  private readonly counts = new Map<string, number>();
+
+  add(key: string, amount = 1): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + amount);
+  }
+
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  /** Sum of every counter whose name starts with `prefix`. */
+  sum(prefix: string): number {
+    let total = 0;
+    for (const [key, value] of this.counts) if (key.startsWith(prefix)) total += value;
+    return total;
+  }
+
+  snapshot(): Tally {
+    const copy = new Tally();
+    for (const [key, value] of this.counts) copy.counts.set(key, value);
+    return copy;
+  }
+
+  /** this - earlier, counter by counter. */
+  since(earlier: Tally): Tally {
+    const diff = new Tally();
+    for (const [key, value] of this.counts) {
+      const delta = value - earlier.get(key);
+      if (delta !== 0) diff.counts.set(key, delta);
+    }
+    return diff;
+  }
+
+  keys(prefix = ''): string[] {
+    return [...this.counts.keys()].filter((key) => key.startsWith(prefix)).sort();
+  }
+}
+
+/**
+ * Approximate size in bytes of a DynamoDB item given as AttributeValues (a stream image), by
+ * DynamoDB's sizing rules: per attribute its UTF-8 name plus its value; strings by UTF-8 length,
+ * numbers about one byte per two significant digits plus one, binary by length, booleans and nulls
+ * one byte, lists and maps 3 bytes plus one byte per element plus the elements.
+ */
+export function attributeValueBytes(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  const v = value as Record<string, unknown>;
+  if (typeof v.S === 'string') return Buffer.byteLength(v.S);
+  if (typeof v.N === 'string') {
+    const digits = v.N.replace(/[eE].*$/, '').replace(/[^0-9]/g, '').replace(/^0+|0+$/g, '');
+    return Math.ceil(digits.length / 2) + 1;
+  }
+  if (v.B !== undefined) return (v.B as { length?: number; byteLength?: number }).byteLength ?? String(v.B).length;
+  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
+  if (Array.isArray(v.L)) return 3 + v.L.reduce<number>((sum, element) => sum + 1 + attributeValueBytes(element), 0);
+  if (v.M && typeof v.M === 'object') return 3 + itemAttributeBytes(v.M as Record<string, unknown>, 1);
+  if (Array.isArray(v.SS)) return v.SS.reduce<number>((sum, s) => sum + Buffer.byteLength(String(s)), 0);
+  if (Array.isArray(v.NS)) return v.NS.reduce<number>((sum, n) => sum + attributeValueBytes({ N: n }), 0);
+  if (Array.isArray(v.BS)) return v.BS.reduce<number>((sum, b) => sum + attributeValueBytes({ B: b }), 0);
+  return 0;
+}
+
+/** Size of an AttributeValue map (an item); `perAttribute` bytes are added per attribute (1 inside maps). */
+export function itemAttributeBytes(item: Record<string, unknown>, perAttribute = 0): number {
+  return Object.entries(item).reduce(
+    (sum, [name, value]) => sum + perAttribute + Buffer.byteLength(name) + attributeValueBytes(value),
+    0,
+  );
+}
+
+/** CPU time (ms) a process has used so far, from /proc; undefined where there is no /proc. */
+export function processCpuReader(pid: number): (() => number) | undefined {
+  let ticksPerSecond = 100;
+  try {
+    ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    // keep 100, the Linux default
+  }
+  const read = () => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // After "pid (comm) ": state is field 0, utime 11, stime 12 (in clock ticks).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  };
+  try {
+    read();
+    return read;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -105,5 +105,13 @@ export class TaskStreamProcessor extends Construct {
       onFailure: new SqsDlq(this.streamFailures),
     });
     fn.addEventSource(this.eventSourceMapping);
+
+    Validations.of(this.handler.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams, granted by the DynamoDB event source, has no resource type to scope it ' +
+        'to (AWS documents it on "*", as in AWSLambdaDynamoDBExecutionRole) and only lists stream ARNs; ' +
+        'reading records is granted on this table\'s stream alone.',
+    });
   }
 }
