@@ -2,14 +2,63 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations, type PolicyViolation } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 
-/** An App whose cloud assembly goes to a fresh temp dir (never ./cdk.out); call dispose() after. */
-export function tempApp(): { app: App; dispose: () => void } {
+/**
+ * An App whose cloud assembly goes to a fresh temp dir (never ./cdk.out); call dispose() after.
+ * `bundle: false` skips esbuild (the CDK's `aws:cdk:bundling-stacks` context): templates are the
+ * same but for asset hashes, and each function saves a bundling subprocess. The stacks suite and
+ * the cdklocal synth bundle the real handlers.
+ */
+export function tempApp(options: { bundle?: boolean } = {}): { app: App; dispose: () => void } {
   const outdir = mkdtempSync(join(tmpdir(), 'berth-infra-'));
-  const app = new App({ outdir });
+  const app = new App({
+    outdir,
+    context: {
+      // As the CLI does: resources carry their construct path (aws:cdk:path), which tests select by.
+      'aws:cdk:enable-path-metadata': true,
+      ...(options.bundle === false ? { 'aws:cdk:bundling-stacks': [] } : {}),
+    },
+  });
   return { app, dispose: () => rmSync(outdir, { recursive: true, force: true }) };
+}
+
+/** `[logicalId, resource]` of every resource of `type` whose construct path contains `pathPart`. */
+export function resourcesAt(
+  template: Template,
+  type: string,
+  pathPart: string,
+): Array<[string, { Properties: Record<string, any>; DependsOn?: string[] }]> {
+  return Object.entries(template.findResources(type)).filter(([, resource]) =>
+    String(resource.Metadata?.['aws:cdk:path'] ?? '').includes(pathPart),
+  ) as Array<[string, { Properties: Record<string, any>; DependsOn?: string[] }]>;
+}
+
+/** The one resource of `type` under `pathPart`; fails when there is not exactly one. */
+export function resourceAt(
+  template: Template,
+  type: string,
+  pathPart: string,
+): [string, { Properties: Record<string, any>; DependsOn?: string[] }] {
+  const found = resourcesAt(template, type, pathPart);
+  if (found.length !== 1) throw new Error(`expected one ${type} under '${pathPart}', found ${found.length}`);
+  return found[0];
+}
+
+export interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+/** The IAM statements granted to the role under `pathPart` (its policies' statements, flattened). */
+export function statementsAt(template: Template, pathPart: string): Statement[] {
+  return resourcesAt(template, 'AWS::IAM::Policy', pathPart).flatMap(
+    ([, policy]) => policy.Properties.PolicyDocument.Statement as Statement[],
+  );
 }
 
 /** cdk-nag AwsSolutions findings left after acknowledgements (what would fail `cdk synth`). */

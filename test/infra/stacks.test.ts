@@ -1,10 +1,20 @@
 // What Berth deploys, asserted by intent on the two stacks bin/berth.ts builds (through the same
-// addBerthStacks). The app is synthesized once (bundling lambdas/api.ts once) and shared.
+// addBerthStacks). The app is synthesized once (bundling the four lambdas/*.ts handlers once) and
+// shared by every test.
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addBerthStacks, type BerthStacks } from '../../lib/berth';
 import { TABLE_SCHEMA } from '../../src/adapters/dynamodb/table-schema';
-import { acknowledgedRules, describeViolations, nagViolations, tempApp } from './app-fixture';
+import {
+  acknowledgedRules,
+  describeViolations,
+  nagViolations,
+  resourceAt,
+  resourcesAt,
+  statementsAt,
+  tempApp,
+  type Statement,
+} from './app-fixture';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -15,17 +25,66 @@ let stateful: Template;
 let controlPlane: Template;
 
 beforeAll(() => {
+  const t0 = performance.now();
   fixture = tempApp();
   stacks = addBerthStacks(fixture.app, { env: { account: ACCOUNT, region: REGION } });
   // Synthesizes the app, running the cdk-nag validation plugin: an unacknowledged finding throws here.
   stateful = Template.fromStack(stacks.stateful);
   controlPlane = Template.fromStack(stacks.controlPlane);
+  console.log('SYNTH', performance.now() - t0);
 }, 120_000);
 
 afterAll(() => fixture?.dispose());
 
 /** The import of a stateful-stack export, whatever CDK names it. */
 const anImport = { 'Fn::ImportValue': Match.stringLikeRegexp('^Berth-Stateful:') };
+
+/** The construct paths of the four functions in Berth-ControlPlane. */
+const FUNCTIONS = {
+  api: 'Berth-ControlPlane/EcsApi/Handler/',
+  taskStream: 'Berth-ControlPlane/TaskStream/Handler/',
+  capacitySweep: 'Berth-ControlPlane/CapacitySweep/Handler/',
+  spotInterruption: 'Berth-ControlPlane/SpotInterruption/Handler/',
+} as const;
+
+const functionAt = (path: string) => resourceAt(controlPlane, 'AWS::Lambda::Function', path);
+const actionsOf = (statements: Statement[]) => statements.flatMap((s) => [s.Action].flat());
+const TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+];
+
+/** Every function may read and write the table's items and query gsi1, on the table by ARN. */
+function expectTableGrants(statements: Statement[]): void {
+  expect(statements).toContainEqual(
+    expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(TABLE_ACTIONS) }),
+  );
+  const items = statements.find((s) => [s.Action].flat().includes('dynamodb:PutItem'))!;
+  expect(JSON.stringify(items.Resource)).toMatch(/StateTable.*Arn/);
+  const index = statements.find((s) => s.Action === 'dynamodb:Query')!;
+  expect(JSON.stringify(index.Resource)).toMatch(/\/index\/gsi1/);
+  expect(actionsOf(statements)).not.toContain('dynamodb:Scan');
+}
+
+/** The Lambda permission that lets EventBridge invoke `functionPath` from the rule `rulePath`. */
+function expectInvokedByRule(functionPath: string, rulePath: string): void {
+  const [functionId] = functionAt(functionPath);
+  const [ruleId] = resourceAt(controlPlane, 'AWS::Events::Rule', rulePath);
+  const permissions = resourcesAt(controlPlane, 'AWS::Lambda::Permission', rulePath);
+  expect(permissions.map(([, p]) => p.Properties)).toEqual([
+    {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+    },
+  ]);
+}
 
 describe('Berth-Stateful', () => {
   it('names the stacks as the CLI addresses them', () => {
@@ -99,40 +158,79 @@ describe('Berth-Stateful', () => {
     stateful.hasOutput('TableStreamArn', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('StateTable'), 'StreamArn'] } });
     stateful.hasOutput('EventBusName', { Value: { Ref: Match.stringLikeRegexp('EventBus') } });
   });
+
+  it('outputs the bus ARN for consumers who create rules on it', () => {
+    stateful.hasOutput('EventBusArn', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('EventBus'), 'Arn'] } });
+  });
+});
+
+describe('Berth-ControlPlane: every function', () => {
+  it('has four functions: the API, the task stream processor, the capacity sweep and the Spot handler', () => {
+    controlPlane.resourceCountIs('AWS::Lambda::Function', 4);
+    for (const path of Object.values(FUNCTIONS)) expect(() => functionAt(path)).not.toThrow();
+  });
+
+  it('runs Node.js 22 on arm64 from an ESM bundle, logging JSON to its own log group', () => {
+    for (const path of Object.values(FUNCTIONS)) {
+      const [, fn] = functionAt(path);
+      const [logGroupId] = resourceAt(controlPlane, 'AWS::Logs::LogGroup', `${path}LogGroup`);
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: logGroupId } },
+      });
+    }
+  });
+
+  it('keeps every log group for 30 days, not forever', () => {
+    controlPlane.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('has its own role, with no managed policy, that may write only to its own log group among logs', () => {
+    const lambdaRoles = Object.values(controlPlane.findResources('AWS::IAM::Role')).filter((role) =>
+      JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
+    );
+    expect(lambdaRoles).toHaveLength(4);
+    for (const role of lambdaRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    for (const path of Object.values(FUNCTIONS)) {
+      const [logGroupId] = resourceAt(controlPlane, 'AWS::Logs::LogGroup', `${path}LogGroup`);
+      const logs = statementsAt(controlPlane, path).filter((s) => actionsOf([s]).some((a) => a.startsWith('logs:')));
+      expect(logs).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+        },
+      ]);
+    }
+  });
+
+  it('may read and write items of the table and query gsi1, and never Scan', () => {
+    for (const path of Object.values(FUNCTIONS)) expectTableGrants(statementsAt(controlPlane, path));
+  });
+
+  it('creates no custom resources (and so no helper Lambda functions)', () => {
+    expect(JSON.stringify(controlPlane.toJSON().Resources)).not.toMatch(/"Type":"(Custom::|AWS::CloudFormation::CustomResource)/);
+  });
 });
 
 describe('Berth-ControlPlane: the API function', () => {
-  it('is one Node.js 22 arm64 function with the ESM bundle handler', () => {
-    controlPlane.resourceCountIs('AWS::Lambda::Function', 1);
-    controlPlane.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
-      Architectures: ['arm64'],
-      Handler: 'index.handler',
-      Timeout: 29,
-      LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
-    });
+  it('gives up after 29 s, when API Gateway does', () => {
+    expect(functionAt(FUNCTIONS.api)[1].Properties.Timeout).toBe(29);
   });
 
   it('gets the table, account, region, event source and bus through the environment', () => {
-    controlPlane.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: {
-          BERTH_TABLE_NAME: anImport,
-          BERTH_ACCOUNT_ID: ACCOUNT,
-          BERTH_REGION: REGION,
-          BERTH_EVENT_SOURCE: 'berth.ecs',
-          BERTH_EVENT_BUS_NAME: anImport,
-          NODE_OPTIONS: '--enable-source-maps',
-        },
+    expect(functionAt(FUNCTIONS.api)[1].Properties.Environment).toEqual({
+      Variables: {
+        BERTH_TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^Berth-Stateful:/) }),
+        BERTH_ACCOUNT_ID: ACCOUNT,
+        BERTH_REGION: REGION,
+        BERTH_EVENT_SOURCE: 'berth.ecs',
+        BERTH_EVENT_BUS_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^Berth-Stateful:/) }),
+        NODE_OPTIONS: '--enable-source-maps',
       },
     });
-  });
-
-  it('logs to its own log group with a retention, not to an implicit never-expiring one', () => {
-    controlPlane.hasResourceProperties('AWS::Lambda::Function', {
-      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('HandlerLogGroup') } },
-    });
-    controlPlane.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
   it('may read and write items of the table and query gsi1, nothing wider', () => {
@@ -161,21 +259,12 @@ describe('Berth-ControlPlane: the API function', () => {
     });
   });
 
-  it('has no wildcard resources, no Scan, no PutEvents (events come from the stream) and no managed policy', () => {
-    const statements = Object.values(controlPlane.findResources('AWS::IAM::Policy')).flatMap(
-      (policy) => policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
-    );
-    const actions = statements.flatMap((s) => [s.Action].flat());
+  it('has no wildcard resources, no Scan and no PutEvents (events come from the stream)', () => {
+    const statements = statementsAt(controlPlane, FUNCTIONS.api);
+    const actions = actionsOf(statements);
     expect(actions).not.toContain('dynamodb:Scan');
     expect(actions.filter((a) => a.startsWith('events:'))).toEqual([]);
     expect(JSON.stringify(statements.map((s) => s.Resource))).not.toMatch(/"\*"|\/\*"/);
-
-    const roles = controlPlane.findResources('AWS::IAM::Role');
-    const lambdaRoles = Object.values(roles).filter((role) =>
-      JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
-    );
-    expect(lambdaRoles).toHaveLength(1);
-    expect(lambdaRoles[0].Properties.ManagedPolicyArns).toBeUndefined();
   });
 });
 
@@ -204,13 +293,19 @@ describe('Berth-ControlPlane: the REST API', () => {
   });
 
   it('lets only API Gateway invoke the function, per method on the deployed stage, with no test-invoke permissions', () => {
-    controlPlane.resourceCountIs('AWS::Lambda::Permission', 2);
-    controlPlane.allResourcesProperties('AWS::Lambda::Permission', {
-      Action: 'lambda:InvokeFunction',
-      Principal: 'apigateway.amazonaws.com',
-      SourceArn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: Match.stringLikeRegexp('DeploymentStageprod') }])] },
-    });
-    expect(JSON.stringify(controlPlane.findResources('AWS::Lambda::Permission'))).not.toContain('test-invoke-stage');
+    const [apiFunctionId] = functionAt(FUNCTIONS.api);
+    const permissions = Object.values(controlPlane.findResources('AWS::Lambda::Permission')).filter(
+      (p) => JSON.stringify(p.Properties.FunctionName).includes(apiFunctionId),
+    );
+    expect(permissions).toHaveLength(2);
+    for (const permission of permissions) {
+      expect(permission.Properties).toMatchObject({
+        Action: 'lambda:InvokeFunction',
+        Principal: 'apigateway.amazonaws.com',
+        SourceArn: { 'Fn::Join': ['', expect.arrayContaining([{ Ref: expect.stringMatching(/DeploymentStageprod/) }])] },
+      });
+    }
+    expect(JSON.stringify(permissions)).not.toContain('test-invoke-stage');
   });
 
   it('writes JSON access logs with the caller identity, and error-level execution logs without bodies', () => {
@@ -269,6 +364,224 @@ describe('Berth-ControlPlane: the REST API', () => {
   });
 });
 
+describe('Berth-ControlPlane: the task stream processor', () => {
+  it('consumes the table stream from the oldest record, 100 at a time, one batch per shard, resuming at the failed record', () => {
+    controlPlane.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    const [functionId] = functionAt(FUNCTIONS.taskStream);
+    const [failuresId] = resourceAt(controlPlane, 'AWS::SQS::Queue', 'TaskStream/StreamFailures/');
+    const [, mapping] = resourceAt(controlPlane, 'AWS::Lambda::EventSourceMapping', 'TaskStream/');
+    expect(mapping.Properties).toEqual({
+      EventSourceArn: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/StateTable.*StreamArn/) }),
+      FunctionName: { Ref: functionId },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 86_400,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [failuresId, 'Arn'] } } },
+    });
+  });
+
+  it('gets the table, account, region, bus, event source and the events dead-letter queue through the environment', () => {
+    const [eventsDlqId] = resourceAt(controlPlane, 'AWS::SQS::Queue', 'TaskStream/EventsDeadLetter/');
+    const [, fn] = functionAt(FUNCTIONS.taskStream);
+    expect(fn.Properties.Environment.Variables).toEqual({
+      BERTH_TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/RefStateTable/) }),
+      BERTH_ACCOUNT_ID: ACCOUNT,
+      BERTH_REGION: REGION,
+      BERTH_EVENT_BUS_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/RefEventBus/) }),
+      BERTH_EVENT_SOURCE: 'berth.ecs',
+      BERTH_EVENTS_DLQ_URL: { Ref: eventsDlqId },
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    expect(fn.Properties.Timeout).toBe(60);
+  });
+
+  it('may put events on the Berth bus only, and send to its two queues only', () => {
+    const statements = statementsAt(controlPlane, FUNCTIONS.taskStream);
+    const [eventsDlqId] = resourceAt(controlPlane, 'AWS::SQS::Queue', 'TaskStream/EventsDeadLetter/');
+    const [failuresId] = resourceAt(controlPlane, 'AWS::SQS::Queue', 'TaskStream/StreamFailures/');
+    const putEvents = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('events:')));
+    expect(putEvents).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/EventBus.*Arn/) }),
+      },
+    ]);
+    const sqs = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('sqs:')));
+    expect(sqs).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [eventsDlqId, 'Arn'] } },
+      {
+        Effect: 'Allow',
+        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        Resource: { 'Fn::GetAtt': [failuresId, 'Arn'] },
+      },
+    ]);
+    // No other function may publish events.
+    for (const path of [FUNCTIONS.api, FUNCTIONS.capacitySweep, FUNCTIONS.spotInterruption]) {
+      expect(actionsOf(statementsAt(controlPlane, path)).filter((a) => /^(events|sqs):/.test(a))).toEqual([]);
+    }
+  });
+
+  it('reads this table\'s stream only; ListStreams (no resource type) is its one "*" resource', () => {
+    const statements = statementsAt(controlPlane, FUNCTIONS.taskStream);
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+      Resource: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/StateTable.*StreamArn/) }),
+    });
+    expect(statements.filter((s) => JSON.stringify(s.Resource).match(/"\*"|\/\*"/))).toEqual([
+      { Effect: 'Allow', Action: 'dynamodb:ListStreams', Resource: '*' },
+    ]);
+  });
+
+  it('has two dead-letter queues, SSE-SQS encrypted, TLS only, keeping messages 14 days', () => {
+    controlPlane.resourceCountIs('AWS::SQS::Queue', 2);
+    controlPlane.allResourcesProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    for (const name of ['StreamFailures', 'EventsDeadLetter']) {
+      const [queueId] = resourceAt(controlPlane, 'AWS::SQS::Queue', `TaskStream/${name}/`);
+      const [, policy] = resourceAt(controlPlane, 'AWS::SQS::QueuePolicy', `TaskStream/${name}/`);
+      expect(policy.Properties.Queues).toEqual([{ Ref: queueId }]);
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 'sqs:*',
+          Principal: { AWS: '*' },
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+
+  it('outputs both queue URLs and the function name for operators', () => {
+    const [failuresId] = resourceAt(controlPlane, 'AWS::SQS::Queue', 'TaskStream/StreamFailures/');
+    const [eventsDlqId] = resourceAt(controlPlane, 'AWS::SQS::Queue', 'TaskStream/EventsDeadLetter/');
+    controlPlane.hasOutput('StreamFailuresQueueUrl', { Value: { Ref: failuresId } });
+    controlPlane.hasOutput('EventsDeadLetterQueueUrl', { Value: { Ref: eventsDlqId } });
+    controlPlane.hasOutput('TaskStreamFunctionName', { Value: { Ref: functionAt(FUNCTIONS.taskStream)[0] } });
+  });
+});
+
+describe('Berth-ControlPlane: the capacity sweep', () => {
+  it('runs every minute from an EventBridge schedule, without retries (the next run retries)', () => {
+    const [functionId, fn] = functionAt(FUNCTIONS.capacitySweep);
+    const [, rule] = resourceAt(controlPlane, 'AWS::Events::Rule', 'CapacitySweep/Schedule/');
+    expect(rule.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [functionId, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        },
+      ],
+    });
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expectInvokedByRule(FUNCTIONS.capacitySweep, 'CapacitySweep/Schedule/');
+    const [, asyncConfig] = resourceAt(controlPlane, 'AWS::Lambda::EventInvokeConfig', 'CapacitySweep/');
+    expect(asyncConfig.Properties).toMatchObject({ FunctionName: { Ref: functionId }, MaximumRetryAttempts: 0 });
+    // Shorter than the period, so runs rarely overlap.
+    expect(fn.Properties.Timeout).toBeLessThan(60);
+  });
+
+  it('gets the table, account and region through the environment', () => {
+    expect(functionAt(FUNCTIONS.capacitySweep)[1].Properties.Environment.Variables).toEqual({
+      BERTH_TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/RefStateTable/) }),
+      BERTH_ACCOUNT_ID: ACCOUNT,
+      BERTH_REGION: REGION,
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+});
+
+describe('Berth-ControlPlane: the Spot interruption rule', () => {
+  it('sends EC2 Spot Instance Interruption Warnings from the default bus to the Spot handler', () => {
+    const [functionId] = functionAt(FUNCTIONS.spotInterruption);
+    const [, rule] = resourceAt(controlPlane, 'AWS::Events::Rule', 'SpotInterruption/Rule/');
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.ec2'],
+      'detail-type': ['EC2 Spot Instance Interruption Warning'],
+    });
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': [functionId, 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 300 },
+      }),
+    ]);
+    expectInvokedByRule(FUNCTIONS.spotInterruption, 'SpotInterruption/Rule/');
+  });
+
+  it('gets the table, account and region through the environment', () => {
+    expect(functionAt(FUNCTIONS.spotInterruption)[1].Properties.Environment.Variables).toEqual({
+      BERTH_TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/RefStateTable/) }),
+      BERTH_ACCOUNT_ID: ACCOUNT,
+      BERTH_REGION: REGION,
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+});
+
+describe('Berth-ControlPlane: the example consumer rule (failed stopped tasks -> a log group)', () => {
+  it('matches task state changes from berth.ecs that STOPPED with EssentialContainerExited or TaskFailedToStart, on the Berth bus', () => {
+    const [, rule] = resourceAt(controlPlane, 'AWS::Events::Rule', 'StoppedTaskFailures/Rule/');
+    expect(rule.Properties.EventBusName).toEqual(
+      expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/RefEventBus/) }),
+    );
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['berth.ecs'],
+      'detail-type': ['ECS Task State Change'],
+      detail: { lastStatus: ['STOPPED'], stopCode: ['EssentialContainerExited', 'TaskFailedToStart'] },
+    });
+  });
+
+  it('writes the whole event to /berth/stopped-task-failures, whose resource policy admits EventBridge', () => {
+    const [logGroupId, logGroup] = resourceAt(controlPlane, 'AWS::Logs::LogGroup', 'StoppedTaskFailures/');
+    expect(logGroup.Properties).toEqual({ LogGroupName: '/berth/stopped-task-failures', RetentionInDays: 30 });
+
+    const [policyId, policy] = resourceAt(controlPlane, 'AWS::Logs::ResourcePolicy', 'StoppedTaskFailures/');
+    // The document is an Fn::Join of JSON text around the log group's ARN: put a marker in its place.
+    const [, parts] = policy.Properties.PolicyDocument['Fn::Join'] as [string, unknown[]];
+    const text = parts
+      .map((part) => (typeof part === 'string' ? part : JSON.stringify(part) === JSON.stringify({ 'Fn::GetAtt': [logGroupId, 'Arn'] }) ? 'LOG_GROUP_ARN' : 'OTHER'))
+      .join('');
+    expect(JSON.parse(text).Statement).toEqual([
+      {
+        Sid: 'EventBridgeDelivers',
+        Effect: 'Allow',
+        Principal: { Service: ['events.amazonaws.com', 'delivery.logs.amazonaws.com'] },
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: 'LOG_GROUP_ARN',
+      },
+    ]);
+
+    const [, rule] = resourceAt(controlPlane, 'AWS::Events::Rule', 'StoppedTaskFailures/Rule/');
+    expect(rule.Properties.Targets).toHaveLength(1);
+    const target = rule.Properties.Targets[0];
+    // A log group target is the group's ARN without the trailing ':*', with no input transformation.
+    expect(target.Arn).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:logs:${REGION}:${ACCOUNT}:log-group:`, { Ref: logGroupId }]],
+    });
+    expect(target.Input ?? target.InputPath ?? target.InputTransformer).toBeUndefined();
+    // Created after the resource policy, so the first deliveries are allowed.
+    expect(rule.DependsOn).toContain(policyId);
+    controlPlane.hasOutput('StoppedTaskFailuresLogGroupName', { Value: { Ref: logGroupId } });
+  });
+
+  it('is the only rule on the Berth bus (consumers add theirs)', () => {
+    const onBus = resourcesAt(controlPlane, 'AWS::Events::Rule', '').filter(([, r]) => r.Properties.EventBusName);
+    expect(onBus.map(([, r]) => r.Properties.Description)).toEqual([
+      'Berth: tasks that stopped because they failed -> a log group',
+    ]);
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   it('reports no unacknowledged finding, error or warning', () => {
     expect(describeViolations(nagViolations(fixture.app))).toEqual([]);
@@ -281,7 +594,9 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-APIG3',
       'AwsSolutions-COG4',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-L1',
+      'AwsSolutions-SQS3',
     ]);
     for (const reason of acknowledged.values()) expect(reason.length).toBeGreaterThan(40);
   });
