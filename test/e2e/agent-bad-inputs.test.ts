@@ -1,0 +1,60 @@
+/** Bad inputs to the agent-facing operations: the ECS error, HTTP 400, nothing written. */
+import { CreateClusterCommand, ListContainerInstancesCommand } from '@aws-sdk/client-ecs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/berth-harness';
+
+let berth: Harness;
+beforeAll(async () => {
+  berth = await startHarness();
+  await berth.ecs().send(new CreateClusterCommand({ clusterName: 'agents' }));
+});
+afterAll(() => berth.close());
+
+const cpu = (value: number) => ({ name: 'CPU', type: 'INTEGER', integerValue: value });
+const memory = (value: number) => ({ name: 'MEMORY', type: 'INTEGER', integerValue: value });
+const unknownTask = 'arn:aws:ecs:us-east-1:123456789012:task/agents/0123456789abcdef0123456789abcdef';
+
+const rows: { name: string; target: string; body: unknown; error: string }[] = [
+  { name: 'RegisterContainerInstance: no resources', target: 'RegisterContainerInstance', body: { cluster: 'agents' }, error: 'InvalidParameterException' },
+  { name: 'RegisterContainerInstance: zero memory', target: 'RegisterContainerInstance', body: { cluster: 'agents', totalResources: [cpu(1024), memory(0)] }, error: 'InvalidParameterException' },
+  { name: 'RegisterContainerInstance: unknown cluster', target: 'RegisterContainerInstance', body: { cluster: 'nope', totalResources: [cpu(1024), memory(512)] }, error: 'ClusterNotFoundException' },
+  { name: 'RegisterContainerInstance: resources not a list', target: 'RegisterContainerInstance', body: { cluster: 'agents', totalResources: 'lots' }, error: 'SerializationException' },
+  { name: 'RegisterContainerInstance: bad identity document', target: 'RegisterContainerInstance', body: { cluster: 'agents', totalResources: [cpu(1024), memory(512)], instanceIdentityDocument: '{nope' }, error: 'InvalidParameterException' },
+  { name: 'DescribeContainerInstances: missing list', target: 'DescribeContainerInstances', body: { cluster: 'agents' }, error: 'InvalidParameterException' },
+  { name: 'DescribeContainerInstances: unknown cluster', target: 'DescribeContainerInstances', body: { cluster: 'nope', containerInstances: ['x'] }, error: 'ClusterNotFoundException' },
+  { name: 'ListContainerInstances: query language filter', target: 'ListContainerInstances', body: { cluster: 'agents', filter: 'attribute:ecs.os-type == linux' }, error: 'InvalidParameterException' },
+  { name: 'ListContainerInstances: bad status', target: 'ListContainerInstances', body: { cluster: 'agents', status: 'SLEEPING' }, error: 'InvalidParameterException' },
+  { name: 'UpdateContainerInstancesState: to REGISTERING', target: 'UpdateContainerInstancesState', body: { cluster: 'agents', containerInstances: ['x'], status: 'REGISTERING' }, error: 'InvalidParameterException' },
+  { name: 'DeregisterContainerInstance: unknown instance', target: 'DeregisterContainerInstance', body: { cluster: 'agents', containerInstance: '0123456789abcdef0123456789abcdef' }, error: 'InvalidParameterException' },
+  { name: 'SubmitTaskStateChange: unknown task', target: 'SubmitTaskStateChange', body: { cluster: 'agents', task: unknownTask, status: 'RUNNING' }, error: 'InvalidParameterException' },
+  { name: 'SubmitTaskStateChange: no task', target: 'SubmitTaskStateChange', body: { cluster: 'agents', status: 'RUNNING' }, error: 'InvalidParameterException' },
+  { name: 'SubmitContainerStateChange: exit code not a number', target: 'SubmitContainerStateChange', body: { cluster: 'agents', task: unknownTask, containerName: 'main', exitCode: 'three' }, error: 'SerializationException' },
+  { name: 'DiscoverPollEndpoint: unknown cluster', target: 'DiscoverPollEndpoint', body: { cluster: 'nope' }, error: 'ClusterNotFoundException' },
+];
+
+describe('agent operations reject bad input like ECS', () => {
+  it.each(rows)('$name -> $error', async ({ target, body, error }) => {
+    const response = await berth.raw(target, JSON.stringify(body));
+    expect(response.status).toBe(400);
+    expect(response.json).toMatchObject({ __type: error, message: expect.any(String) });
+  });
+
+  it.each([
+    ['PollAssignments without an instance', 'PollAssignments', {}],
+    ['PollAssignments for an unknown instance', 'PollAssignments', { containerInstanceArn: 'arn:aws:ecs:us-east-1:123456789012:container-instance/agents/0123456789abcdef0123456789abcdef' }],
+    ['InterruptSpotCapacity with a foreign ARN', 'InterruptSpotCapacity', { containerInstanceArn: 'arn:aws:ecs:eu-west-1:999999999999:container-instance/x/y' }],
+  ])('extension %s -> InvalidParameterException', async (_name, operation, body) => {
+    const response = await berth.raw(undefined, JSON.stringify(body), { 'x-amz-target': `BerthAgentV1.${operation}` });
+    expect(response.status).toBe(400);
+    expect(response.json.__type).toBe('InvalidParameterException');
+  });
+
+  it('an extension body that is not an object is a SerializationException', async () => {
+    const response = await berth.raw(undefined, '[1]', { 'x-amz-target': 'BerthAgentV1.PollAssignments' });
+    expect([response.status, response.json.__type]).toEqual([400, 'SerializationException']);
+  });
+
+  it('none of it registered anything', async () => {
+    expect((await berth.ecs().send(new ListContainerInstancesCommand({ cluster: 'agents' }))).containerInstanceArns).toEqual([]);
+  });
+});
