@@ -175,6 +175,14 @@ function writeItemsOf(command: string, input: Doc): WriteItem[] | undefined {
   }
 }
 
+interface TaskStatusFields {
+  readonly lastStatus: string;
+  readonly desiredStatus: string;
+}
+/** lastStatus, and desiredStatus where it says the task is on its way down. */
+const statusOf = (task: TaskStatusFields) =>
+  task.desiredStatus === 'STOPPED' && task.lastStatus !== 'STOPPED' ? `${task.lastStatus} (desired STOPPED)` : task.lastStatus;
+
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 const docBytes = (item: Doc) => itemAttributeBytes(marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }));
 
@@ -222,7 +230,7 @@ function countingMiddleware() {
         if (writeLog) {
           const what = items
             .map((item) => {
-              const status = item.item?.kind === 'task' ? ` ${(item.item.doc as { lastStatus: string }).lastStatus}` : '';
+              const status = item.item?.kind === 'task' ? ` ${statusOf(item.item.doc as TaskStatusFields)}` : '';
               return `${item.op} ${itemKind(item.pk, item.sk)}${status}`;
             })
             .join(', ');
@@ -251,7 +259,7 @@ function countingPublisher(sink: LocalEventSink): EventPublisher {
           timing.stoppedReason ??= detail.stoppedReason;
         }
         writeLog?.push(
-          `  event: ${event['detail-type']}${taskEvent ? ` ${(event.detail as { lastStatus: string }).lastStatus}` : ''}`,
+          `  event: ${event['detail-type']}${taskEvent ? ` ${statusOf(event.detail as unknown as TaskStatusFields)}` : ''}`,
         );
       }
       notify();

@@ -76,6 +76,7 @@ export class BerthControlPlaneStack extends Stack {
       value: this.taskStream.eventsDeadLetter.queueUrl,
     });
     new CfnOutput(this, 'TaskStreamFunctionName', { value: this.taskStream.handler.function.functionName });
+    new CfnOutput(this, 'TaskStreamLogGroupName', { value: this.taskStream.handler.logGroup.logGroupName });
     new CfnOutput(this, 'StoppedTaskFailuresLogGroupName', { value: this.stoppedTaskFailures.logGroup.logGroupName });
   }
 }

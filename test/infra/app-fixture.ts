@@ -6,23 +6,37 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 
+export interface TempAppOptions {
+  /**
+   * Bundle the Lambda handlers with esbuild. Without, the CDK's `aws:cdk:bundling-stacks` context
+   * skips bundling: templates are the same but for asset hashes, and each function saves an esbuild
+   * subprocess (about 0.3-0.8 s). @default true
+   */
+  readonly bundle?: boolean;
+  /**
+   * Run the CDK's built-in CloudFormation validation (a WASM rules engine) at synth, as `cdk synth`
+   * does. Its start-up costs seconds per test process. @default true
+   */
+  readonly cfnValidate?: boolean;
+}
+
 /**
  * An App whose cloud assembly goes to a fresh temp dir (never ./cdk.out); call dispose() after.
- * `bundle: false` skips esbuild (the CDK's `aws:cdk:bundling-stacks` context): templates are the
- * same but for asset hashes, and each function saves a bundling subprocess. The stacks suite and
- * the cdklocal synth bundle the real handlers.
+ * The stacks suite synthesizes the real app as `cdk synth` does; construct tests switch off what
+ * they do not assert (bundling, built-in validation) to stay fast.
  */
-export function tempApp(options: { bundle?: boolean } = {}): { app: App; dispose: () => void } {
+export function tempApp(options: TempAppOptions = {}): { app: App; dispose: () => void; outdir: string } {
   const outdir = mkdtempSync(join(tmpdir(), 'berth-infra-'));
   const app = new App({
     outdir,
+    builtinCloudFormationValidation: options.cfnValidate ?? true,
     context: {
       // As the CLI does: resources carry their construct path (aws:cdk:path), which tests select by.
       'aws:cdk:enable-path-metadata': true,
       ...(options.bundle === false ? { 'aws:cdk:bundling-stacks': [] } : {}),
     },
   });
-  return { app, dispose: () => rmSync(outdir, { recursive: true, force: true }) };
+  return { app, outdir, dispose: () => rmSync(outdir, { recursive: true, force: true }) };
 }
 
 /** `[logicalId, resource]` of every resource of `type` whose construct path contains `pathPart`. */

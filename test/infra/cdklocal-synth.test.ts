@@ -1,6 +1,6 @@
 // `cdklocal synth` (npm aws-cdk-local, the wrapper localstack/deploy.sh uses) runs the real app
 // through the real CLI, offline, with LocalStack's environment: the same path as a LocalStack
-// deploy up to the point where it needs LocalStack. About 6-13 s on two cores.
+// deploy up to the point where it needs LocalStack. About 10-15 s on two idle cores.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{
 }
 
 describe.skipIf(!existsSync(CDKLOCAL))('cdklocal synth (offline)', () => {
-  it('synthesizes both stacks and bundles the API locally, without LocalStack or credentials', async () => {
+  it('synthesizes both stacks and bundles the four handlers locally, without LocalStack or credentials', async () => {
     const { code, output } = await run(CDKLOCAL, ['synth', '--quiet', '--no-notices', '-o', outdir], {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -44,7 +44,8 @@ describe.skipIf(!existsSync(CDKLOCAL))('cdklocal synth (offline)', () => {
       .sort();
     expect(stacks).toEqual(['Berth-ControlPlane', 'Berth-Stateful']);
 
+    // The four handlers (API, task stream, capacity sweep, Spot interruption), each bundled locally.
     const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
-    expect(assets.some((asset) => existsSync(join(outdir, asset, 'index.mjs')))).toBe(true);
+    expect(assets.filter((asset) => existsSync(join(outdir, asset, 'index.mjs')))).toHaveLength(4);
   }, 90_000);
 });

@@ -1,14 +1,20 @@
 // The reusable constructs' props: defaults, options and validation. A stand-in handler
-// (fixtures/echo-handler.ts) keeps bundling to milliseconds and independent of src/.
-import { App, Stack } from 'aws-cdk-lib';
+// (fixtures/echo-handler.ts) keeps them independent of src/, and these apps skip bundling and the
+// CDK's built-in CloudFormation validation (the stacks suite and the cdklocal synth run both).
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BerthFunction } from '../../lib/constructs/berth-function';
 import { BerthTable } from '../../lib/constructs/berth-table';
+import { CapacitySweep } from '../../lib/constructs/capacity-sweep';
 import { EcsApi, type EcsApiProps } from '../../lib/constructs/ecs-api';
+import { SpotInterruptionHandler } from '../../lib/constructs/spot-interruption-handler';
+import { StoppedTaskFailureLog, type StoppedTaskFailureLogProps } from '../../lib/constructs/stopped-task-failure-log';
+import { TaskStreamProcessor, type TaskStreamProcessorProps } from '../../lib/constructs/task-stream-processor';
 import { BerthStatefulStack } from '../../lib/stacks/stateful-stack';
-import { describeViolations, nagViolations, tempApp } from './app-fixture';
+import { acknowledgedRules, describeViolations, nagViolations, tempApp } from './app-fixture';
 
 const ECHO = 'test/infra/fixtures/echo-handler.ts';
 const disposers: Array<() => void> = [];
@@ -17,7 +23,7 @@ afterEach(() => disposers.splice(0).forEach((dispose) => dispose()));
 const env = { account: '111122223333', region: 'us-east-1' };
 
 function newApp(): App {
-  const { app, dispose } = tempApp();
+  const { app, dispose } = tempApp({ bundle: false, cfnValidate: false });
   disposers.push(dispose);
   return app;
 }
@@ -37,6 +43,29 @@ function ecsApi(overrides: Partial<EcsApiProps> = {}): { stack: Stack; api: EcsA
     ...overrides,
   });
   return { stack, api };
+}
+
+/** A stateful stack (table with stream, bus) and a stack for the construct under test. */
+function stateAndStack(): { state: BerthStatefulStack; stack: Stack } {
+  const app = newApp();
+  return { state: new BerthStatefulStack(app, 'State', { env }), stack: new Stack(app, 'Cp', { env }) };
+}
+
+function taskStream(overrides: Partial<TaskStreamProcessorProps> = {}): { stack: Stack; processor: TaskStreamProcessor } {
+  const { state, stack } = stateAndStack();
+  const processor = new TaskStreamProcessor(stack, 'TaskStream', {
+    table: state.table,
+    eventBus: state.eventBus,
+    entry: ECHO,
+    ...overrides,
+  });
+  return { stack, processor };
+}
+
+function stoppedTaskFailures(overrides: Partial<StoppedTaskFailureLogProps> = {}): Stack {
+  const { state, stack } = stateAndStack();
+  new StoppedTaskFailureLog(stack, 'Failures', { eventBus: state.eventBus, ...overrides });
+  return stack;
 }
 
 describe('BerthTable', () => {
@@ -116,5 +145,87 @@ describe('EcsApi', () => {
   it('passes cdk-nag AwsSolutions with its own acknowledgements', () => {
     const { stack } = ecsApi();
     expect(describeViolations(nagViolations(stack.node.root))).toEqual([]);
+  });
+});
+
+describe('TaskStreamProcessor', () => {
+  it('passes the stream tuning through, and always keeps one batch per shard and bisection', () => {
+    const { stack } = taskStream({ batchSize: 10, retryAttempts: 2, maxRecordAge: Duration.hours(1) });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      MaximumRetryAttempts: 2,
+      MaximumRecordAgeInSeconds: 3600,
+      ParallelizationFactor: 1,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('passes a custom event source to the handler', () => {
+    const { stack } = taskStream({ eventSource: 'acme.ecs' });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ BERTH_EVENT_SOURCE: 'acme.ecs' }) },
+    });
+  });
+
+  it('refuses a table without a stream', () => {
+    const { state, stack } = stateAndStack();
+    const table = dynamodb.Table.fromTableName(stack, 'NoStream', 'berth-no-stream');
+    expect(
+      () => new TaskStreamProcessor(stack, 'TaskStream', { table, eventBus: state.eventBus, entry: ECHO }),
+    ).toThrow(/stream/);
+  });
+
+  it('rejects an aws.* event source', () => {
+    expect(() => taskStream({ eventSource: 'aws.ecs' })).toThrow(/eventSource/);
+  });
+});
+
+describe('CapacitySweep', () => {
+  it('runs at the rate it is given', () => {
+    const { state, stack } = stateAndStack();
+    new CapacitySweep(stack, 'Sweep', { table: state.table, entry: ECHO, every: Duration.minutes(5) });
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+  });
+
+  it('rejects a rate under a minute', () => {
+    const { state, stack } = stateAndStack();
+    expect(() => new CapacitySweep(stack, 'Sweep', { table: state.table, entry: ECHO, every: Duration.seconds(30) })).toThrow(
+      /at least one minute/,
+    );
+  });
+});
+
+describe('StoppedTaskFailureLog', () => {
+  it('matches the configured event source and writes to the named log group', () => {
+    const template = Template.fromStack(stoppedTaskFailures({ eventSource: 'acme.ecs', logGroupName: '/acme/failures' }));
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ source: ['acme.ecs'] }),
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/acme/failures' });
+  });
+
+  it.each([
+    [{ logGroupName: 'has space' }, /logGroupName/],
+    [{ logGroupName: '' }, /logGroupName/],
+    [{ eventSource: 'aws.ecs' }, /eventSource/],
+  ] as const)('rejects %j', (props, message) => {
+    expect(() => stoppedTaskFailures(props)).toThrow(message);
+  });
+});
+
+describe('the event-driven constructs together', () => {
+  it('pass cdk-nag AwsSolutions, acknowledging only a DLQ without a DLQ, ListStreams on "*" and the pinned runtime', () => {
+    const { state, stack } = stateAndStack();
+    new TaskStreamProcessor(stack, 'TaskStream', { table: state.table, eventBus: state.eventBus, entry: ECHO });
+    new CapacitySweep(stack, 'Sweep', { table: state.table, entry: ECHO });
+    new SpotInterruptionHandler(stack, 'Spot', { table: state.table, entry: ECHO });
+    new StoppedTaskFailureLog(stack, 'Failures', { eventBus: state.eventBus });
+    expect(describeViolations(nagViolations(stack.node.root))).toEqual([]);
+    expect([...acknowledgedRules(stack).keys()].sort()).toEqual([
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-L1',
+      'AwsSolutions-SQS3',
+    ]);
   });
 });

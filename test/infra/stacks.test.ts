@@ -1,6 +1,8 @@
 // What Berth deploys, asserted by intent on the two stacks bin/berth.ts builds (through the same
 // addBerthStacks). The app is synthesized once (bundling the four lambdas/*.ts handlers once) and
 // shared by every test.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addBerthStacks, type BerthStacks } from '../../lib/berth';
@@ -25,13 +27,11 @@ let stateful: Template;
 let controlPlane: Template;
 
 beforeAll(() => {
-  const t0 = performance.now();
   fixture = tempApp();
   stacks = addBerthStacks(fixture.app, { env: { account: ACCOUNT, region: REGION } });
   // Synthesizes the app, running the cdk-nag validation plugin: an unacknowledged finding throws here.
   stateful = Template.fromStack(stacks.stateful);
   controlPlane = Template.fromStack(stacks.controlPlane);
-  console.log('SYNTH', performance.now() - t0);
 }, 120_000);
 
 afterAll(() => fixture?.dispose());
@@ -459,12 +459,14 @@ describe('Berth-ControlPlane: the task stream processor', () => {
     }
   });
 
-  it('outputs both queue URLs and the function name for operators', () => {
+  it('outputs both queue URLs, the function name and its log group for operators', () => {
     const [failuresId] = resourceAt(controlPlane, 'AWS::SQS::Queue', 'TaskStream/StreamFailures/');
     const [eventsDlqId] = resourceAt(controlPlane, 'AWS::SQS::Queue', 'TaskStream/EventsDeadLetter/');
     controlPlane.hasOutput('StreamFailuresQueueUrl', { Value: { Ref: failuresId } });
     controlPlane.hasOutput('EventsDeadLetterQueueUrl', { Value: { Ref: eventsDlqId } });
     controlPlane.hasOutput('TaskStreamFunctionName', { Value: { Ref: functionAt(FUNCTIONS.taskStream)[0] } });
+    const [logGroupId] = resourceAt(controlPlane, 'AWS::Logs::LogGroup', `${FUNCTIONS.taskStream}LogGroup`);
+    controlPlane.hasOutput('TaskStreamLogGroupName', { Value: { Ref: logGroupId } });
   });
 });
 
@@ -599,6 +601,16 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-SQS3',
     ]);
     for (const reason of acknowledged.values()) expect(reason.length).toBeGreaterThan(40);
+  });
+
+  it("has no findings in the synth's validation report (CloudFormation Validate, the CDK's schema and rule checks, and cdk-nag)", () => {
+    const report = JSON.parse(readFileSync(join(fixture.outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: Array<{ pluginName: string; violations?: Array<{ ruleName: string; description: string }> }>;
+    };
+    const findings = report.pluginReports.flatMap((plugin) =>
+      (plugin.violations ?? []).map((v) => `${plugin.pluginName} ${v.ruleName}: ${v.description}`),
+    );
+    expect(findings).toEqual([]);
   });
 
   it('leaves no CDK error annotations on either stack', () => {

@@ -57,18 +57,18 @@ export class ContainerInstanceRepository {
   /** Registers the host; a cluster's instance count moves in the same transaction. */
   async create(record: ContainerInstanceRecord): Promise<'created' | 'cluster-inactive'> {
     const put = {
-          TableName: this.tableName,
-          Item: {
-            ...containerInstanceKey(record.containerInstanceArn),
-            kind: 'container-instance',
-            version: 1,
-            doc: record,
-            remainingCpu: record.registeredResources.cpu,
-            remainingMemory: record.registeredResources.memory,
-            runningTasksCount: 0,
-            pendingTasksCount: 0,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
+      TableName: this.tableName,
+      Item: {
+        ...containerInstanceKey(record.containerInstanceArn),
+        kind: 'container-instance',
+        version: 1,
+        doc: record,
+        remainingCpu: record.registeredResources.cpu,
+        remainingMemory: record.registeredResources.memory,
+        runningTasksCount: 0,
+        pendingTasksCount: 0,
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
     };
     if (!record.clusterArn) {
       await conditionally(record.containerInstanceArn, () => this.doc.send(new PutCommand(put)));
@@ -105,10 +105,9 @@ export class ContainerInstanceRepository {
       },
     };
     const items: Record<string, unknown>[] = [update];
+    // A cluster with a registered instance cannot be INACTIVE, so its counter can always move.
     if (record.clusterArn) {
-      const counts = clusterCountsUpdate(this.tableName, record.clusterArn, { registeredContainerInstancesCount: -1 });
-      // The cluster may already be INACTIVE only if it had no instances, which this one contradicts.
-      items.push(counts);
+      items.push(clusterCountsUpdate(this.tableName, record.clusterArn, { registeredContainerInstancesCount: -1 }));
     }
     try {
       await this.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
