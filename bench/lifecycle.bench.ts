@@ -393,12 +393,18 @@ async function startHarness(): Promise<Harness> {
     poller.start();
     cleanups.push(() => poller.stop());
 
+    // As berth-local.ts, except that a sweep still running is awaited on stop (and not overlapped),
+    // so no sweep reads from DynamoDB Local after it stopped.
+    let sweeping: Promise<unknown> | undefined;
     const sweep = setInterval(() => {
-      placeWaitingTasks(context, { account: DEFAULT_ACCOUNT, region: DEFAULT_REGION }).catch((error) =>
-        quietLogger.error('placement sweep:', error),
-      );
+      sweeping ??= placeWaitingTasks(context, { account: DEFAULT_ACCOUNT, region: DEFAULT_REGION })
+        .catch((error) => quietLogger.error('placement sweep:', error))
+        .finally(() => (sweeping = undefined));
     }, SWEEP_INTERVAL_MS);
-    cleanups.push(() => clearInterval(sweep));
+    cleanups.push(async () => {
+      clearInterval(sweep);
+      await sweeping;
+    });
 
     const server = await startEcsHttpServer(context, '127.0.0.1', 0);
     cleanups.push(() => server.close());

@@ -64,7 +64,7 @@ async function processRecord(deps: StreamProcessorDeps, record: StreamRecord): P
   if (!after) return; // REMOVE (TTL expiry): nothing happened to report.
   const committedAt = (record.dynamodb?.ApproximateCreationDateTime ?? deps.context.clock() / 1000) * 1000;
   if (after.kind === 'task') await onTask(deps, before, after, committedAt);
-  else if (after.kind === 'container-instance') await onContainerInstance(deps, before, after);
+  else if (after.kind === 'container-instance') await onContainerInstance(deps, before, after, Math.round(committedAt));
 }
 
 function envelopeFor(deps: StreamProcessorDeps, arn: string): EventEnvelopeContext {
@@ -90,13 +90,13 @@ const instanceState = (item: Item) => ({
   pendingTasksCount: Number(item.pendingTasksCount ?? 0),
 });
 
-async function onContainerInstance(deps: StreamProcessorDeps, before: Item | undefined, after: Item) {
+async function onContainerInstance(deps: StreamProcessorDeps, before: Item | undefined, after: Item, committedAt: number) {
   const instance = after.doc as ContainerInstanceRecord;
   const state = instanceState(after);
   const old = before && instanceState(before);
   if (JSON.stringify(before?.doc) !== JSON.stringify(after.doc) || JSON.stringify(old) !== JSON.stringify(state)) {
     await deps.publisher.publish([
-      containerInstanceStateChangeEvent(instance, state, envelopeFor(deps, instance.containerInstanceArn)),
+      containerInstanceStateChangeEvent(instance, state, envelopeFor(deps, instance.containerInstanceArn), committedAt),
     ]);
   }
   const gainedCapacity =

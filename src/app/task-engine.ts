@@ -97,7 +97,10 @@ async function place(ctx: BerthContext, task: TaskRecord, version: number): Prom
       memoryReservation: c.memoryReservation === undefined ? undefined : Number(c.memoryReservation),
     })),
   );
-  const decision = placeTask(needs, kind, candidates);
+  // Spread the task's group (its service, its family) across zones, as ECS does by default.
+  const zones = new Set(candidates.map((c) => c.availabilityZone));
+  const perZone = zones.size > 1 ? await ctx.tasks.groupTasksPerZone(task.clusterArn, task.group) : {};
+  const decision = placeTask(needs, kind, candidates, perZone);
   if (!decision) return 'no-capacity';
   const placed: TaskRecord = {
     ...task,

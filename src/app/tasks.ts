@@ -16,6 +16,7 @@ import {
 import { newTask, uuidFrom, type LaunchTarget } from '../domain/new-task';
 import type { ClusterRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord } from '../domain/records';
 import { validateTags } from '../domain/tags';
+import { visibleStatus } from '../domain/task-engine';
 import { requestStop, taskCountBucket, type DesiredStatus } from '../domain/task-lifecycle';
 import { taskCountDeltas, type CountDeltas } from '../adapters/dynamodb/cluster-repository';
 import { pageSize } from './clusters';
@@ -253,7 +254,10 @@ export async function describeTasks(ctx: RequestContext, input: { cluster?: stri
   const clusterArn = cluster.record.clusterArn;
   const ids = input.tasks.map((reference) => taskIdIn(ctx, clusterArn, reference));
   const found = await ctx.tasks.getMany(clusterArn, ids.filter((id): id is string => id !== undefined));
-  const view = taskView(input.include?.includes('TAGS') ?? false);
+  const now = ctx.clock();
+  const withTags = taskView(input.include?.includes('TAGS') ?? false);
+  // Past its retention a STOPPED task shows as DELETED until DynamoDB's TTL removes it.
+  const view = (task: TaskRecord) => withTags({ ...task, lastStatus: visibleStatus(task, now) });
   const tasks = [];
   const failures = [];
   const seen = new Set<string>();
@@ -289,9 +293,10 @@ export async function listTasks(
   // Berth has no services yet, so a service name can name none of them.
   if (input.serviceName !== undefined) throw new ServiceNotFoundException('Service not found.');
   const desired = input.desiredStatus ?? 'RUNNING';
+  const now = ctx.clock();
   const group = input.serviceName ? `service:${input.serviceName}` : undefined;
   const page = await ctx.tasks.list(cluster.record.clusterArn, { maxResults: size, nextToken: input.nextToken }, (task) => {
-    if (task.lastStatus === 'DELETED') return false;
+    if (visibleStatus(task, now) === 'DELETED') return false;
     if (task.desiredStatus !== desired) return false;
     if (input.family && task.taskDefinitionArn.split('/').pop()!.split(':')[0] !== input.family) return false;
     if (input.startedBy !== undefined && task.startedBy !== input.startedBy) return false;

@@ -101,6 +101,8 @@ export function containerInstanceStateChangeEvent(
   instance: ContainerInstanceRecord,
   state: { version: number; remaining: ResourceAmounts; runningTasksCount: number; pendingTasksCount: number },
   context: EventEnvelopeContext,
+  /** When the change was committed: capacity moves do not touch the record's own updatedAt. */
+  updatedAt: number = instance.updatedAt,
 ): EcsEvent {
   const detail: Record<string, unknown> = {
     agentConnected: instance.agentConnected,
@@ -115,9 +117,9 @@ export function containerInstanceStateChangeEvent(
     status: instance.status,
     version: state.version,
     versionInfo: instance.versionInfo,
-    updatedAt: iso(instance.updatedAt),
+    updatedAt: iso(updatedAt),
   };
-  return envelope(CONTAINER_INSTANCE_STATE_CHANGE, instance.containerInstanceArn, state.version, instance.updatedAt, context, detail);
+  return envelope(CONTAINER_INSTANCE_STATE_CHANGE, instance.containerInstanceArn, state.version, updatedAt, context, detail);
 }
 
 function envelope(

@@ -189,11 +189,32 @@ export function toLambdaRecord(record: _Record, streamArn: string): StreamRecord
           ? dynamodb.ApproximateCreationDateTime.getTime() / 1000
           : (dynamodb.ApproximateCreationDateTime as number | undefined),
       Keys: dynamodb.Keys,
-      NewImage: dynamodb.NewImage,
-      OldImage: dynamodb.OldImage,
+      NewImage: normalizeImage(dynamodb.NewImage),
+      OldImage: normalizeImage(dynamodb.OldImage),
       SequenceNumber: dynamodb.SequenceNumber,
       SizeBytes: dynamodb.SizeBytes,
       StreamViewType: dynamodb.StreamViewType,
     } as StreamRecord['dynamodb'],
   };
+}
+
+type Image = Record<string, unknown> | undefined;
+
+/**
+ * DynamoDB Local's stream writes an empty map attribute as `{}` instead of `{"M": {}}` (DynamoDB
+ * itself does not); left alone, one such record would fail unmarshalling on every retry and block the
+ * shard. Repairs it, at any depth, so the handler sees what Lambda would hand it.
+ */
+export function normalizeImage(image: Image): Image {
+  if (!image) return image;
+  return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, normalizeValue(value)]));
+}
+
+function normalizeValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const attribute = value as Record<string, unknown>;
+  if (Object.keys(attribute).length === 0) return { M: {} };
+  if (attribute.M) return { M: normalizeImage(attribute.M as Record<string, unknown>) };
+  if (attribute.L) return { L: (attribute.L as unknown[]).map(normalizeValue) };
+  return attribute;
 }

@@ -192,3 +192,33 @@ describe('tasks through the ECS SDK', () => {
     });
   });
 });
+
+describe('stopped tasks after their retention', () => {
+  it('show as DELETED in DescribeTasks and in no list', async () => {
+    let now = Date.now();
+    const aged = await startHarness({ clock: () => now, retention: { stoppedTaskMs: 60_000 } });
+    try {
+      const ecs = aged.ecs();
+      await ecs.send(new CreateClusterCommand({ clusterName: 'aging' }));
+      await ecs.send(
+        new RegisterTaskDefinitionCommand({ family: 'brief', containerDefinitions: [{ name: 'main', image: 'busybox', memory: 64 }] }),
+      );
+      const taskArn = (await ecs.send(new RunTaskCommand({ cluster: 'aging', taskDefinition: 'brief', launchType: 'EC2' }))).tasks![0]
+        .taskArn!;
+      await ecs.send(new StopTaskCommand({ cluster: 'aging', task: taskArn }));
+      // The engine (no agent needed: the task never started) walks it to STOPPED.
+      const { advanceTask } = await import('../../src/app/task-engine');
+      const stored = await aged.context.tasks.get(`arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/aging`, taskArn.split('/').pop()!);
+      expect(await advanceTask(aged.context, stored!.record)).toBe('advanced');
+      const describe = async () => (await ecs.send(new DescribeTasksCommand({ cluster: 'aging', tasks: [taskArn] }))).tasks![0];
+      expect((await describe()).lastStatus).toBe('STOPPED');
+      const listed = () => ecs.send(new ListTasksCommand({ cluster: 'aging', desiredStatus: 'STOPPED' }));
+      expect((await listed()).taskArns).toEqual([taskArn]);
+      now += 61_000;
+      expect((await describe()).lastStatus).toBe('DELETED');
+      expect((await listed()).taskArns).toEqual([]);
+    } finally {
+      await aged.close();
+    }
+  });
+});

@@ -294,6 +294,32 @@ export class TaskRepository {
     return { items: result.items.map((item) => item.doc as TaskRecord), nextToken: result.nextToken };
   }
 
+  /** Active tasks of a group per availability zone, for spreading a group across zones. */
+  async groupTasksPerZone(clusterArn: string, group: string): Promise<Record<string, number>> {
+    const perZone: Record<string, number> = {};
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
+          FilterExpression: '#doc.#group = :group AND attribute_exists(#doc.#zone) AND #doc.#last <> :stopped',
+          ProjectionExpression: '#doc.#zone',
+          ExpressionAttributeNames: { '#doc': 'doc', '#group': 'group', '#zone': 'availabilityZone', '#last': 'lastStatus' },
+          ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX, ':group': group, ':stopped': 'STOPPED' },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of result.Items ?? []) {
+        const zone = (item.doc as { availabilityZone: string }).availabilityZone;
+        perZone[zone] = (perZone[zone] ?? 0) + 1;
+      }
+      startKey = result.LastEvaluatedKey;
+    } while (startKey);
+    return perZone;
+  }
+
   /** True when some task of the cluster that matches `accept` exists (stops at the first). */
   async any(clusterArn: string, accept: (task: TaskRecord) => boolean): Promise<boolean> {
     let startKey: Record<string, unknown> | undefined;
