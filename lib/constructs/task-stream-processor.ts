@@ -109,9 +109,9 @@ export class TaskStreamProcessor extends Construct {
     Validations.of(this.handler.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'dynamodb:ListStreams, granted by the DynamoDB event source, has no resource type to scope it ' +
-        'to (AWS documents it on "*", as in AWSLambdaDynamoDBExecutionRole) and only lists stream ARNs; ' +
-        'reading records is granted on this table\'s stream alone.',
+        'dynamodb:ListStreams, which the DynamoDB event source grants on "*" (as the AWS-managed ' +
+        'AWSLambdaDynamoDBExecutionRole does), only lists stream ARNs, no data; reading records ' +
+        '(DescribeStream, GetRecords, GetShardIterator) is granted on this table\'s stream alone.',
     });
   }
 }

@@ -426,7 +426,7 @@ describe('Berth-ControlPlane: the task stream processor', () => {
     }
   });
 
-  it('reads this table\'s stream only; ListStreams (no resource type) is its one "*" resource', () => {
+  it('reads this table\'s stream only; ListStreams (granted by the event source) is its one "*" resource', () => {
     const statements = statementsAt(controlPlane, FUNCTIONS.taskStream);
     expect(statements).toContainEqual({
       Effect: 'Allow',
