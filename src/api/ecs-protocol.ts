@@ -15,6 +15,8 @@ export interface EcsHttpRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: string;
   readonly requestId: string;
+  /** Aborted when the client disconnects. */
+  readonly signal?: AbortSignal;
 }
 
 export interface EcsHttpResponse {
@@ -47,7 +49,7 @@ export async function handleEcsRequest(
     const { operation, extension } = operationName(request);
     const input = parseBody(request.body);
     const scope: Scope = { account: context.account, region: regionOfRequest(request.headers) ?? context.defaultRegion };
-    const requestContext = { ...context, scope, endpoint: endpointOf(request.headers) };
+    const requestContext = { ...context, scope, endpoint: endpointOf(request.headers), signal: request.signal };
     if (extension) {
       if (typeof input !== 'object' || input === null || Array.isArray(input)) {
         throw new SerializationException('The request body must be a JSON object.');

@@ -57,7 +57,7 @@ export async function pollAssignments(
     const tasks = await assignedTasks(ctx, input.containerInstanceArn);
     const changed =
       tasks.length !== Object.keys(known).length || tasks.some((task) => known[task.taskArn] !== task.version);
-    if (changed || ctx.clock() >= deadline) {
+    if (changed || ctx.clock() >= deadline || ctx.signal?.aborted) {
       return { containerInstanceStatus: host.record.status, assignments: await withDefinitions(ctx, tasks) };
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));

@@ -241,7 +241,7 @@ export async function deregisterContainerInstance(
 }
 
 /** ECS's agent discovery: Berth's agents poll the API endpoint itself (see docs/agent.md). */
-export async function discoverPollEndpoint(ctx: RequestContext & { endpoint?: string }, input: { cluster?: string }) {
+export async function discoverPollEndpoint(ctx: RequestContext, input: { cluster?: string }) {
   if (input.cluster !== undefined && input.cluster !== FARGATE_POOL_NAME) await activeCluster(ctx, input.cluster);
   return { endpoint: ctx.endpoint ?? '', telemetryEndpoint: ctx.endpoint ?? '' };
 }

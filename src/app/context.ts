@@ -35,4 +35,8 @@ export const DEFAULT_RETENTION: RetentionSettings = {
 /** A use case call: the context plus the account and region of the request. */
 export interface RequestContext extends BerthContext {
   readonly scope: Scope;
+  /** Aborted when the caller went away (long polls stop early). */
+  readonly signal?: AbortSignal;
+  /** The URL the request came to. */
+  readonly endpoint?: string;
 }

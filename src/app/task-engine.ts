@@ -71,9 +71,11 @@ export function changeFor(before: TaskRecord, after: TaskRecord, expectedVersion
     clusterDeltas,
     instance,
     assignment: releaseCapacity ? 'delete' : undefined,
-    unplaced:
-      entering || after.lastStatus === 'STOPPED'
-        ? { scope: scopeOfArn(after.taskArn), action: entering ? 'put' : 'delete' }
+    // Placement removes the waiting entry; only a task stopped while waiting still has one.
+    unplaced: entering
+      ? { scope: scopeOfArn(after.taskArn), action: 'put' }
+      : after.lastStatus === 'STOPPED' && !reservation
+        ? { scope: scopeOfArn(after.taskArn), action: 'delete' }
         : undefined,
   };
 }
@@ -129,10 +131,32 @@ async function place(ctx: BerthContext, task: TaskRecord, version: number): Prom
 /**
  * Tries to place every task of the account+region that waits for capacity: run when capacity appears
  * (an agent registers, a task releases its share) and on a timer, so no trigger can be lost for good.
+ * Tasks waiting for a kind of capacity that no host offers at all are skipped without a look.
  */
 export async function placeWaitingTasks(ctx: BerthContext, scope: Scope): Promise<number> {
   let placed = 0;
+  const offered = new Map<string, Promise<boolean>>();
+  const anyCapacity = (partition: string, kind: string) => {
+    const key = `${partition}|${kind}`;
+    if (!offered.has(key)) {
+      offered.set(
+        key,
+        ctx.containerInstances
+          .all(partition)
+          .then((hosts) =>
+            hosts.some(
+              (h) =>
+                h.record.status === 'ACTIVE' &&
+                (h.record.fargateProviders.length ? h.record.fargateProviders : ['EC2']).includes(kind),
+            ),
+          ),
+      );
+    }
+    return offered.get(key)!;
+  };
   for (const pointer of await ctx.tasks.unplaced(scope)) {
+    const kind = pointer.capacity ?? 'EC2';
+    if (!(await anyCapacity(kind === 'EC2' ? pointer.clusterArn : fargatePoolPartition(scope), kind))) continue;
     const stored = await ctx.tasks.get(pointer.clusterArn, pointer.taskId);
     if (!stored) continue;
     if ((await advanceTask(ctx, stored.record, stored.version)) === 'placed') placed++;

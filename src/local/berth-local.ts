@@ -104,10 +104,24 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     poller.start();
     cleanups.push(() => poller.stop());
 
-    const sweep = setInterval(() => {
-      placeWaitingTasks(context, { account: context.account, region }).catch((error) => logger.error('placement sweep:', error));
-    }, SWEEP_INTERVAL_MS);
-    cleanups.push(() => clearInterval(sweep));
+    // One sweep at a time; stopping waits for the one in flight.
+    let sweeping = true;
+    let sweepTimer: NodeJS.Timeout | undefined;
+    let sweep: Promise<void> = Promise.resolve();
+    const scheduleSweep = () => {
+      sweepTimer = setTimeout(() => {
+        sweep = placeWaitingTasks(context, { account: context.account, region })
+          .then(() => undefined)
+          .catch((error) => logger.error('placement sweep:', error))
+          .finally(() => sweeping && scheduleSweep());
+      }, SWEEP_INTERVAL_MS);
+    };
+    scheduleSweep();
+    cleanups.push(async () => {
+      sweeping = false;
+      clearTimeout(sweepTimer);
+      await sweep;
+    });
 
     const server: RunningServer = await startEcsHttpServer(context, options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);
     cleanups.push(() => server.close());

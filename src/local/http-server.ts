@@ -15,6 +15,8 @@ export interface RunningServer {
 
 export async function startEcsHttpServer(context: BerthContext, host: string, port: number): Promise<RunningServer> {
   const server = createServer(async (req, res) => {
+    const disconnected = new AbortController();
+    res.on('close', () => disconnected.abort());
     try {
       const body = await readBody(req);
       const headers = Object.fromEntries(
@@ -25,7 +27,9 @@ export async function startEcsHttpServer(context: BerthContext, host: string, po
         headers,
         body,
         requestId: randomUUID(),
+        signal: disconnected.signal,
       });
+      if (disconnected.signal.aborted) return;
       res.writeHead(response.statusCode, response.headers).end(response.body);
     } catch (error) {
       const tooLarge = error instanceof BodyTooLargeError;

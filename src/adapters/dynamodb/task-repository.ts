@@ -7,6 +7,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { VersionConflictError } from '../../domain/errors';
+import { capacityKindOf } from '../../domain/placement';
 import type { TaskRecord } from '../../domain/records';
 import { clusterCountsUpdate, type CountDeltas } from './cluster-repository';
 import { conditionally, epochSeconds, failedConditions } from './conditional-writes';
@@ -53,6 +54,8 @@ export interface TaskChange {
 export interface TaskPointer {
   readonly clusterArn: string;
   readonly taskId: string;
+  /** For waiting tasks: the kind of capacity they wait for (EC2, FARGATE, FARGATE_SPOT). */
+  readonly capacity?: string;
 }
 
 export type CreateTasksOutcome = 'created' | 'cluster-inactive' | 'token-exists';
@@ -202,7 +205,12 @@ export class TaskRepository {
       const key = { pk: unplacedPartition(change.unplaced.scope), sk: task.taskArn };
       items.push(
         change.unplaced.action === 'put'
-          ? { Put: { TableName: this.tableName, Item: { ...key, kind: 'unplaced', clusterArn: task.clusterArn, taskId: taskIdOf(task.taskArn) } } }
+          ? {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...key, kind: 'unplaced', clusterArn: task.clusterArn, taskId: taskIdOf(task.taskArn), capacity: capacityKindOf(task) },
+              },
+            }
           : { Delete: { TableName: this.tableName, Key: key } },
       );
     }
@@ -271,7 +279,13 @@ export class TaskRepository {
           ConsistentRead: true,
         }),
       );
-      found.push(...(result.Items ?? []).map((item) => ({ clusterArn: item.clusterArn as string, taskId: item.taskId as string })));
+      found.push(
+        ...(result.Items ?? []).map((item) => ({
+          clusterArn: item.clusterArn as string,
+          taskId: item.taskId as string,
+          capacity: item.capacity as string | undefined,
+        })),
+      );
       startKey = result.LastEvaluatedKey;
     } while (startKey);
     return found;
