@@ -3,20 +3,10 @@
  * (an append-only JSON-lines file plus rule-matched targets) in local mode.
  */
 
-/** An EventBridge event envelope, exactly as EventBridge delivers it to targets. */
-export interface BerthEvent {
-  version: '0';
-  /** Unique per event; a retried publish reuses it, so consumers can detect duplicates. */
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  /** ISO 8601, e.g. 2024-01-01T00:00:00Z. */
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-}
+import type { EcsEvent } from '../domain/task-events';
+
+/** An EventBridge event envelope, exactly as EventBridge delivers it to targets (built in src/domain/task-events.ts). */
+export type BerthEvent = EcsEvent;
 
 export interface EventPublisher {
   /**

@@ -1,7 +1,6 @@
 import {
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
@@ -12,7 +11,7 @@ import { clusterArn, parseArn, type Scope } from '../../domain/arns';
 import { FARGATE_POOL_NAME, type ContainerInstanceRecord, type ResourceAmounts } from '../../domain/container-instance';
 import { conditionally, failedConditions } from './conditional-writes';
 import { fargatePoolPartition, INSTANCE_SK_PREFIX, instanceKey } from './keys';
-import { queryPage, type Page, type PageRequest } from './query-pages';
+import { queryItems, queryPage, type Page, type PageRequest } from './query-pages';
 
 export interface StoredContainerInstance {
   readonly record: ContainerInstanceRecord;
@@ -142,20 +141,14 @@ export class ContainerInstanceRepository {
   /** All instances of a partition (a cluster, or the Fargate pool) for placement. */
   async all(partition: string): Promise<StoredContainerInstance[]> {
     const found: StoredContainerInstance[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':p': partition, ':prefix': INSTANCE_SK_PREFIX },
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      found.push(...(result.Items ?? []).map(toStoredInstance));
-      startKey = result.LastEvaluatedKey;
-    } while (startKey);
+    for await (const item of queryItems(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':p': partition, ':prefix': INSTANCE_SK_PREFIX },
+      ConsistentRead: true,
+    })) {
+      found.push(toStoredInstance(item));
+    }
     return found;
   }
 

@@ -62,3 +62,13 @@ export async function queryPage(
     return encodePageToken(partition.value, key);
   }
 }
+
+/** Every item a Query matches, page after page (for reads that need all of them, not an API page). */
+export async function* queryItems(doc: DynamoDBDocumentClient, input: QueryCommandInput): AsyncGenerator<Item> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const result = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    yield* result.Items ?? [];
+    startKey = result.LastEvaluatedKey;
+  } while (startKey);
+}

@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Scope } from '../../domain/arns';
 import { VersionConflictError } from '../../domain/errors';
 import type { Tag, TaskDefinitionRecord, TaskDefinitionStatus } from '../../domain/records';
@@ -11,7 +11,7 @@ import {
   revisionListPartition,
   revisionListSortKey,
 } from './keys';
-import { queryPage, type Page, type PageRequest } from './query-pages';
+import { queryItems, queryPage, type Page, type PageRequest } from './query-pages';
 import { TABLE_SCHEMA } from './table-schema';
 
 export interface StoredFamily {
@@ -113,23 +113,17 @@ export class TaskDefinitionRepository {
 
   /** The newest ACTIVE revision of a family: what `family` alone refers to. */
   async latestActive(scope: Scope, family: string): Promise<StoredTaskDefinition | undefined> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :p AND begins_with(sk, :rev)',
-          FilterExpression: '#status = :active',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':p': familyPartition(scope, family), ':rev': 'REV#', ':active': 'ACTIVE' },
-          ScanIndexForward: false,
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      if (result.Items?.length) return toStored(result.Items[0]);
-      startKey = result.LastEvaluatedKey;
-    } while (startKey);
+    for await (const item of queryItems(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :rev)',
+      FilterExpression: '#status = :active',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':p': familyPartition(scope, family), ':rev': 'REV#', ':active': 'ACTIVE' },
+      ScanIndexForward: false,
+      ConsistentRead: true,
+    })) {
+      return toStored(item);
+    }
     return undefined;
   }
 

@@ -2,7 +2,6 @@ import {
   BatchGetCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
@@ -14,7 +13,7 @@ import { conditionally, epochSeconds, failedConditions } from './conditional-wri
 import type { Scope } from '../../domain/arns';
 import { containerInstanceKey } from './container-instance-repository';
 import { assignmentPartition, runTaskTokenKey, TASK_SK_PREFIX, taskKey, unplacedPartition } from './keys';
-import { queryPage, type Page, type PageRequest } from './query-pages';
+import { queryItems, queryPage, type Page, type PageRequest } from './query-pages';
 import { TABLE_SCHEMA } from './table-schema';
 
 export interface StoredTask {
@@ -268,26 +267,18 @@ export class TaskRepository {
 
   private async pointers(partition: string): Promise<TaskPointer[]> {
     const found: TaskPointer[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': partition },
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      found.push(
-        ...(result.Items ?? []).map((item) => ({
-          clusterArn: item.clusterArn as string,
-          taskId: item.taskId as string,
-          capacity: item.capacity as string | undefined,
-        })),
-      );
-      startKey = result.LastEvaluatedKey;
-    } while (startKey);
+    for await (const item of queryItems(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': partition },
+      ConsistentRead: true,
+    })) {
+      found.push({
+        clusterArn: item.clusterArn as string,
+        taskId: item.taskId as string,
+        capacity: item.capacity as string | undefined,
+      });
+    }
     return found;
   }
 
@@ -311,45 +302,31 @@ export class TaskRepository {
   /** Active tasks of a group per availability zone, for spreading a group across zones. */
   async groupTasksPerZone(clusterArn: string, group: string): Promise<Record<string, number>> {
     const perZone: Record<string, number> = {};
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
-          FilterExpression: '#doc.#group = :group AND attribute_exists(#doc.#zone) AND #doc.#last <> :stopped',
-          ProjectionExpression: '#doc.#zone',
-          ExpressionAttributeNames: { '#doc': 'doc', '#group': 'group', '#zone': 'availabilityZone', '#last': 'lastStatus' },
-          ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX, ':group': group, ':stopped': 'STOPPED' },
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      for (const item of result.Items ?? []) {
-        const zone = (item.doc as { availabilityZone: string }).availabilityZone;
-        perZone[zone] = (perZone[zone] ?? 0) + 1;
-      }
-      startKey = result.LastEvaluatedKey;
-    } while (startKey);
+    for await (const item of queryItems(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
+      FilterExpression: '#doc.#group = :group AND attribute_exists(#doc.#zone) AND #doc.#last <> :stopped',
+      ProjectionExpression: '#doc.#zone',
+      ExpressionAttributeNames: { '#doc': 'doc', '#group': 'group', '#zone': 'availabilityZone', '#last': 'lastStatus' },
+      ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX, ':group': group, ':stopped': 'STOPPED' },
+      ConsistentRead: true,
+    })) {
+      const zone = (item.doc as { availabilityZone: string }).availabilityZone;
+      perZone[zone] = (perZone[zone] ?? 0) + 1;
+    }
     return perZone;
   }
 
   /** True when some task of the cluster that matches `accept` exists (stops at the first). */
   async any(clusterArn: string, accept: (task: TaskRecord) => boolean): Promise<boolean> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX },
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      if ((result.Items ?? []).some((item) => accept(item.doc as TaskRecord))) return true;
-      startKey = result.LastEvaluatedKey;
-    } while (startKey);
+    for await (const item of queryItems(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX },
+      ConsistentRead: true,
+    })) {
+      if (accept(item.doc as TaskRecord)) return true;
+    }
     return false;
   }
 
