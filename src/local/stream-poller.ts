@@ -67,10 +67,16 @@ export class StreamPoller {
 
   private async run(): Promise<void> {
     const iterators = new Map<string, string>();
+    let shards: Shard[] = [];
+    let shardsReadAt = 0;
     while (this.running) {
       let handledAny = false;
       try {
-        const shards = await this.shards();
+        // New shards appear only every so often: look for them once a second, not on every read.
+        if (Date.now() - shardsReadAt > 1_000) {
+          shards = await this.shards();
+          shardsReadAt = Date.now();
+        }
         for (const shard of shards) {
           const id = shard.ShardId!;
           if (this.finishedShards.has(id)) continue;
@@ -78,14 +84,14 @@ export class StreamPoller {
           if (shard.ParentShardId && shards.some((s) => s.ShardId === shard.ParentShardId) && !this.finishedShards.has(shard.ParentShardId)) {
             continue;
           }
-          let iterator = iterators.get(id) ?? (await this.iteratorFor(id, this.checkpoints[id]));
+          const iterator = iterators.get(id) ?? (await this.iteratorFor(id, this.checkpoints[id]));
           const result = await this.client.send(
             new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.batchSize ?? 100 }),
           );
           const records = result.Records ?? [];
           if (records.length > 0) {
             handledAny = true;
-            const failedAt = await this.deliver(records);
+            const failedAt = await this.deliver(id, records);
             if (failedAt !== undefined) {
               // Start again at the failed record, after a pause.
               iterators.set(id, await this.iteratorFor(id, failedAt, 'AT_SEQUENCE_NUMBER'));
@@ -99,7 +105,6 @@ export class StreamPoller {
             this.finishedShards.add(id);
             iterators.delete(id);
           }
-          iterator = '';
         }
       } catch (error) {
         if (error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException) iterators.clear();
@@ -135,22 +140,15 @@ export class StreamPoller {
   }
 
   /** Hands records to the handler; returns the sequence number to retry from, if one failed. */
-  private async deliver(records: _Record[]): Promise<string | undefined> {
+  private async deliver(shardId: string, records: _Record[]): Promise<string | undefined> {
     const events = records.map((record) => toLambdaRecord(record, this.options.streamArn));
     const result = await this.options.handle(events);
     const failed = result.batchItemFailures[0]?.itemIdentifier;
     if (failed === undefined) return undefined;
     // Everything before the failed record was handled: checkpoint it.
     const index = records.findIndex((r) => r.dynamodb?.SequenceNumber === failed);
-    if (index > 0) {
-      const shardId = this.shardOf(failed);
-      if (shardId) this.checkpoint(shardId, records[index - 1].dynamodb!.SequenceNumber!);
-    }
+    if (index > 0) this.checkpoint(shardId, records[index - 1].dynamodb!.SequenceNumber!);
     return failed;
-  }
-
-  private shardOf(_sequence: string): string | undefined {
-    return undefined;
   }
 
   private checkpoint(shardId: string, sequenceNumber: string) {
