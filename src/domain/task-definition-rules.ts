@@ -86,6 +86,7 @@ export function validateTaskDefinition(request: TaskDefinitionRequest): void {
     if (container.stopTimeout !== undefined && container.stopTimeout < 0) {
       throw new ClientException(`Invalid 'stopTimeout' setting for container '${container.name}'.`);
     }
+    validateHealthCheck(container);
   }
   if (!containers.some((container) => container.essential !== false)) {
     throw new ClientException('A task definition must have at least one essential container.');
@@ -104,6 +105,28 @@ export function validateTaskDefinition(request: TaskDefinitionRequest): void {
           `Invalid setting for container '${container.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`,
         );
       }
+    }
+  }
+}
+
+/** ECS's bounds for container health checks (seconds, except retries). */
+const HEALTH_CHECK_BOUNDS = { interval: [5, 300], timeout: [2, 60], retries: [1, 10], startPeriod: [0, 300] } as const;
+
+function validateHealthCheck(container: ContainerDefinition): void {
+  const check = container.healthCheck as Record<string, unknown> | undefined;
+  if (!check) return;
+  const command = check.command as unknown[] | undefined;
+  if (!Array.isArray(command) || command.length === 0 || !['CMD', 'CMD-SHELL', 'NONE'].includes(String(command[0]))) {
+    throw new ClientException(
+      `Invalid 'healthCheck.command' setting for container '${container.name}': it must start with CMD, CMD-SHELL or NONE.`,
+    );
+  }
+  for (const [name, [min, max]] of Object.entries(HEALTH_CHECK_BOUNDS)) {
+    const value = check[name];
+    if (value !== undefined && (typeof value !== 'number' || value < min || value > max)) {
+      throw new ClientException(
+        `Invalid 'healthCheck.${name}' setting for container '${container.name}': it must be between ${min} and ${max}.`,
+      );
     }
   }
 }

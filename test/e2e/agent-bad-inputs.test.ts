@@ -58,3 +58,19 @@ describe('agent operations reject bad input like ECS', () => {
     expect((await berth.ecs().send(new ListContainerInstancesCommand({ cluster: 'agents' }))).containerInstanceArns).toEqual([]);
   });
 });
+
+describe('health checks outside ECS bounds', () => {
+  it.each([
+    ['interval 4', { command: ['CMD-SHELL', 'true'], interval: 4 }],
+    ['timeout 61', { command: ['CMD-SHELL', 'true'], timeout: 61 }],
+    ['retries 0', { command: ['CMD-SHELL', 'true'], retries: 0 }],
+    ['startPeriod 301', { command: ['CMD-SHELL', 'true'], startPeriod: 301 }],
+    ['a command without CMD or CMD-SHELL', { command: ['curl', 'localhost'] }],
+  ])('%s -> ClientException', async (_name, healthCheck) => {
+    const response = await berth.raw(
+      'RegisterTaskDefinition',
+      JSON.stringify({ family: 'checked', containerDefinitions: [{ name: 'c', image: 'x', memory: 64, healthCheck }] }),
+    );
+    expect([response.status, response.json.__type]).toEqual([400, 'ClientException']);
+  });
+});

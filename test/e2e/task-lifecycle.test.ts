@@ -136,6 +136,18 @@ describe('a task in local mode', () => {
     expect(local.taskEvents(taskArn).map((d) => d.lastStatus)).not.toContain('RUNNING');
   });
 
+  it('reports container health checks as the task healthStatus', async () => {
+    const taskArn = await run({
+      command: shell('while true; do sleep 0.1; done'),
+      healthCheck: { command: ['CMD-SHELL', 'test -d /'], interval: 5, timeout: 2, retries: 1 },
+      stopTimeout: 1,
+    });
+    const healthy = await local.waitForTask('life', taskArn, (t) => t.healthStatus === 'HEALTHY', 30_000);
+    expect(healthy.containers?.[0].healthStatus).toBe('HEALTHY');
+    await local.ecs.send(new StopTaskCommand({ cluster: 'life', task: taskArn }));
+    await local.waitForTask('life', taskArn, untilStatus('STOPPED'));
+  }, 40_000);
+
   it('gives a FARGATE_SPOT task the two-minute warning first, then SIGTERM', async () => {
     const marker = join(scratch, 'spot');
     const taskArn = await run(
