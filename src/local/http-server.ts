@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BerthContext } from '../app/context';
 import { handleEcsRequest } from '../api/ecs-protocol';
@@ -14,7 +14,13 @@ export interface RunningServer {
 }
 
 export async function startEcsHttpServer(context: BerthContext, host: string, port: number): Promise<RunningServer> {
-  const server = createServer(async (req, res) => {
+  // Requests still being handled: close() waits for them, so none touches DynamoDB after shutdown.
+  const inFlight = new Set<Promise<void>>();
+  const server = createServer((req, res) => {
+    const handled = handle(req, res).finally(() => inFlight.delete(handled));
+    inFlight.add(handled);
+  });
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const disconnected = new AbortController();
     res.on('close', () => disconnected.abort());
     try {
@@ -37,7 +43,7 @@ export async function startEcsHttpServer(context: BerthContext, host: string, po
         .writeHead(tooLarge ? 413 : 400, { 'content-type': 'application/x-amz-json-1.1' })
         .end(JSON.stringify({ __type: 'SerializationException', message: (error as Error).message }));
     }
-  });
+  };
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -48,11 +54,13 @@ export async function startEcsHttpServer(context: BerthContext, host: string, po
   return {
     server,
     url: `http://${shownHost}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Dropping the connections aborts long polls, which then finish quickly.
+      server.closeAllConnections();
+      await Promise.allSettled([...inFlight]);
+      await closed;
+    },
   };
 }
 
@@ -73,5 +81,7 @@ function readBody(req: IncomingMessage): Promise<string> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+    // A connection dropped mid-body never ends; after 'end' this is a no-op.
+    req.on('close', () => reject(new Error('The connection closed before the request body was read.')));
   });
 }
