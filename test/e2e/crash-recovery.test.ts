@@ -37,7 +37,7 @@ async function startRuntime(port: number) {
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const deadline = Date.now() + 60_000;
-  while (!output.includes('Berth is ready')) {
+  while (!output.includes('  Try: aws ecs')) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`runtime did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -48,7 +48,8 @@ async function startRuntime(port: number, extra: string[] = []) {
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
-  const ready = await until(() => output.includes('Berth is ready'), 60_000);
+  // The last line of the ready message, so the lines before it (the JVM pid) are there too.
+  const ready = await until(() => output.includes('  Try: aws ecs'), 60_000);
   if (!ready) throw new Error(`runtime did not start:\n${output}`);
   const jvmPid = Number(/DynamoDB Local: pid (\d+)/.exec(output)![1]);
   jvmPids.push(jvmPid);
