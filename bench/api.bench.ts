@@ -10,9 +10,7 @@
  *
  * Performance is measured and printed, never asserted. Run: `npm run bench`. Results: docs/benchmarks.md.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import {
   CreateClusterCommand,
@@ -37,7 +35,7 @@ import { handleEcsRequest } from '../src/api/ecs-protocol';
 import { TARGET_PREFIX } from '../src/api/ecs-model';
 import { describeTasks, runTask } from '../src/app/tasks';
 import type { RequestContext } from '../src/app/context';
-import { formatMs, formatRate, ratio, runCalls, Samples, table } from './stats';
+import { formatMs, formatRate, processCpuReader, ratio, runCalls, Samples, table } from './stats';
 
 /** Measured calls per case (split over the rounds). */
 const N = 200;
@@ -79,26 +77,6 @@ function itemBytes(value: unknown, name = ''): number {
   return own;
 }
 
-/** CPU time (ms) a process has used so far, from /proc; undefined where there is no /proc. */
-function processCpuReader(pid: number): (() => number) | undefined {
-  let ticksPerSecond = 100;
-  try {
-    ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    // keep 100, the Linux default
-  }
-  const read = () => {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    // After "pid (comm) ": state is field 0, utime 11, stime 12 (in clock ticks).
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-  };
-  try {
-    read();
-    return read;
-  } catch {
-    return undefined;
-  }
-}
 
 const load = () =>
   loadavg()
