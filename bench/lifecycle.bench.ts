@@ -15,9 +15,7 @@
  *
  * Performance is measured and printed, never asserted. Run: `npm run bench`. Results: docs/benchmarks.md.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, platform, release, arch, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg, platform, release, arch, totalmem } from 'node:os';
 import {
   CreateClusterCommand,
   DescribeTasksCommand,
@@ -27,21 +25,10 @@ import {
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { createLocalDocumentClient } from '../src/adapters/dynamodb/document-client';
-import { ensureTable } from '../src/adapters/dynamodb/create-table';
-import { DEFAULT_TABLE_NAME } from '../src/adapters/dynamodb/table-schema';
-import type { BerthAgent } from '../src/agent/agent';
 import type { BerthEvent, EventPublisher } from '../src/app/event-publisher';
-import { createBerthContext } from '../src/app/create-context';
-import { processStreamRecords, type StreamRecord } from '../src/app/stream-processor';
-import { placeWaitingTasks } from '../src/app/task-engine';
-import { DEFAULT_EVENT_SOURCE, TASK_STATE_CHANGE } from '../src/domain/task-events';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../src/local/dynamodb-local';
-import { startEmbeddedAgent } from '../src/local/embedded-agent';
-import { LocalEventSink } from '../src/local/event-sink';
-import { startEcsHttpServer } from '../src/local/http-server';
-import { StreamPoller } from '../src/local/stream-poller';
-import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../src/local/berth-local';
+import type { BatchResult, StreamRecord } from '../src/app/stream-processor';
+import { TASK_STATE_CHANGE } from '../src/domain/task-events';
+import { DEFAULT_REGION, startBerthLocal, type BerthLocal } from '../src/local/berth-local';
 import {
   formatMs,
   itemAttributeBytes,
@@ -64,7 +51,6 @@ const IDLE_MS = 3_000;
 /** After a task, wait until nothing has happened for this long (trailing stream records). */
 const QUIET_MS = 200;
 const WAIT_TIMEOUT_MS = 30_000;
-const SWEEP_INTERVAL_MS = 5_000; // as in berth-local.ts
 
 const CLUSTER = 'lifecycle';
 const FAMILY = 'lifecycle';
@@ -242,7 +228,7 @@ function countingMiddleware() {
 }
 
 /** The event sink, timed: an event counts once it is appended to the events file. */
-function countingPublisher(sink: LocalEventSink): EventPublisher {
+function countingPublisher(sink: EventPublisher): EventPublisher {
   return {
     async publish(events: readonly BerthEvent[]) {
       await sink.publish(events);
@@ -315,13 +301,6 @@ async function waitQuiet(quietMs = QUIET_MS, maxMs = 15_000): Promise<void> {
 // Berth local, assembled as in src/local/berth-local.ts
 // ---------------------------------------------------------------------------------------------------
 
-interface Harness {
-  readonly url: string;
-  readonly dynamoDb: DynamoDbLocal;
-  readonly agent: BerthAgent;
-  stop(): Promise<void>;
-}
-
 const problems: string[] = [];
 const quietLogger = {
   info: () => undefined,
@@ -329,100 +308,49 @@ const quietLogger = {
   error: (...args: unknown[]) => problems.push(`error: ${args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')}`),
 };
 
-async function startHarness(): Promise<Harness> {
-  const scratch = mkdtempSync(join(tmpdir(), 'berth-lifecycle-bench-'));
-  const cleanups: (() => Promise<void> | void)[] = [() => rmSync(scratch, { recursive: true, force: true })];
-  const stop = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        console.error('cleanup failed:', error);
-      }
+/** Counts the stream batches and records the handler gets, and what they hold. */
+function countingStreamHandler(
+  handle: (records: StreamRecord[]) => Promise<BatchResult>,
+): (records: StreamRecord[]) => Promise<BatchResult> {
+  return async (records) => {
+    tally.add('stream.batches');
+    tally.add('stream.records', records.length);
+    tally.add('stream.handling');
+    for (const record of records) {
+      const keys = (record.dynamodb as { Keys?: Record<string, { S?: string }> } | undefined)?.Keys;
+      const pk = keys?.pk?.S ?? '';
+      const sk = keys?.sk?.S ?? '';
+      const key = `${pk}|${sk}`;
+      tally.add(`stream.record.${itemKind(pk, sk)}`);
+      const images = [record.dynamodb?.NewImage, record.dynamodb?.OldImage].filter(Boolean) as Record<string, unknown>[];
+      const bytes = Math.max(0, ...images.map((image) => itemAttributeBytes(image)));
+      streamBytes.set(key, Math.max(streamBytes.get(key) ?? 0, bytes));
+      if (images.some((image) => image.gsi1pk !== undefined)) gsiKeys.add(key);
+    }
+    try {
+      const result = await handle(records);
+      if (result.batchItemFailures.length) tally.add('stream.failed-batches');
+      return result;
+    } finally {
+      tally.add('stream.handled');
+      notify();
     }
   };
-  try {
-    const dynamoDb = await startDynamoDbLocal({});
-    cleanups.push(() => dynamoDb.stop());
-    const doc = createLocalDocumentClient(dynamoDb.endpoint);
-    cleanups.push(() => doc.destroy());
-    doc.middlewareStack.add(countingMiddleware() as never, { step: 'initialize', name: 'berthBenchCounter' });
-    const streamArn = await ensureTable(doc, DEFAULT_TABLE_NAME);
-    const context = createBerthContext({ doc, tableName: DEFAULT_TABLE_NAME, account: DEFAULT_ACCOUNT, region: DEFAULT_REGION });
+}
 
-    const sink = await LocalEventSink.open({
-      eventsFile: join(scratch, 'events.jsonl'),
-      rulesFile: join(scratch, 'rules.json'),
-      logger: quietLogger,
-    });
-    cleanups.push(() => sink.drain());
-    const publisher = countingPublisher(sink);
-
-    const poller = new StreamPoller({
-      endpoint: dynamoDb.endpoint,
-      streamArn,
-      handle: async (records: StreamRecord[]) => {
-        tally.add('stream.batches');
-        tally.add('stream.records', records.length);
-        tally.add('stream.handling');
-        for (const record of records) {
-          const keys = (record.dynamodb as { Keys?: Record<string, { S?: string }> } | undefined)?.Keys;
-          const pk = keys?.pk?.S ?? '';
-          const sk = keys?.sk?.S ?? '';
-          const key = `${pk}|${sk}`;
-          tally.add(`stream.record.${itemKind(pk, sk)}`);
-          const images = [record.dynamodb?.NewImage, record.dynamodb?.OldImage].filter(Boolean) as Record<string, unknown>[];
-          const bytes = Math.max(0, ...images.map((image) => itemAttributeBytes(image)));
-          streamBytes.set(key, Math.max(streamBytes.get(key) ?? 0, bytes));
-          if (images.some((image) => image.gsi1pk !== undefined)) gsiKeys.add(key);
-        }
-        try {
-          const result = await processStreamRecords(
-            { context, publisher, eventSource: DEFAULT_EVENT_SOURCE, logger: quietLogger },
-            records,
-          );
-          if (result.batchItemFailures.length) tally.add('stream.failed-batches');
-          return result;
-        } finally {
-          tally.add('stream.handled');
-          notify();
-        }
-      },
-      logger: quietLogger,
-    });
-    poller.start();
-    cleanups.push(() => poller.stop());
-
-    // As berth-local.ts, except that a sweep still running is awaited on stop (and not overlapped),
-    // so no sweep reads from DynamoDB Local after it stopped.
-    let sweeping: Promise<unknown> | undefined;
-    const sweep = setInterval(() => {
-      sweeping ??= placeWaitingTasks(context, { account: DEFAULT_ACCOUNT, region: DEFAULT_REGION })
-        .catch((error) => quietLogger.error('placement sweep:', error))
-        .finally(() => (sweeping = undefined));
-    }, SWEEP_INTERVAL_MS);
-    cleanups.push(async () => {
-      clearInterval(sweep);
-      await sweeping;
-    });
-
-    const server = await startEcsHttpServer(context, '127.0.0.1', 0);
-    cleanups.push(() => server.close());
-
-    const agent = await startEmbeddedAgent({
-      endpoint: server.url,
-      region: DEFAULT_REGION,
-      dataDirectory: scratch,
-      persistent: false,
-      logger: quietLogger,
-    });
-    // Stops the task processes it started (SIGTERM, then SIGKILL).
-    cleanups.push(() => agent.stop({ stopContainers: true }));
-    return { url: server.url, dynamoDb, agent, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+/** Berth local exactly as `npm start` assembles it, with counters on its seams. */
+function startHarness(): Promise<BerthLocal> {
+  return startBerthLocal({
+    inMemory: true,
+    port: 0,
+    logger: quietLogger,
+    instrument: {
+      documentClient: (doc) =>
+        doc.middlewareStack.add(countingMiddleware() as never, { step: 'initialize', name: 'berthBenchCounter' }),
+      publisher: countingPublisher,
+      streamHandler: countingStreamHandler,
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -470,7 +398,7 @@ async function main() {
   console.log('');
 
   const started = performance.now();
-  let harness: Harness | undefined;
+  let harness: BerthLocal | undefined;
   let ecs: ECSClient | undefined;
   const stop = async () => {
     ecs?.destroy();
@@ -488,7 +416,7 @@ async function main() {
     harness = await startHarness();
     console.log(
       `Berth local up in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
-        `(DynamoDB Local pid ${harness.dynamoDb.pid}, ${harness.url}, agent ${harness.agent.containerInstanceArn})`,
+        `(DynamoDB Local pid ${harness.dynamoDb.pid}, ${harness.url}, agent ${harness.agent?.containerInstanceArn})`,
     );
     const jvmCpuMs = processCpuReader(harness.dynamoDb.pid);
     ecs = new ECSClient({

@@ -6,6 +6,7 @@
  */
 import { InvalidParameterException } from '../domain/errors';
 import type { ContainerDefinition, TaskRecord } from '../domain/records';
+import { requireOwnInstanceArn } from './container-instances';
 import type { RequestContext } from './context';
 
 export const MAX_POLL_WAIT_SECONDS = 20;
@@ -45,8 +46,8 @@ export async function pollAssignments(
   ctx: RequestContext,
   input: { containerInstanceArn?: string; known?: Record<string, number>; waitSeconds?: number },
 ) {
-  if (!input.containerInstanceArn) throw new InvalidParameterException('containerInstanceArn is required.');
-  const host = await ctx.containerInstances.get(input.containerInstanceArn);
+  const containerInstanceArn = requireOwnInstanceArn(ctx, input.containerInstanceArn);
+  const host = await ctx.containerInstances.get(containerInstanceArn);
   if (!host || host.record.status === 'INACTIVE') {
     throw new InvalidParameterException('The referenced container instance was not found.');
   }
@@ -54,7 +55,7 @@ export async function pollAssignments(
   const deadline = ctx.clock() + waitMs;
   const known = input.known ?? {};
   for (;;) {
-    const tasks = await assignedTasks(ctx, input.containerInstanceArn);
+    const tasks = await assignedTasks(ctx, containerInstanceArn);
     const changed =
       tasks.length !== Object.keys(known).length || tasks.some((task) => known[task.taskArn] !== task.version);
     if (changed || ctx.clock() >= deadline || ctx.signal?.aborted) {

@@ -4,7 +4,6 @@
  * The agent moves a task PENDING -> ACTIVATING -> RUNNING and reports when its containers have
  * stopped; everything else is the engine's (src/domain/task-engine.ts).
  */
-import { parseArn } from '../domain/arns';
 import { InvalidParameterException } from '../domain/errors';
 import type { ContainerRecord, TaskRecord } from '../domain/records';
 import { isLegalTransition, requestStop, type TaskStatus } from '../domain/task-lifecycle';
@@ -12,7 +11,9 @@ import { fargatePoolPartition } from '../adapters/dynamodb/keys';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
 import { activeCluster } from './resolve';
+import { requireOwnInstanceArn } from './container-instances';
 import { changeFor } from './task-engine';
+import { taskIdIn } from './tasks';
 
 export const SPOT_INTERRUPTION_REASON = 'Your Spot Task was interrupted.';
 export const ESSENTIAL_CONTAINER_EXITED = 'Essential container in task exited';
@@ -28,8 +29,6 @@ interface ContainerReport {
   healthStatus?: 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
 }
 
-const taskIdOf = (reference: string) => reference.slice(reference.lastIndexOf('/') + 1);
-
 /** Agents send epoch seconds on the wire (the SDK's timestamp encoding); records keep milliseconds. */
 const toMs = (value: number | string | undefined) =>
   value === undefined ? undefined : typeof value === 'number' ? Math.round(value * 1000) : Date.parse(value);
@@ -41,7 +40,9 @@ async function updateTask(
   change: (task: TaskRecord) => TaskRecord | undefined,
 ) {
   return withOptimisticRetry(async () => {
-    const stored = await ctx.tasks.get((await activeCluster(ctx, cluster)).record.clusterArn, taskIdOf(task));
+    const { clusterArn } = (await activeCluster(ctx, cluster)).record;
+    const taskId = taskIdIn(ctx, clusterArn, task);
+    const stored = taskId === undefined ? undefined : await ctx.tasks.get(clusterArn, taskId);
     if (!stored) throw new InvalidParameterException('The referenced task was not found.');
     const next = change(stored.record);
     if (!next) return stored.record;
@@ -157,17 +158,13 @@ export async function submitContainerStateChange(
  * `containerInstanceArn` limits it to one host; without it all FARGATE_SPOT hosts of the region.
  */
 export async function interruptSpotCapacity(ctx: RequestContext, input: { containerInstanceArn?: string }) {
-  const hosts = input.containerInstanceArn
-    ? [input.containerInstanceArn]
+  const hosts = input.containerInstanceArn !== undefined
+    ? [requireOwnInstanceArn(ctx, input.containerInstanceArn)]
     : (await ctx.containerInstances.all(fargatePoolPartition(ctx.scope)))
         .filter((host) => host.record.fargateProviders.includes('FARGATE_SPOT'))
         .map((host) => host.record.containerInstanceArn);
   const interrupted: string[] = [];
   for (const host of hosts) {
-    const parsed = parseArn(host);
-    if (!parsed || parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) {
-      throw new InvalidParameterException('containerInstanceArn is not a container instance of this account and region.');
-    }
     for (const pointer of await ctx.tasks.assignedTo(host)) {
       const changed = await withOptimisticRetry(async () => {
         const stored = await ctx.tasks.get(pointer.clusterArn, pointer.taskId);

@@ -1,4 +1,4 @@
-import { capacityProviderArn, clusterArn, parseArn } from '../domain/arns';
+import { capacityProviderArn, clusterArn, NAME_PATTERN, parseArn } from '../domain/arns';
 import {
   FARGATE_PROVIDERS,
   validateCapacityProviderStrategy,
@@ -19,7 +19,6 @@ import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
 import { activeCluster, clusterArnFor, DEFAULT_CLUSTER } from './resolve';
 
-const CLUSTER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
 const DEFAULT_SETTINGS: KeyValuePair[] = [{ name: 'containerInsights', value: 'disabled' }];
 
 export interface CreateClusterInput {
@@ -88,7 +87,7 @@ const withDefaults = (strategy: readonly CapacityProviderStrategyItem[]) =>
 
 export async function createCluster(ctx: RequestContext, input: CreateClusterInput) {
   const name = input.clusterName ?? DEFAULT_CLUSTER;
-  if (!CLUSTER_NAME.test(name)) {
+  if (!NAME_PATTERN.test(name)) {
     throw new InvalidParameterException(
       'Cluster name can have up to 255 characters: letters (uppercase and lowercase), numbers, hyphens, and underscores.',
     );

@@ -1,5 +1,5 @@
 /** The agent-facing ECS operations about hosts: register, deregister, describe, list, drain. */
-import { containerInstanceArn, parseArn, taskIdFrom } from '../domain/arns';
+import { containerInstanceArn, ID_PATTERN, NAME_PATTERN, parseArn, taskIdFrom } from '../domain/arns';
 import {
   FARGATE_POOL_NAME,
   fargateProvidersOf,
@@ -123,11 +123,9 @@ async function reRegister(
   arn: string,
   versionInfo: ContainerInstanceRecord['versionInfo'] | undefined,
 ): Promise<StoredContainerInstance | undefined> {
-  const parsed = parseArn(arn);
-  if (!parsed || parsed.resourceType !== 'container-instance' || parsed.path.length !== 2) {
-    throw new InvalidParameterException('containerInstanceArn is not a container instance ARN.');
+  if (!ownInstanceArn(ctx, arn)) {
+    throw new InvalidParameterException('containerInstanceArn is not a container instance ARN of this account and region.');
   }
-  if (parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) return undefined;
   return withOptimisticRetry(async () => {
     const stored = await ctx.containerInstances.get(arn);
     if (!stored || stored.record.status === 'INACTIVE') return undefined;
@@ -137,16 +135,38 @@ async function reRegister(
   });
 }
 
-/** A container instance reference (id or ARN) in a cluster, or in the Fargate pool. */
+/**
+ * A container instance reference (id, or ARN `container-instance/<cluster>/<id>`) of the named
+ * cluster (or the Fargate pool); undefined when malformed or another cluster's, account's or region's.
+ */
 function instanceArnFor(ctx: RequestContext, clusterName: string | undefined, reference: string): string | undefined {
-  if (reference.startsWith('arn:')) {
-    const parsed = parseArn(reference);
-    if (!parsed || parsed.resourceType !== 'container-instance' || parsed.path.length !== 2) return undefined;
-    if (parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) return undefined;
-    return reference;
+  if (!clusterName) return undefined;
+  if (!reference.startsWith('arn:')) {
+    return ID_PATTERN.test(reference) ? containerInstanceArn(ctx.scope, clusterName, reference) : undefined;
   }
-  if (!/^[a-f0-9]{32}$/.test(reference) || !clusterName) return undefined;
-  return containerInstanceArn(ctx.scope, clusterName, reference);
+  return ownInstanceArn(ctx, reference) && parseArn(reference)!.path[0] === clusterName ? reference : undefined;
+}
+
+/** True for a well-formed container instance ARN of the caller's account and region. */
+function ownInstanceArn(ctx: RequestContext, value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const parsed = parseArn(value);
+  return (
+    parsed?.resourceType === 'container-instance' &&
+    parsed.path.length === 2 &&
+    NAME_PATTERN.test(parsed.path[0]) &&
+    ID_PATTERN.test(parsed.path[1]) &&
+    parsed.account === ctx.scope.account &&
+    parsed.region === ctx.scope.region
+  );
+}
+
+/** For the extension operations, which no model validates: the ARN, or InvalidParameterException. */
+export function requireOwnInstanceArn(ctx: RequestContext, value: unknown): string {
+  if (!ownInstanceArn(ctx, value)) {
+    throw new InvalidParameterException('containerInstanceArn must be a container instance ARN of this account and region.');
+  }
+  return value;
 }
 
 /** The partition a request's `cluster` names: the Fargate pool by its pseudo name, else the cluster. */

@@ -1,4 +1,4 @@
-import { clusterArn, parseArn, type ParsedArn } from '../domain/arns';
+import { clusterArn, clusterNameOf, parseArn } from '../domain/arns';
 import {
   ClientException,
   ClusterNotFoundException,
@@ -9,6 +9,8 @@ import type { Tag } from '../domain/records';
 import { mergeTags, removeTags, validateTags } from '../domain/tags';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
+import { parseTaskDefinitionReference } from './task-definitions';
+import { taskIdIn } from './tasks';
 
 /**
  * Reads a resource's tags and, when `change` is given, writes the changed list conditionally.
@@ -27,20 +29,21 @@ async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags
   return withOptimisticRetry(async () => {
     switch (arn.resourceType) {
       case 'cluster': {
-        const stored = await ctx.clusters.get(clusterArn(ctx.scope, arn.path[0]));
-        if (!stored || stored.record.status === 'INACTIVE' || arn.path.length !== 1) {
-          throw new ClusterNotFoundException('Cluster not found.');
-        }
+        const name = clusterNameOf(resourceArn);
+        const stored = name === undefined ? undefined : await ctx.clusters.get(clusterArn(ctx.scope, name));
+        if (!stored || stored.record.status === 'INACTIVE') throw new ClusterNotFoundException('Cluster not found.');
         if (!change) return stored.record.tags;
         const tags = change(stored.record.tags);
         await ctx.clusters.update(ctx.scope, { ...stored.record, tags }, stored.version);
         return tags;
       }
       case 'task': {
-        const { cluster, taskId } = taskPath(arn);
+        const cluster = arn.path.length === 2 ? clusterNameOf(arn.path[0]) : undefined;
+        if (cluster === undefined) throw new InvalidParameterException('The ARN provided is invalid.');
         const owner = await ctx.clusters.get(clusterArn(ctx.scope, cluster));
         if (!owner || owner.record.status === 'INACTIVE') throw new ClusterNotFoundException('Cluster not found.');
-        const stored = await ctx.tasks.get(owner.record.clusterArn, taskId);
+        const taskId = taskIdIn(ctx, owner.record.clusterArn, resourceArn);
+        const stored = taskId === undefined ? undefined : await ctx.tasks.get(owner.record.clusterArn, taskId);
         if (!stored) throw notFound('task', () => new InvalidParameterException('The specified task could not be found.'));
         if (!change) return stored.record.tags;
         const tags = change(stored.record.tags);
@@ -48,10 +51,10 @@ async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags
         return tags;
       }
       case 'task-definition': {
-        const [family, revision] = arn.path[0].split(':');
+        const reference = parseTaskDefinitionReference(ctx, resourceArn);
         const stored =
-          revision && /^\d+$/.test(revision)
-            ? await ctx.taskDefinitions.getRevision(ctx.scope, family, Number(revision))
+          reference?.revision !== undefined
+            ? await ctx.taskDefinitions.getRevision(ctx.scope, reference.family, reference.revision)
             : undefined;
         if (!stored) throw notFound('task definition', () => new ClientException('Unable to describe task definition.'));
         if (!change) return stored.tags;
@@ -67,11 +70,6 @@ async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags
         throw new InvalidParameterException(`Tagging ${arn.resourceType} resources is not supported.`);
     }
   });
-}
-
-function taskPath(arn: ParsedArn) {
-  if (arn.path.length !== 2) throw new InvalidParameterException('The ARN provided is invalid.');
-  return { cluster: arn.path[0], taskId: arn.path[1] };
 }
 
 export async function tagResource(ctx: RequestContext, input: { resourceArn: string; tags: Tag[] }) {

@@ -101,10 +101,18 @@ export async function deregisterTaskDefinition(ctx: RequestContext, input: { tas
   });
 }
 
+/** A family (prefix) longer than any family can be would only make an oversized key. */
+function checkFamilyPrefix(prefix: string | undefined) {
+  if (prefix !== undefined && prefix.length > 255) {
+    throw new InvalidParameterException('familyPrefix can have up to 255 characters.');
+  }
+}
+
 export async function listTaskDefinitions(
   ctx: RequestContext,
   input: { familyPrefix?: string; status?: TaskDefinitionStatus; sort?: 'ASC' | 'DESC'; maxResults?: number; nextToken?: string },
 ) {
+  checkFamilyPrefix(input.familyPrefix);
   const page = await ctx.taskDefinitions.listRevisions(
     ctx.scope,
     { family: input.familyPrefix, status: input.status ?? 'ACTIVE', descending: input.sort === 'DESC' },
@@ -117,6 +125,7 @@ export async function listTaskDefinitionFamilies(
   ctx: RequestContext,
   input: { familyPrefix?: string; status?: 'ACTIVE' | 'INACTIVE' | 'ALL'; maxResults?: number; nextToken?: string },
 ) {
+  checkFamilyPrefix(input.familyPrefix);
   const page = await ctx.taskDefinitions.listFamilies(
     ctx.scope,
     { prefix: input.familyPrefix, status: input.status ?? 'ALL' },

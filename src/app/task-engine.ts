@@ -3,7 +3,7 @@
  * call, written conditionally on the version read, so the stream record of each step drives the next
  * and a duplicate or stale record finds nothing to do.
  */
-import { parseArn, type Scope } from '../domain/arns';
+import { parseArn, taskIdOfArn, type Scope } from '../domain/arns';
 import { availabilityZoneOf, FARGATE_POOL_NAME } from '../domain/container-instance';
 import { VersionConflictError } from '../domain/errors';
 import { capacityKindOf, placeTask, taskRequirements, type PlacementCandidate } from '../domain/placement';
@@ -23,15 +23,13 @@ export function scopeOfArn(arn: string): Scope {
   return { account: parsed.account, region: parsed.region, partition: parsed.partition };
 }
 
-const taskIdOf = (taskArn: string) => taskArn.slice(taskArn.lastIndexOf('/') + 1);
-
 /**
  * Takes the next engine step for the task if `version` (the version the caller saw) is still current.
  * Returns 'stale' when the task has moved on: its newer stream record will drive it.
  */
 export async function advanceTask(ctx: BerthContext, task: TaskRecord, version = task.version): Promise<EngineOutcome> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const stored = await ctx.tasks.get(task.clusterArn, taskIdOf(task.taskArn));
+    const stored = await ctx.tasks.get(task.clusterArn, taskIdOfArn(task.taskArn));
     if (!stored || stored.version !== version) return 'stale';
     const step = decideEngineStep(stored.record, ctx.clock(), ctx.retention.stoppedTaskMs);
     if (!step) return 'nothing-to-do';

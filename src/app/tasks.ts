@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseArn, taskIdFrom } from '../domain/arns';
+import { NAME_PATTERN, parseArn, taskIdFrom, taskIdOfArn } from '../domain/arns';
 import {
   capacityProviderKind,
   distributeTasks,
@@ -163,10 +163,10 @@ async function replayOfClientToken(ctx: RequestContext, clusterArn: string, inpu
       'The request uses the same client token as a previous, but non-identical request. Do not reuse a client token with different requests, unless the requests are identical.',
     );
   }
-  const found = await ctx.tasks.getMany(clusterArn, token.taskArns.map(taskIdOf));
+  const found = await ctx.tasks.getMany(clusterArn, token.taskArns.map(taskIdOfArn));
   return {
     tasks: token.taskArns.flatMap((arn) => {
-      const task = found.get(taskIdOf(arn));
+      const task = found.get(taskIdOfArn(arn));
       return task ? [taskView(false)(task.record)] : [];
     }),
     failures: [],
@@ -226,23 +226,23 @@ function checkOverrides(td: TaskDefinitionRecord, overrides: RunTaskInput['overr
   }
 }
 
-const taskIdOf = (arnOrId: string) => arnOrId.slice(arnOrId.lastIndexOf('/') + 1);
-
 /** The Task shape on the wire; tags only when the caller asked for them, as ECS does. */
 export const taskView =
   (withTags: boolean) =>
   ({ tags, ...task }: TaskRecord) =>
     withTags ? { ...task, tags } : task;
 
-/** A task reference (id or ARN) of the given cluster, or undefined when it names another cluster. */
-function taskIdIn(ctx: RequestContext, clusterArn: string, reference: string): string | undefined {
-  if (!reference.startsWith('arn:')) return /^[a-zA-Z0-9_-]{1,255}$/.test(reference) ? reference : undefined;
+/**
+ * A task reference (id, or ARN `task/<cluster>/<id>`) of the given cluster; undefined when it is
+ * malformed or names another cluster, account or region (the caller answers "not found").
+ */
+export function taskIdIn(ctx: RequestContext, clusterArn: string, reference: string): string | undefined {
+  if (!reference.startsWith('arn:')) return NAME_PATTERN.test(reference) ? reference : undefined;
   const parsed = parseArn(reference);
-  if (!parsed || parsed.resourceType !== 'task') return undefined;
-  const cluster = parsed.path.length === 2 ? parsed.path[0] : undefined;
+  if (!parsed || parsed.resourceType !== 'task' || parsed.path.length !== 2) return undefined;
   if (parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) return undefined;
-  if (cluster !== undefined && !clusterArn.endsWith(`:cluster/${cluster}`)) return undefined;
-  return parsed.path[parsed.path.length - 1];
+  const [cluster, id] = parsed.path;
+  return clusterArn.endsWith(`:cluster/${cluster}`) && NAME_PATTERN.test(id) ? id : undefined;
 }
 
 export async function describeTasks(ctx: RequestContext, input: { cluster?: string; tasks: string[]; include?: string[] }) {

@@ -78,11 +78,23 @@ export function parseArn(arn: string): ParsedArn | undefined {
 
 export const isArn = (value: string) => value.startsWith('arn:');
 
+/** Names ECS accepts for clusters (and task ids, container names): up to 255 letters, digits, - and _. */
+export const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,255}$/;
+/** Ids Berth generates (task, container instance): 32 lowercase hex characters. */
+export const ID_PATTERN = /^[a-f0-9]{32}$/;
+
+/** The id at the end of a task ARN (or the id itself). */
+export const taskIdOfArn = (taskArn: string) => taskArn.slice(taskArn.lastIndexOf('/') + 1);
+
 /** A cluster reference is a short name or a cluster ARN; returns the name. */
 export function clusterNameOf(reference: string): string | undefined {
-  if (!isArn(reference)) return reference;
-  const parsed = parseArn(reference);
-  return parsed?.resourceType === 'cluster' && parsed.path.length === 1 ? parsed.path[0] : undefined;
+  const name = isArn(reference)
+    ? (() => {
+        const parsed = parseArn(reference);
+        return parsed?.resourceType === 'cluster' && parsed.path.length === 1 ? parsed.path[0] : undefined;
+      })()
+    : reference;
+  return name !== undefined && NAME_PATTERN.test(name) ? name : undefined;
 }
 
 /**

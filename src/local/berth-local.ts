@@ -7,7 +7,9 @@ import { DEFAULT_TABLE_NAME } from '../adapters/dynamodb/table-schema';
 import type { BerthAgent } from '../agent/agent';
 import type { BerthContext } from '../app/context';
 import { createBerthContext } from '../app/create-context';
-import { processStreamRecords } from '../app/stream-processor';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EventPublisher } from '../app/event-publisher';
+import { processStreamRecords, type BatchResult, type StreamRecord } from '../app/stream-processor';
 import { placeWaitingTasks } from '../app/task-engine';
 import { DEFAULT_EVENT_SOURCE } from '../domain/task-events';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
@@ -37,6 +39,17 @@ export interface BerthLocalOptions {
   /** How long STOPPED tasks stay describable. Default one hour. */
   readonly stoppedTaskRetentionMs?: number;
   readonly logger?: Pick<Console, 'info' | 'warn' | 'error'>;
+  /** Seams for measurement (the lifecycle benchmark counts writes, stream batches and events). */
+  readonly instrument?: Instrumentation;
+}
+
+type StreamHandler = (records: StreamRecord[]) => Promise<BatchResult>;
+
+export interface Instrumentation {
+  /** Sees Berth's one DynamoDB client before first use (e.g. to add middleware). */
+  documentClient?(doc: DynamoDBDocumentClient): void;
+  publisher?(publisher: EventPublisher): EventPublisher;
+  streamHandler?(handle: StreamHandler): StreamHandler;
 }
 
 export interface BerthLocal {
@@ -72,6 +85,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
   try {
     const doc = createLocalDocumentClient(dynamoDb.endpoint);
     cleanups.push(() => doc.destroy());
+    options.instrument?.documentClient?.(doc);
     const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
     const streamArn = await ensureTable(doc, tableName);
     const region = options.region ?? DEFAULT_REGION;
@@ -90,15 +104,14 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     });
     cleanups.push(() => events.drain());
 
+    const publisher = options.instrument?.publisher?.(events) ?? events;
+    const handle: StreamHandler = (records) =>
+      processStreamRecords({ context, publisher, eventSource: options.eventSource ?? DEFAULT_EVENT_SOURCE, logger }, records);
     const poller = new StreamPoller({
       endpoint: dynamoDb.endpoint,
       streamArn,
       checkpointFile: scratch ? undefined : join(dataDirectory, 'stream-checkpoints.json'),
-      handle: (records) =>
-        processStreamRecords(
-          { context, publisher: events, eventSource: options.eventSource ?? DEFAULT_EVENT_SOURCE, logger },
-          records,
-        ),
+      handle: options.instrument?.streamHandler?.(handle) ?? handle,
       logger,
     });
     poller.start();

@@ -55,6 +55,7 @@ describe('agent operations reject bad input like ECS', () => {
   });
 
   it('none of it registered anything', async () => {
+    // (runs before the cross-cluster suite below registers one on purpose)
     expect((await berth.ecs().send(new ListContainerInstancesCommand({ cluster: 'agents' }))).containerInstanceArns).toEqual([]);
   });
 });
@@ -72,5 +73,68 @@ describe('health checks outside ECS bounds', () => {
       JSON.stringify({ family: 'checked', containerDefinitions: [{ name: 'c', image: 'x', memory: 64, healthCheck }] }),
     );
     expect([response.status, response.json.__type]).toEqual([400, 'ClientException']);
+  });
+});
+
+describe('names and ids too long or malformed for a key', () => {
+  const long = 'x'.repeat(3000);
+  it.each([
+    ['DescribeClusters', { clusters: [long] }, 200],
+    ['DeleteCluster', { cluster: long }, 'ClusterNotFoundException'],
+    ['ListTasks', { cluster: long }, 'ClusterNotFoundException'],
+    ['DescribeTasks', { cluster: 'agents', tasks: [`arn:aws:ecs:us-east-1:123456789012:task/agents/${long}`] }, 200],
+    ['StopTask', { cluster: 'agents', task: `arn:aws:ecs:us-east-1:123456789012:task/agents/${long}` }, 'InvalidParameterException'],
+    ['SubmitTaskStateChange', { cluster: 'agents', task: long, status: 'RUNNING' }, 'InvalidParameterException'],
+    ['TagResource', { resourceArn: `arn:aws:ecs:us-east-1:123456789012:cluster/${long}`, tags: [{ key: 'a', value: 'b' }] }, 'ClusterNotFoundException'],
+    ['ListTagsForResource', { resourceArn: `arn:aws:ecs:us-east-1:123456789012:task/agents/${long}` }, 'InvalidParameterException'],
+    ['DescribeContainerInstances', { cluster: 'agents', containerInstances: [`arn:aws:ecs:us-east-1:123456789012:container-instance/agents/${long}`] }, 200],
+    ['RegisterContainerInstance', { containerInstanceArn: `arn:aws:ecs:us-east-1:123456789012:container-instance/agents/${long}`, totalResources: [cpu(1), memory(1)] }, 'InvalidParameterException'],
+    ['ListTaskDefinitions', { familyPrefix: long }, 'InvalidParameterException'],
+    ['ListTaskDefinitionFamilies', { familyPrefix: long }, 'InvalidParameterException'],
+  ])('%s answers without a 500', async (target, body, expected) => {
+    const response = await berth.raw(target, JSON.stringify(body));
+    if (expected === 200) {
+      expect(response.status).toBe(200);
+      expect(response.json.failures[0].reason).toBe('MISSING');
+    } else {
+      expect([response.status, response.json.__type]).toEqual([400, expected]);
+    }
+  });
+
+  it.each([
+    ['a task ARN', 'arn:aws:ecs:us-east-1:123456789012:task/agents/0123456789abcdef0123456789abcdef'],
+    ['a number', 5],
+    ['a word', 'hello'],
+    ['a list', ['arn:aws:ecs:us-east-1:123456789012:container-instance/agents/0123456789abcdef0123456789abcdef']],
+  ])('extension operations refuse %s as containerInstanceArn', async (_name, containerInstanceArn) => {
+    for (const operation of ['PollAssignments', 'InterruptSpotCapacity']) {
+      const response = await berth.raw(undefined, JSON.stringify({ containerInstanceArn }), {
+        'x-amz-target': `BerthAgentV1.${operation}`,
+      });
+      expect([operation, response.status, response.json.__type]).toEqual([operation, 400, 'InvalidParameterException']);
+    }
+  });
+});
+
+describe('another cluster’s container instance', () => {
+  it('is MISSING, and cannot be drained or deregistered, through a cluster it does not belong to', async () => {
+    await berth.ecs().send(new CreateClusterCommand({ clusterName: 'elsewhere' }));
+    const registered = await berth.raw(
+      'RegisterContainerInstance',
+      JSON.stringify({ cluster: 'agents', totalResources: [cpu(1024), memory(512)] }),
+    );
+    const arn = registered.json.containerInstance.containerInstanceArn as string;
+    const described = await berth.raw('DescribeContainerInstances', JSON.stringify({ cluster: 'elsewhere', containerInstances: [arn] }));
+    expect(described.json.failures).toEqual([{ arn, reason: 'MISSING' }]);
+    const drained = await berth.raw(
+      'UpdateContainerInstancesState',
+      JSON.stringify({ cluster: 'elsewhere', containerInstances: [arn], status: 'DRAINING' }),
+    );
+    expect(drained.json.failures).toEqual([{ arn, reason: 'MISSING' }]);
+    const deregistered = await berth.raw('DeregisterContainerInstance', JSON.stringify({ cluster: 'elsewhere', containerInstance: arn }));
+    expect([deregistered.status, deregistered.json.__type]).toEqual([400, 'InvalidParameterException']);
+    const still = await berth.raw('DescribeContainerInstances', JSON.stringify({ cluster: 'agents', containerInstances: [arn] }));
+    expect(still.json.containerInstances[0].status).toBe('ACTIVE');
+    await berth.raw('DeregisterContainerInstance', JSON.stringify({ cluster: 'agents', containerInstance: arn }));
   });
 });

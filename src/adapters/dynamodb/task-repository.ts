@@ -10,7 +10,7 @@ import { capacityKindOf } from '../../domain/placement';
 import type { TaskRecord } from '../../domain/records';
 import { clusterCountsUpdate, type CountDeltas } from './cluster-repository';
 import { conditionally, epochSeconds, failedConditions } from './conditional-writes';
-import type { Scope } from '../../domain/arns';
+import { taskIdOfArn, type Scope } from '../../domain/arns';
 import { containerInstanceKey } from './container-instance-repository';
 import { assignmentPartition, runTaskTokenKey, TASK_SK_PREFIX, taskKey, unplacedPartition } from './keys';
 import { queryItems, queryPage, type Page, type PageRequest } from './query-pages';
@@ -58,8 +58,6 @@ export interface TaskPointer {
 }
 
 export type CreateTasksOutcome = 'created' | 'cluster-inactive' | 'token-exists';
-
-const taskIdOf = (taskArn: string) => taskArn.slice(taskArn.lastIndexOf('/') + 1);
 
 export class TaskRepository {
   constructor(
@@ -140,7 +138,7 @@ export class TaskRepository {
       );
       for (const item of result.Responses?.[this.tableName] ?? []) {
         const record = item.doc as TaskRecord;
-        found.set(taskIdOf(record.taskArn), { record, version: item.version as number });
+        found.set(taskIdOfArn(record.taskArn), { record, version: item.version as number });
       }
       keys = (result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
     }
@@ -196,7 +194,7 @@ export class TaskRepository {
       const key = { pk: assignmentPartition(hostArn), sk: task.taskArn };
       items.push(
         change.assignment === 'put'
-          ? { Put: { TableName: this.tableName, Item: { ...key, kind: 'assignment', clusterArn: task.clusterArn, taskId: taskIdOf(task.taskArn) } } }
+          ? { Put: { TableName: this.tableName, Item: { ...key, kind: 'assignment', clusterArn: task.clusterArn, taskId: taskIdOfArn(task.taskArn) } } }
           : { Delete: { TableName: this.tableName, Key: key } },
       );
     }
@@ -207,7 +205,7 @@ export class TaskRepository {
           ? {
               Put: {
                 TableName: this.tableName,
-                Item: { ...key, kind: 'unplaced', clusterArn: task.clusterArn, taskId: taskIdOf(task.taskArn), capacity: capacityKindOf(task) },
+                Item: { ...key, kind: 'unplaced', clusterArn: task.clusterArn, taskId: taskIdOfArn(task.taskArn), capacity: capacityKindOf(task) },
               },
             }
           : { Delete: { TableName: this.tableName, Key: key } },
@@ -332,7 +330,7 @@ export class TaskRepository {
 
   private item(task: TaskRecord, expiresAtMs?: number) {
     return {
-      ...taskKey(task.clusterArn, taskIdOf(task.taskArn)),
+      ...taskKey(task.clusterArn, taskIdOfArn(task.taskArn)),
       kind: 'task',
       version: task.version,
       doc: task,
