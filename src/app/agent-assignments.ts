@@ -51,14 +51,21 @@ export async function pollAssignments(
   if (!host || host.record.status === 'INACTIVE') {
     throw new InvalidParameterException('The referenced container instance was not found.');
   }
-  const waitMs = Math.min(Math.max(input.waitSeconds ?? 0, 0), MAX_POLL_WAIT_SECONDS) * 1000;
-  const deadline = ctx.clock() + waitMs;
+  const waitSeconds = input.waitSeconds ?? 0;
+  if (typeof waitSeconds !== 'number' || !Number.isFinite(waitSeconds)) {
+    throw new InvalidParameterException('waitSeconds must be a number.');
+  }
   const known = input.known ?? {};
-  for (;;) {
+  if (typeof known !== 'object' || known === null || Array.isArray(known)) {
+    throw new InvalidParameterException('known must map task ARNs to versions.');
+  }
+  // Counted in checks, not read off the clock, so the wait is bounded whatever the clock does.
+  const checks = Math.ceil((Math.min(Math.max(waitSeconds, 0), MAX_POLL_WAIT_SECONDS) * 1000) / POLL_INTERVAL_MS);
+  for (let check = 0; ; check++) {
     const tasks = await assignedTasks(ctx, containerInstanceArn);
     const changed =
       tasks.length !== Object.keys(known).length || tasks.some((task) => known[task.taskArn] !== task.version);
-    if (changed || ctx.clock() >= deadline || ctx.signal?.aborted) {
+    if (changed || check >= checks || ctx.signal?.aborted) {
       return { containerInstanceStatus: host.record.status, assignments: await withDefinitions(ctx, tasks) };
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));

@@ -29,9 +29,21 @@ interface ContainerReport {
   healthStatus?: 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
 }
 
-/** Agents send epoch seconds on the wire (the SDK's timestamp encoding); records keep milliseconds. */
-const toMs = (value: number | string | undefined) =>
-  value === undefined ? undefined : typeof value === 'number' ? Math.round(value * 1000) : Date.parse(value);
+/** The last instant a JavaScript Date (and an ISO string in an event) can hold. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Agents send epoch seconds on the wire (the SDK's timestamp encoding); records keep milliseconds.
+ * A time no Date can hold would break every event of the task later, so it is refused here.
+ */
+function toMs(value: number | string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = typeof value === 'number' ? Math.round(value * 1000) : Date.parse(value);
+  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) {
+    throw new InvalidParameterException(`Invalid timestamp: ${String(value)}.`);
+  }
+  return ms;
+}
 
 async function updateTask(
   ctx: RequestContext,

@@ -48,13 +48,16 @@ export function containerInstanceView(stored: StoredContainerInstance, withTags:
   };
 }
 
+/** More than any host has (2^31 - 1 CPU units or MiB), and what DynamoDB numbers hold exactly. */
+const MAX_RESOURCE = 2 ** 31 - 1;
+
 function amount(resources: readonly ResourceInput[], name: string): number {
   const resource = resources.find((r) => r.name === name);
-  const value = resource?.integerValue ?? resource?.longValue ?? resource?.doubleValue;
-  if (value === undefined || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidParameterException(`totalResources must include a positive ${name} value.`);
+  const value = Math.floor(resource?.integerValue ?? resource?.longValue ?? resource?.doubleValue ?? NaN);
+  if (!Number.isFinite(value) || value <= 0 || value > MAX_RESOURCE) {
+    throw new InvalidParameterException(`totalResources must include a ${name} value between 1 and ${MAX_RESOURCE}.`);
   }
-  return Math.floor(value);
+  return value;
 }
 
 /** The EC2 instance id and AZ from an instance identity document, when the agent sends one. */

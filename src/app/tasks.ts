@@ -27,6 +27,7 @@ import { findTaskDefinition } from './task-definitions';
 
 export const MAX_RUN_TASK_COUNT = 10;
 const MAX_DESCRIBE_TASKS = 100;
+const MAX_OVERRIDES_BYTES = 8192;
 
 export interface RunTaskInput {
   taskDefinition: string;
@@ -71,6 +72,10 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
   }
   if (input.clientToken !== undefined && (input.clientToken.length < 1 || input.clientToken.length > 64)) {
     throw new InvalidParameterException('clientToken must have between 1 and 64 characters.');
+  }
+  // ECS's limit; it also keeps the task item well inside DynamoDB's and EventBridge's sizes.
+  if (Buffer.byteLength(JSON.stringify(input.overrides ?? {})) > MAX_OVERRIDES_BYTES) {
+    throw new InvalidParameterException(`Container Overrides length must be at most ${MAX_OVERRIDES_BYTES}.`);
   }
   const tags = input.tags ?? [];
   validateTags(tags);

@@ -61,7 +61,13 @@ export function isFargateCompatible(td: { networkMode?: string; cpu?: string; me
   return FARGATE_SIZES.some(([c, memories]) => c === cpu && memories.includes(memory ?? -1));
 }
 
+/** ECS's limit on a task definition's JSON size. */
+export const MAX_TASK_DEFINITION_BYTES = 64 * 1024;
+
 export function validateTaskDefinition(request: TaskDefinitionRequest): void {
+  if (Buffer.byteLength(JSON.stringify(request)) > MAX_TASK_DEFINITION_BYTES) {
+    throw new ClientException(`The task definition is larger than the maximum of ${MAX_TASK_DEFINITION_BYTES} bytes.`);
+  }
   if (!FAMILY_NAME.test(request.family)) {
     throw new ClientException(
       'Family name can have up to 255 characters: letters (uppercase and lowercase), numbers, hyphens, and underscores.',

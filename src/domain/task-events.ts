@@ -36,7 +36,8 @@ export function eventId(resourceArn: string, revision: number | string): string 
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-const iso = (epochMs: number | undefined) => (epochMs === undefined ? undefined : new Date(epochMs).toISOString());
+const iso = (epochMs: number | undefined) =>
+  epochMs === undefined || !Number.isFinite(new Date(epochMs).getTime()) ? undefined : new Date(epochMs).toISOString();
 
 /** ECS sends a task event when lastStatus or desiredStatus changes (and when the task is created). */
 export function taskStatusChanged(before: TaskRecord | undefined, after: TaskRecord): boolean {

@@ -1,5 +1,5 @@
 /** Bad inputs to the agent-facing operations: the ECS error, HTTP 400, nothing written. */
-import { CreateClusterCommand, ListContainerInstancesCommand } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, ListContainerInstancesCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/berth-harness';
 
@@ -136,5 +136,61 @@ describe('another cluster’s container instance', () => {
     const still = await berth.raw('DescribeContainerInstances', JSON.stringify({ cluster: 'agents', containerInstances: [arn] }));
     expect(still.json.containerInstances[0].status).toBe('ACTIVE');
     await berth.raw('DeregisterContainerInstance', JSON.stringify({ cluster: 'agents', containerInstance: arn }));
+  });
+});
+
+describe('values no record can hold', () => {
+  it.each([
+    ['a CPU beyond any host', { cluster: 'agents', totalResources: [{ name: 'CPU', type: 'LONG', longValue: 2 ** 60 }, memory(512)] }],
+    ['a memory of 1e300', { cluster: 'agents', totalResources: [cpu(1024), { name: 'MEMORY', type: 'DOUBLE', doubleValue: 1e300 }] }],
+    ['half a CPU unit', { cluster: 'agents', totalResources: [{ name: 'CPU', type: 'DOUBLE', doubleValue: 0.5 }, memory(512)] }],
+  ])('RegisterContainerInstance with %s -> InvalidParameterException', async (_name, body) => {
+    const response = await berth.raw('RegisterContainerInstance', JSON.stringify(body));
+    expect([response.status, response.json.__type]).toEqual([400, 'InvalidParameterException']);
+  });
+
+  it.each([
+    ['a date past year 275760', 8.7e12],
+    ['a time beyond exact numbers', 1e13],
+  ])('SubmitTaskStateChange with %s -> InvalidParameterException', async (_name, pullStartedAt) => {
+    const ecs = berth.ecs();
+    await berth.raw('RegisterTaskDefinition', JSON.stringify({ family: 'stamped', containerDefinitions: [{ name: 'c', image: 'x', memory: 64 }] }));
+    const run = await berth.raw('RunTask', JSON.stringify({ cluster: 'agents', taskDefinition: 'stamped', launchType: 'EC2' }));
+    const task = run.json.tasks[0].taskArn;
+    const response = await berth.raw('SubmitTaskStateChange', JSON.stringify({ cluster: 'agents', task, status: 'ACTIVATING', pullStartedAt }));
+    expect([response.status, response.json.__type]).toEqual([400, 'InvalidParameterException']);
+    await ecs.send(new StopTaskCommand({ cluster: 'agents', task }));
+  });
+
+  it.each([
+    ['a waitSeconds that is not a number', { waitSeconds: 'abc' }],
+    ['known that is a list', { known: [] }],
+  ])('PollAssignments with %s -> InvalidParameterException', async (_name, extra) => {
+    const registered = await berth.raw('RegisterContainerInstance', JSON.stringify({ cluster: 'agents', totalResources: [cpu(1024), memory(512)] }));
+    const containerInstanceArn = registered.json.containerInstance.containerInstanceArn;
+    const response = await berth.raw(undefined, JSON.stringify({ containerInstanceArn, ...extra }), {
+      'x-amz-target': 'BerthAgentV1.PollAssignments',
+    });
+    expect([response.status, response.json.__type]).toEqual([400, 'InvalidParameterException']);
+    await berth.raw('DeregisterContainerInstance', JSON.stringify({ cluster: 'agents', containerInstance: containerInstanceArn }));
+  });
+
+  it('refuses a task definition over 64 KiB and RunTask overrides over 8 KiB', async () => {
+    const big = 'x'.repeat(70 * 1024);
+    const td = await berth.raw(
+      'RegisterTaskDefinition',
+      JSON.stringify({ family: 'huge', containerDefinitions: [{ name: 'c', image: 'x', memory: 64, command: [big] }] }),
+    );
+    expect([td.status, td.json.__type]).toEqual([400, 'ClientException']);
+    const run = await berth.raw(
+      'RunTask',
+      JSON.stringify({
+        cluster: 'agents',
+        taskDefinition: 'stamped',
+        launchType: 'EC2',
+        overrides: { containerOverrides: [{ name: 'c', command: ['y'.repeat(9000)] }] },
+      }),
+    );
+    expect([run.status, run.json.__type]).toEqual([400, 'InvalidParameterException']);
   });
 });
