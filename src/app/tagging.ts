@@ -47,7 +47,7 @@ async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags
         if (!stored) throw notFound('task', () => new InvalidParameterException('The specified task could not be found.'));
         if (!change) return stored.record.tags;
         const tags = change(stored.record.tags);
-        await ctx.tasks.update({ ...stored.record, tags, version: stored.version + 1 }, stored.version);
+        await ctx.tasks.applyChange({ task: { ...stored.record, tags, version: stored.version + 1 }, expectedVersion: stored.version });
         return tags;
       }
       case 'task-definition': {

@@ -330,7 +330,7 @@ export async function stopTask(ctx: RequestContext, input: { cluster?: string; t
     if (!stop.changed) return { task: taskView(true)(stored.record) };
     const { changed: _changed, ...fields } = stop;
     const task: TaskRecord = { ...stored.record, ...fields, version: stored.version + 1 };
-    await ctx.tasks.update(task, stored.version);
+    await ctx.tasks.applyChange({ task, expectedVersion: stored.version });
     return { task: taskView(true)(task) };
   });
 }

@@ -12,7 +12,9 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-ecs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLocalDocumentClient } from '../../src/adapters/dynamodb/document-client';
 import { ACCOUNT, startHarness, type Harness } from '../support/berth-harness';
 
 let berth: Harness;
@@ -214,6 +216,14 @@ describe('stopped tasks after their retention', () => {
       expect((await describe()).lastStatus).toBe('STOPPED');
       const listed = () => ecs.send(new ListTasksCommand({ cluster: 'aging', desiredStatus: 'STOPPED' }));
       expect((await listed()).taskArns).toEqual([taskArn]);
+      // Tagging a stopped task rewrites its item: the TTL must survive it.
+      await ecs.send(new TagResourceCommand({ resourceArn: taskArn, tags: [{ key: 'after', value: 'stop' }] }));
+      const doc = createLocalDocumentClient(inject('dynamoDbEndpoint'));
+      const raw = await doc.send(
+        new GetCommand({ TableName: aged.tableName, Key: { pk: `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/aging`, sk: `TASK#${taskArn.split('/').pop()}` } }),
+      );
+      doc.destroy();
+      expect(raw.Item?.expiresAt).toBe(Math.floor((now + 60_000) / 1000));
       now += 61_000;
       expect((await describe()).lastStatus).toBe('DELETED');
       expect((await listed()).taskArns).toEqual([]);

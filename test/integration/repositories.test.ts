@@ -170,21 +170,21 @@ describe('optimistic versions', () => {
     const read = (await repos().tasks.get(cluster.clusterArn, taskIdOf(task)))!;
     expect(read.version).toBe(1);
 
-    await repos().tasks.update({ ...read.record, lastStatus: 'PENDING', version: 2 }, read.version);
+    await repos().tasks.applyChange({ task: { ...read.record, lastStatus: 'PENDING', version: 2 }, expectedVersion: read.version });
     const afterWinner = await rawItem(taskKey(cluster.clusterArn, taskIdOf(task)));
     expect(afterWinner).toMatchObject({ version: 2, doc: { lastStatus: 'PENDING', version: 2 } });
     const clusterBefore = await rawItem(clusterKey(cluster.clusterArn));
 
-    const plain = repos().tasks.update({ ...read.record, desiredStatus: 'STOPPED', version: 2 }, read.version);
+    const plain = repos().tasks.applyChange({ task: { ...read.record, desiredStatus: 'STOPPED', version: 2 }, expectedVersion: read.version });
     await expect(plain).rejects.toBeInstanceOf(VersionConflictError);
     await expect(plain).rejects.toMatchObject({ key: task.taskArn });
 
     // The transactional path (task + cluster counters) must fail as a whole.
-    const withDeltas = repos().tasks.update(
-      { ...read.record, lastStatus: 'RUNNING', version: 2 },
-      read.version,
-      taskCountDeltas('FARGATE', 'pending', 'running'),
-    );
+    const withDeltas = repos().tasks.applyChange({
+      task: { ...read.record, lastStatus: 'RUNNING', version: 2 },
+      expectedVersion: read.version,
+      clusterDeltas: taskCountDeltas('FARGATE', 'pending', 'running'),
+    });
     await expect(withDeltas).rejects.toBeInstanceOf(VersionConflictError);
 
     expect(await rawItem(taskKey(cluster.clusterArn, taskIdOf(task)))).toEqual(afterWinner);
@@ -335,10 +335,10 @@ describe('cluster counters follow TaskRepository.update deltas', () => {
     expect(await countsOf(cluster)).toEqual({ ...EMPTY_COUNTS, pendingTasksCount: 2, pendingFargateTasksCount: 1, pendingEC2TasksCount: 1 });
 
     // A change within one bucket (PROVISIONING -> PENDING) moves nothing.
-    await repos().tasks.update({ ...fargate, lastStatus: 'PENDING', version: 2 }, 1, taskCountDeltas('FARGATE', 'pending', 'pending'));
+    await repos().tasks.applyChange({ task: { ...fargate, lastStatus: 'PENDING', version: 2 }, expectedVersion: 1, clusterDeltas: taskCountDeltas('FARGATE', 'pending', 'pending') });
     expect(await countsOf(cluster)).toEqual({ ...EMPTY_COUNTS, pendingTasksCount: 2, pendingFargateTasksCount: 1, pendingEC2TasksCount: 1 });
 
-    await repos().tasks.update({ ...fargate, lastStatus: 'RUNNING', version: 3 }, 2, taskCountDeltas('FARGATE', 'pending', 'running'));
+    await repos().tasks.applyChange({ task: { ...fargate, lastStatus: 'RUNNING', version: 3 }, expectedVersion: 2, clusterDeltas: taskCountDeltas('FARGATE', 'pending', 'running') });
     expect(await countsOf(cluster)).toEqual({
       ...EMPTY_COUNTS,
       pendingTasksCount: 1,
@@ -347,22 +347,21 @@ describe('cluster counters follow TaskRepository.update deltas', () => {
       runningFargateTasksCount: 1,
     });
 
-    await repos().tasks.update({ ...ec2, lastStatus: 'RUNNING', version: 2 }, 1, taskCountDeltas('EC2', 'pending', 'running'));
-    await repos().tasks.update(
-      { ...fargate, lastStatus: 'STOPPED', desiredStatus: 'STOPPED', version: 4 },
-      3,
-      taskCountDeltas('FARGATE', 'running', undefined),
-      Date.now() + 60_000,
-    );
+    await repos().tasks.applyChange({ task: { ...ec2, lastStatus: 'RUNNING', version: 2 }, expectedVersion: 1, clusterDeltas: taskCountDeltas('EC2', 'pending', 'running') });
+    await repos().tasks.applyChange({
+      task: { ...fargate, lastStatus: 'STOPPED', desiredStatus: 'STOPPED', version: 4, expiresAt: Date.now() + 60_000 },
+      expectedVersion: 3,
+      clusterDeltas: taskCountDeltas('FARGATE', 'running', undefined),
+    });
     expect(await countsOf(cluster)).toEqual({ ...EMPTY_COUNTS, runningTasksCount: 1, runningEC2TasksCount: 1 });
     expect(await repos().tasks.get(cluster.clusterArn, taskIdOf(fargate))).toMatchObject({ version: 4, record: { lastStatus: 'STOPPED' } });
     expect(await rawItem(taskKey(cluster.clusterArn, taskIdOf(fargate)))).toHaveProperty('expiresAt');
 
-    await repos().tasks.update(
-      { ...ec2, lastStatus: 'STOPPED', desiredStatus: 'STOPPED', version: 3 },
-      2,
-      taskCountDeltas('EC2', 'running', undefined),
-    );
+    await repos().tasks.applyChange({
+      task: { ...ec2, lastStatus: 'STOPPED', desiredStatus: 'STOPPED', version: 3 },
+      expectedVersion: 2,
+      clusterDeltas: taskCountDeltas('EC2', 'running', undefined),
+    });
     expect(await countsOf(cluster)).toEqual(EMPTY_COUNTS);
   });
 

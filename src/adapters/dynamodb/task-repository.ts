@@ -145,32 +145,6 @@ export class TaskRepository {
     return found;
   }
 
-  /**
-   * Replaces a task if its version is still `expectedVersion`. When the change moves the task between
-   * counted states, the cluster counters move in the same transaction.
-   */
-  async update(task: TaskRecord, expectedVersion: number, deltas: CountDeltas = {}, expiresAtMs?: number): Promise<void> {
-    const put = {
-      TableName: this.tableName,
-      Item: this.item(task, expiresAtMs),
-      ConditionExpression: '#version = :expected',
-      ExpressionAttributeNames: { '#version': 'version' },
-      ExpressionAttributeValues: { ':expected': expectedVersion },
-    };
-    if (Object.values(deltas).every((delta) => !delta)) {
-      await conditionally(task.taskArn, () => this.doc.send(new PutCommand(put)));
-      return;
-    }
-    // Counters of an INACTIVE cluster cannot move, but an inactive cluster has no active tasks.
-    const counts = clusterCountsUpdate(this.tableName, task.clusterArn, deltas);
-    try {
-      await this.doc.send(new TransactWriteCommand({ TransactItems: [{ Put: put }, counts] }));
-    } catch (error) {
-      if (failedConditions(error)) throw new VersionConflictError(task.taskArn, { cause: error });
-      throw error;
-    }
-  }
-
   /** Writes a lifecycle step; any failed condition (stale version, no capacity) is a VersionConflictError. */
   async applyChange(change: TaskChange): Promise<void> {
     const { task } = change;
@@ -211,13 +185,14 @@ export class TaskRepository {
           : { Delete: { TableName: this.tableName, Key: key } },
       );
     }
+    if (items.length === 1) {
+      await conditionally(task.taskArn, () => this.doc.send(new PutCommand(items[0].Put as never)));
+      return;
+    }
     try {
-      if (items.length === 1) await this.doc.send(new PutCommand(items[0].Put as never));
-      else await this.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
     } catch (error) {
-      if (failedConditions(error) || (error as Error).name === 'ConditionalCheckFailedException') {
-        throw new VersionConflictError(task.taskArn, { cause: error });
-      }
+      if (failedConditions(error)) throw new VersionConflictError(task.taskArn, { cause: error });
       throw error;
     }
   }
