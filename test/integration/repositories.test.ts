@@ -3,7 +3,14 @@
  * counter bookkeeping and list pagination. Every "nothing happened" claim is checked against a full
  * consistent scan of the suite's table, not only through the repository that was called.
  */
-import { CreateClusterCommand, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import {
+  CreateClusterCommand,
+  DeregisterTaskDefinitionCommand,
+  ListTaskDefinitionFamiliesCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+} from '@aws-sdk/client-ecs';
 import { GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { taskCountDeltas } from '../../src/adapters/dynamodb/cluster-repository';
@@ -555,3 +562,27 @@ describe('list pagination', () => {
 function randomHexId(): string {
   return Array.from({ length: 32 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 }
+
+describe('a task definition family’s active count', () => {
+  it('survives a deregistration landing between a registration’s read and its write', async () => {
+    const own = await startHarness();
+    try {
+      const ecs = own.ecs();
+      const register = () =>
+        ecs.send(new RegisterTaskDefinitionCommand({ family: 'racy', containerDefinitions: [{ name: 'c', image: 'x', memory: 64 }] }));
+      await register();
+      const repo = own.context.taskDefinitions;
+      const familyRead = await repo.getFamily(scope, 'racy');
+      // The deregistration commits after that read...
+      await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: 'racy:1' }));
+      // ...and the registration then writes what it decided on the old read.
+      const td = (await repo.getRevision(scope, 'racy', 1))!.record;
+      await repo.register(scope, { ...td, revision: 2, status: 'ACTIVE', taskDefinitionArn: td.taskDefinitionArn.replace(':1', ':2') }, [], familyRead);
+      expect((await repo.getFamily(scope, 'racy'))?.activeRevisionCount).toBe(1);
+      await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: 'racy:2' }));
+      expect((await ecs.send(new ListTaskDefinitionFamiliesCommand({ status: 'INACTIVE' }))).families).toEqual(['racy']);
+    } finally {
+      await own.close();
+    }
+  });
+});

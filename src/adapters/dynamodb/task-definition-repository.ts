@@ -56,29 +56,31 @@ export class TaskDefinitionRepository {
 
   /** Stores revision `record.revision`; `family` is what was read before (undefined: a new family). */
   async register(scope: Scope, record: TaskDefinitionRecord, tags: Tag[], family: StoredFamily | undefined): Promise<void> {
-    const familyItem = {
-      ...familyKey(scope, record.family),
-      kind: 'task-definition-family',
-      family: record.family,
-      latestRevision: record.revision,
-      activeRevisionCount: (family?.activeRevisionCount ?? 0) + 1,
-      version: (family?.version ?? 0) + 1,
-      gsi1pk: familyListPartition(scope),
-      gsi1sk: record.family,
+    // The revision counter is guarded by the family's version; the active count only ever moves by
+    // ADD (here and in deregister), so a deregistration racing this registration is never lost.
+    const familyUpdate = {
+      Update: {
+        TableName: this.tableName,
+        Key: familyKey(scope, record.family),
+        UpdateExpression:
+          'SET #kind = :kind, #family = :family, latestRevision = :revision, gsi1pk = :gpk, gsi1sk = :family ADD activeRevisionCount :one, #version :one',
+        ConditionExpression: family ? '#version = :expected' : 'attribute_not_exists(pk)',
+        ExpressionAttributeNames: { '#version': 'version', '#kind': 'kind', '#family': 'family' },
+        ExpressionAttributeValues: {
+          ':kind': 'task-definition-family',
+          ':family': record.family,
+          ':revision': record.revision,
+          ':gpk': familyListPartition(scope),
+          ':one': 1,
+          ...(family ? { ':expected': family.version } : {}),
+        },
+      },
     };
     try {
       await this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: familyItem,
-                ConditionExpression: family ? '#version = :expected' : 'attribute_not_exists(pk)',
-                ExpressionAttributeNames: family ? { '#version': 'version' } : undefined,
-                ExpressionAttributeValues: family ? { ':expected': family.version } : undefined,
-              },
-            },
+            familyUpdate,
             {
               Put: {
                 TableName: this.tableName,
