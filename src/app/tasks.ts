@@ -8,7 +8,7 @@ import {
 } from '../domain/capacity-strategy';
 import {
   ClientException,
-  ClusterNotFoundException,
+  VersionConflictError,
   ConflictException,
   InvalidParameterException,
   ServiceNotFoundException,
@@ -80,24 +80,23 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
   const tags = input.tags ?? [];
   validateTags(tags);
 
-  const cluster = await activeCluster(ctx, input.cluster);
-  const clusterArn = cluster.record.clusterArn;
-  if (input.clientToken) {
-    const replay = await replayOfClientToken(ctx, clusterArn, input);
-    if (replay) return replay;
-  }
-
   const stored = await findTaskDefinition(ctx, input.taskDefinition);
-  if (!stored) throw new ClientException('TaskDefinition not found.');
-  const td = stored.record;
-  if (td.status !== 'ACTIVE') throw new ClientException('TaskDefinition is inactive.');
-  checkOverrides(td, input.overrides);
-  const targets = launchTargets(cluster.record, input, count);
-  checkCompatibility(td, targets, input);
-
-  // Retried as a whole on a lost race (e.g. a concurrent transaction on the cluster item): nothing was
-  // written, so new ids are harmless.
-  return withOptimisticRetry(() => createTasks(ctx, cluster.record, td, targets, tags, input));
+  // Retried as a whole on a lost race (the cluster changed, a concurrent transaction on its item):
+  // each attempt decides on a fresh read of the cluster, and nothing was written, so new ids are harmless.
+  return withOptimisticRetry(async () => {
+    const cluster = await activeCluster(ctx, input.cluster);
+    if (input.clientToken) {
+      const replay = await replayOfClientToken(ctx, cluster.record.clusterArn, input);
+      if (replay) return replay;
+    }
+    if (!stored) throw new ClientException('TaskDefinition not found.');
+    const td = stored.record;
+    if (td.status !== 'ACTIVE') throw new ClientException('TaskDefinition is inactive.');
+    checkOverrides(td, input.overrides);
+    const targets = launchTargets(cluster.record, input, count);
+    checkCompatibility(td, targets, input);
+    return createTasks(ctx, cluster.record, td, targets, tags, input);
+  });
 }
 
 async function createTasks(
@@ -149,7 +148,8 @@ async function createTasks(
         }
       : undefined,
   );
-  if (outcome === 'cluster-inactive') throw new ClusterNotFoundException('Cluster not found.');
+  // The cluster went INACTIVE or lost a capacity provider since it was read: decide again.
+  if (outcome === 'cluster-changed') throw new VersionConflictError(clusterArn);
   if (outcome === 'token-exists') {
     // Another call with this token won the race: answer as its replay.
     const replay = await replayOfClientToken(ctx, clusterArn, input);

@@ -273,7 +273,7 @@ describe('TaskRepository.create', () => {
     expect((await repos().clusters.get(cluster.clusterArn))!.version).toBe(1);
   });
 
-  it("writes nothing and answers 'cluster-inactive' when the cluster is INACTIVE", async () => {
+  it("writes nothing and answers 'cluster-changed' when the cluster is INACTIVE", async () => {
     const cluster = await newCluster();
     await repos().clusters.deactivate(scope, cluster, 1, Date.now() + 60_000);
     const before = await snapshot();
@@ -284,17 +284,25 @@ describe('TaskRepository.create', () => {
       pendingDeltas(tasks),
       token('tok-inactive', tasks.map((t) => t.taskArn)),
     );
-    expect(outcome).toBe('cluster-inactive');
+    expect(outcome).toBe('cluster-changed');
     expect(await snapshot()).toEqual(before);
     expect(await repos().tasks.getRunTaskToken(cluster.clusterArn, 'tok-inactive')).toBeUndefined();
     expect(await countsOf(cluster)).toEqual(EMPTY_COUNTS);
   });
 
-  it("writes nothing and answers 'cluster-inactive' when the cluster does not exist", async () => {
+  it("writes nothing and answers 'cluster-changed' when a task's capacity provider is no longer the cluster's", async () => {
+    const cluster = await newCluster(); // associates no capacity provider
+    const before = await snapshot();
+    const tasks = [{ ...taskOf(cluster), capacityProviderName: 'FARGATE_SPOT' }];
+    expect(await repos().tasks.create(cluster.clusterArn, tasks, pendingDeltas(tasks))).toBe('cluster-changed');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("writes nothing and answers 'cluster-changed' when the cluster does not exist", async () => {
     const ghost = clusterRecord(scope, 'never-created');
     const before = await snapshot();
     const tasks = [taskOf(ghost)];
-    expect(await repos().tasks.create(ghost.clusterArn, tasks, pendingDeltas(tasks), token('t', []))).toBe('cluster-inactive');
+    expect(await repos().tasks.create(ghost.clusterArn, tasks, pendingDeltas(tasks), token('t', []))).toBe('cluster-changed');
     expect(await snapshot()).toEqual(before);
   });
 

@@ -153,8 +153,17 @@ export class ClusterRepository {
   }
 }
 
-/** A TransactWriteItems entry that moves the cluster's task counters; fails if the cluster is not ACTIVE. */
-export function clusterCountsUpdate(tableName: string, clusterArn: string, deltas: CountDeltas) {
+/**
+ * A TransactWriteItems entry that moves the cluster's task counters; fails if the cluster is not
+ * ACTIVE, or if one of `capacityProviders` is no longer associated with it (a concurrent
+ * PutClusterCapacityProviders removed it after the caller read the cluster).
+ */
+export function clusterCountsUpdate(
+  tableName: string,
+  clusterArn: string,
+  deltas: CountDeltas,
+  capacityProviders: readonly string[] = [],
+) {
   const names = Object.keys(deltas).filter((name) => deltas[name as keyof ClusterCounts] !== 0);
   const add = names.map((name, index) => `${name} :d${index}`).join(', ');
   return {
@@ -162,10 +171,17 @@ export function clusterCountsUpdate(tableName: string, clusterArn: string, delta
       TableName: tableName,
       Key: clusterKey(clusterArn),
       UpdateExpression: names.length ? `ADD ${add}` : 'SET #doc.#status = #doc.#status',
-      ConditionExpression: '#doc.#status = :active',
-      ExpressionAttributeNames: { '#doc': 'doc', '#status': 'status' },
+      ConditionExpression: ['#doc.#status = :active', ...capacityProviders.map((_, i) => `contains(#doc.#providers, :cp${i})`)].join(
+        ' AND ',
+      ),
+      ExpressionAttributeNames: {
+        '#doc': 'doc',
+        '#status': 'status',
+        ...(capacityProviders.length ? { '#providers': 'capacityProviders' } : {}),
+      },
       ExpressionAttributeValues: {
         ':active': 'ACTIVE',
+        ...Object.fromEntries(capacityProviders.map((name, i) => [`:cp${i}`, name])),
         ...Object.fromEntries(names.map((name, index) => [`:d${index}`, deltas[name as keyof ClusterCounts]])),
       },
     },

@@ -57,7 +57,7 @@ export interface TaskPointer {
   readonly capacity?: string;
 }
 
-export type CreateTasksOutcome = 'created' | 'cluster-inactive' | 'token-exists';
+export type CreateTasksOutcome = 'created' | 'cluster-changed' | 'token-exists';
 
 export class TaskRepository {
   constructor(
@@ -75,8 +75,9 @@ export class TaskRepository {
     deltas: CountDeltas,
     token?: { clientToken: string; record: RunTaskTokenRecord; expiresAtMs: number },
   ): Promise<CreateTasksOutcome> {
+    const providers = [...new Set(tasks.flatMap((task) => (task.capacityProviderName ? [task.capacityProviderName] : [])))];
     const items = [
-      clusterCountsUpdate(this.tableName, clusterArn, deltas),
+      clusterCountsUpdate(this.tableName, clusterArn, deltas, providers),
       ...tasks.map((task) => ({
         Put: {
           TableName: this.tableName,
@@ -108,7 +109,7 @@ export class TaskRepository {
     } catch (error) {
       const failed = failedConditions(error);
       if (!failed) throw error;
-      if (failed.includes(0)) return 'cluster-inactive';
+      if (failed.includes(0)) return 'cluster-changed';
       if (token && failed.includes(items.length - 1)) return 'token-exists';
       throw new VersionConflictError(clusterArn, { cause: error });
     }
