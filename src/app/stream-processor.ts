@@ -78,7 +78,7 @@ async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after
   if (taskStatusChanged(previous, task)) {
     await deps.publisher.publish([taskStateChangeEvent(task, envelopeFor(deps, task.taskArn), Math.round(committedAt))]);
   }
-  await advanceTask(deps.context, task, after.version as number);
+  await advanceTask(deps.context, { record: task, version: after.version as number });
   // Capacity a stopped task gave back may be what a waiting task needs.
   if (previous?.reservation && !task.reservation) await placeWaitingTasks(deps.context, scopeOfArn(task.taskArn));
 }

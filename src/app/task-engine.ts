@@ -4,16 +4,16 @@
  * and a duplicate or stale record finds nothing to do.
  */
 import { parseArn, taskIdOfArn, type Scope } from '../domain/arns';
-import { availabilityZoneOf, FARGATE_POOL_NAME } from '../domain/container-instance';
+import { availabilityZoneOf } from '../domain/container-instance';
 import { VersionConflictError } from '../domain/errors';
 import { capacityKindOf, placeTask, taskRequirements, type PlacementCandidate } from '../domain/placement';
 import type { TaskRecord } from '../domain/records';
 import { decideEngineStep } from '../domain/task-engine';
 import { taskCountBucket } from '../domain/task-lifecycle';
 import { taskCountDeltas } from '../adapters/dynamodb/cluster-repository';
-import { clusterArn as clusterArnOf } from '../domain/arns';
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
-import type { InstanceChange, TaskChange } from '../adapters/dynamodb/task-repository';
+import type { StoredContainerInstance } from '../adapters/dynamodb/container-instance-repository';
+import type { InstanceChange, StoredTask, TaskChange } from '../adapters/dynamodb/task-repository';
 import type { BerthContext } from './context';
 
 export type EngineOutcome = 'advanced' | 'placed' | 'no-capacity' | 'nothing-to-do' | 'stale';
@@ -23,24 +23,33 @@ export function scopeOfArn(arn: string): Scope {
   return { account: parsed.account, region: parsed.region, partition: parsed.partition };
 }
 
+/** The hosts of a partition (a cluster's, or the region's Fargate pool). */
+export type HostReader = (partition: string) => Promise<StoredContainerInstance[]>;
+
 /**
- * Takes the next engine step for the task if `version` (the version the caller saw) is still current.
- * Returns 'stale' when the task has moved on: its newer stream record will drive it.
+ * Takes the next engine step for a task as the caller saw it (a stream image, a fresh read). The
+ * write is conditional on that version, so nothing is read first: if the write loses, a read tells
+ * whether the task moved on ('stale': its newer stream record drives it) or a host's capacity was
+ * taken meanwhile (worth another look at fresh candidates). `hosts` may serve the first look from a
+ * cache shared by several placements.
  */
-export async function advanceTask(ctx: BerthContext, task: TaskRecord, version = task.version): Promise<EngineOutcome> {
+export async function advanceTask(ctx: BerthContext, seen: StoredTask, hosts?: HostReader): Promise<EngineOutcome> {
+  let current = seen;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const stored = await ctx.tasks.get(task.clusterArn, taskIdOfArn(task.taskArn));
-    if (!stored || stored.version !== version) return 'stale';
-    const step = decideEngineStep(stored.record, ctx.clock(), ctx.retention.stoppedTaskMs);
+    const step = decideEngineStep(current.record, ctx.clock(), ctx.retention.stoppedTaskMs);
     if (!step) return 'nothing-to-do';
     try {
-      if (step.kind === 'place') return await place(ctx, stored.record, stored.version);
-      await ctx.tasks.applyChange(changeFor(stored.record, step.task, stored.version, step.releaseCapacity));
+      if (step.kind === 'place') {
+        const read: HostReader = attempt === 0 && hosts ? hosts : (partition) => ctx.containerInstances.all(partition);
+        return await place(ctx, current.record, current.version, read);
+      }
+      await ctx.tasks.applyChange(changeFor(current.record, step.task, current.version, step.releaseCapacity));
       return 'advanced';
     } catch (error) {
-      // A lost race on the task means another writer moved it; a lost race on a host's capacity is
-      // worth another look at the candidates.
       if (!(error instanceof VersionConflictError)) throw error;
+      const fresh = await ctx.tasks.get(seen.record.clusterArn, taskIdOfArn(seen.record.taskArn));
+      if (!fresh || fresh.version !== seen.version) return 'stale';
+      current = fresh;
     }
   }
   return 'stale';
@@ -78,16 +87,16 @@ export function changeFor(before: TaskRecord, after: TaskRecord, expectedVersion
   };
 }
 
-async function place(ctx: BerthContext, task: TaskRecord, version: number): Promise<EngineOutcome> {
+async function place(ctx: BerthContext, task: TaskRecord, version: number, hosts: HostReader): Promise<EngineOutcome> {
   const scope = scopeOfArn(task.taskArn);
   const kind = capacityKindOf(task);
-  const stored = await ctx.containerInstances.all(kind === 'EC2' ? task.clusterArn : fargatePoolPartition(scope));
+  const stored = await hosts(kind === 'EC2' ? task.clusterArn : fargatePoolPartition(scope));
   const candidates: PlacementCandidate[] = stored.map((instance) => ({
     containerInstanceArn: instance.record.containerInstanceArn,
     availabilityZone: availabilityZoneOf(instance.record, scope.region),
     status: instance.record.status,
     remaining: instance.remaining,
-    serves: instance.record.fargateProviders.length ? instance.record.fargateProviders : ['EC2'],
+    serves: servedKinds(instance),
   }));
   const needs = taskRequirements(
     task,
@@ -133,34 +142,23 @@ async function place(ctx: BerthContext, task: TaskRecord, version: number): Prom
  */
 export async function placeWaitingTasks(ctx: BerthContext, scope: Scope): Promise<number> {
   let placed = 0;
-  const offered = new Map<string, Promise<boolean>>();
-  const anyCapacity = (partition: string, kind: string) => {
-    const key = `${partition}|${kind}`;
-    if (!offered.has(key)) {
-      offered.set(
-        key,
-        ctx.containerInstances
-          .all(partition)
-          .then((hosts) =>
-            hosts.some(
-              (h) =>
-                h.record.status === 'ACTIVE' &&
-                (h.record.fargateProviders.length ? h.record.fargateProviders : ['EC2']).includes(kind),
-            ),
-          ),
-      );
-    }
-    return offered.get(key)!;
+  // Each partition's hosts are read once per sweep; a placement that meets capacity taken since then
+  // looks again at fresh hosts (advanceTask), so the cache can only cost a retry.
+  const cache = new Map<string, Promise<StoredContainerInstance[]>>();
+  const hosts: HostReader = (partition) => {
+    if (!cache.has(partition)) cache.set(partition, ctx.containerInstances.all(partition));
+    return cache.get(partition)!;
   };
   for (const pointer of await ctx.tasks.unplaced(scope)) {
     const kind = pointer.capacity ?? 'EC2';
-    if (!(await anyCapacity(kind === 'EC2' ? pointer.clusterArn : fargatePoolPartition(scope), kind))) continue;
+    const offered = await hosts(kind === 'EC2' ? pointer.clusterArn : fargatePoolPartition(scope));
+    if (!offered.some((h) => h.record.status === 'ACTIVE' && servedKinds(h).includes(kind))) continue;
     const stored = await ctx.tasks.get(pointer.clusterArn, pointer.taskId);
-    if (!stored) continue;
-    if ((await advanceTask(ctx, stored.record, stored.version)) === 'placed') placed++;
+    if (stored && (await advanceTask(ctx, stored, hosts)) === 'placed') placed++;
   }
   return placed;
 }
 
-export const isFargatePoolArn = (containerInstanceArn: string) => containerInstanceArn.includes(`/${FARGATE_POOL_NAME}/`);
-export { clusterArnOf };
+/** The kinds of capacity a host serves: its Fargate providers, or EC2 for a cluster's instance. */
+const servedKinds = (host: StoredContainerInstance) =>
+  host.record.fargateProviders.length ? host.record.fargateProviders : ['EC2'];

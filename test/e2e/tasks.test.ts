@@ -211,7 +211,7 @@ describe('stopped tasks after their retention', () => {
       // The engine (no agent needed: the task never started) walks it to STOPPED.
       const { advanceTask } = await import('../../src/app/task-engine');
       const stored = await aged.context.tasks.get(`arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/aging`, taskArn.split('/').pop()!);
-      expect(await advanceTask(aged.context, stored!.record)).toBe('advanced');
+      expect(await advanceTask(aged.context, stored!)).toBe('advanced');
       const describe = async () => (await ecs.send(new DescribeTasksCommand({ cluster: 'aging', tasks: [taskArn] }))).tasks![0];
       expect((await describe()).lastStatus).toBe('STOPPED');
       const listed = () => ecs.send(new ListTasksCommand({ cluster: 'aging', desiredStatus: 'STOPPED' }));
