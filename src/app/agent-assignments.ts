@@ -8,6 +8,7 @@ import { InvalidParameterException } from '../domain/errors';
 import type { ContainerDefinition, TaskRecord } from '../domain/records';
 import { requireOwnInstanceArn } from './container-instances';
 import type { RequestContext } from './context';
+import { findTaskDefinition } from './task-definitions';
 
 export const MAX_POLL_WAIT_SECONDS = 20;
 const POLL_INTERVAL_MS = 200;
@@ -92,8 +93,7 @@ async function withDefinitions(ctx: RequestContext, tasks: readonly TaskRecord[]
   for (const task of tasks) {
     let containers = definitions.get(task.taskDefinitionArn);
     if (!containers) {
-      const [family, revision] = task.taskDefinitionArn.split('/').pop()!.split(':');
-      const td = await ctx.taskDefinitions.getRevision(ctx.scope, family, Number(revision));
+      const td = await findTaskDefinition(ctx, task.taskDefinitionArn);
       containers = td?.record.containerDefinitions ?? [];
       definitions.set(task.taskDefinitionArn, containers);
     }

@@ -11,7 +11,7 @@ import {
   InvalidParameterException,
   ResourceInUseException,
 } from '../domain/errors';
-import type { ClusterRecord, KeyValuePair, Tag } from '../domain/records';
+import { EMPTY_COUNTS, type ClusterRecord, type KeyValuePair, type Tag } from '../domain/records';
 import { isActive } from '../domain/task-lifecycle';
 import { validateTags } from '../domain/tags';
 import type { StoredCluster } from '../adapters/dynamodb/cluster-repository';
@@ -118,8 +118,8 @@ export async function createCluster(ctx: RequestContext, input: CreateClusterInp
       createdAt: ctx.clock(),
     };
     await ctx.clusters.create(ctx.scope, record, existing?.version);
-    const created = await ctx.clusters.get(arn);
-    return { cluster: clusterView(created!, ['SETTINGS', 'TAGS', 'CONFIGURATIONS']) };
+    const created = { record, version: (existing?.version ?? 0) + 1, counts: EMPTY_COUNTS };
+    return { cluster: clusterView(created, ['SETTINGS', 'TAGS', 'CONFIGURATIONS']) };
   });
 }
 

@@ -24,8 +24,6 @@ interface ResourceInput {
   doubleValue?: number;
 }
 
-export const AGENT_VERSION = 'berth-agent/0.1.0';
-
 /** The ECS ContainerInstance shape. */
 export function containerInstanceView(stored: StoredContainerInstance, withTags: boolean) {
   const { record } = stored;
@@ -118,7 +116,8 @@ export async function registerContainerInstance(
   };
   const outcome = await ctx.containerInstances.create(record);
   if (outcome === 'cluster-inactive') throw new ClusterNotFoundException('Cluster not found.');
-  return { containerInstance: containerInstanceView((await ctx.containerInstances.get(record.containerInstanceArn))!, true) };
+  const created = { record, version: 1, remaining: registeredResources, runningTasksCount: 0, pendingTasksCount: 0 };
+  return { containerInstance: containerInstanceView(created, true) };
 }
 
 async function reRegister(

@@ -17,6 +17,7 @@ import {
 } from '../domain/task-events';
 import type { BerthContext } from './context';
 import type { EventPublisher } from './event-publisher';
+import { toStoredInstance } from '../adapters/dynamodb/container-instance-repository';
 import { advanceTask, placeWaitingTasks, scopeOfArn } from './task-engine';
 
 /** The parts of a DynamoDB stream record (Lambda's event shape) the processor reads. */
@@ -83,17 +84,16 @@ async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after
   if (previous?.reservation && !task.reservation) await placeWaitingTasks(deps.context, scopeOfArn(task.taskArn));
 }
 
-const instanceState = (item: Item) => ({
-  version: item.version as number,
-  remaining: { cpu: Number(item.remainingCpu), memory: Number(item.remainingMemory) },
-  runningTasksCount: Number(item.runningTasksCount ?? 0),
-  pendingTasksCount: Number(item.pendingTasksCount ?? 0),
-});
+/** What moves beside an instance's record: version, remaining capacity, task counts. */
+function countsOf(item: Item) {
+  const { record: _record, ...counts } = toStoredInstance(item);
+  return counts;
+}
 
 async function onContainerInstance(deps: StreamProcessorDeps, before: Item | undefined, after: Item, committedAt: number) {
   const instance = after.doc as ContainerInstanceRecord;
-  const state = instanceState(after);
-  const old = before && instanceState(before);
+  const state = countsOf(after);
+  const old = before && countsOf(before);
   if (JSON.stringify(before?.doc) !== JSON.stringify(after.doc) || JSON.stringify(old) !== JSON.stringify(state)) {
     await deps.publisher.publish([
       containerInstanceStateChangeEvent(instance, state, envelopeFor(deps, instance.containerInstanceArn), committedAt),

@@ -299,13 +299,11 @@ export async function listTasks(
   if (input.serviceName !== undefined) throw new ServiceNotFoundException('Service not found.');
   const desired = input.desiredStatus ?? 'RUNNING';
   const now = ctx.clock();
-  const group = input.serviceName ? `service:${input.serviceName}` : undefined;
   const page = await ctx.tasks.list(cluster.record.clusterArn, { maxResults: size, nextToken: input.nextToken }, (task) => {
     if (visibleStatus(task, now) === 'DELETED') return false;
     if (task.desiredStatus !== desired) return false;
     if (input.family && task.taskDefinitionArn.split('/').pop()!.split(':')[0] !== input.family) return false;
     if (input.startedBy !== undefined && task.startedBy !== input.startedBy) return false;
-    if (group && task.group !== group) return false;
     if (input.launchType && task.launchType !== input.launchType) return false;
     if (input.containerInstance && !matchesContainerInstance(task, input.containerInstance)) return false;
     return true;
