@@ -67,7 +67,9 @@ export async function pollAssignments(
     const changed =
       tasks.length !== Object.keys(known).length || tasks.some((task) => known[task.taskArn] !== task.version);
     if (changed || check >= checks || ctx.signal?.aborted) {
-      return { containerInstanceStatus: host.record.status, assignments: await withDefinitions(ctx, tasks) };
+      // The host may have been drained or deregistered during the wait.
+      const now = (await ctx.containerInstances.get(containerInstanceArn)) ?? host;
+      return { containerInstanceStatus: now.record.status, assignments: await withDefinitions(ctx, tasks) };
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
   }
