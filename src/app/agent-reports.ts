@@ -7,6 +7,7 @@
 import { InvalidParameterException } from '../domain/errors';
 import type { ContainerRecord, TaskRecord } from '../domain/records';
 import { isLegalTransition, requestStop, type TaskStatus } from '../domain/task-lifecycle';
+import { stampTask } from '../domain/update-time';
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
@@ -45,10 +46,12 @@ function toMs(value: number | string | undefined): number | undefined {
   return ms;
 }
 
+/** `now`: the time the report is taken as, the same for every timestamp the change sets. */
 async function updateTask(
   ctx: RequestContext,
   cluster: string | undefined,
   task: string,
+  now: number,
   change: (task: TaskRecord) => TaskRecord | undefined,
 ) {
   return withOptimisticRetry(async () => {
@@ -58,7 +61,7 @@ async function updateTask(
     if (!stored) throw new InvalidParameterException('The referenced task was not found.');
     const next = change(stored.record);
     if (!next) return stored.record;
-    const updated = { ...next, version: stored.version + 1 };
+    const updated = stampTask(stored.record, { ...next, version: stored.version + 1 }, now);
     await ctx.tasks.applyChange(changeFor(stored.record, updated, stored.version, false));
     return updated;
   });
@@ -102,7 +105,7 @@ export async function submitTaskStateChange(
 ) {
   if (!input.task) throw new InvalidParameterException('task is required.');
   const now = ctx.clock();
-  await updateTask(ctx, input.cluster, input.task, (task) => {
+  await updateTask(ctx, input.cluster, input.task, now, (task) => {
     const reports = input.containers ?? [];
     let next: TaskRecord = { ...task, containers: mergeContainers(task.containers, reports) };
     const move = (to: TaskStatus, changes: Partial<TaskRecord>) => {
@@ -152,7 +155,7 @@ export async function submitContainerStateChange(
   input: ContainerReport & { cluster?: string; task?: string },
 ) {
   if (!input.task || !input.containerName) throw new InvalidParameterException('task and containerName are required.');
-  await updateTask(ctx, input.cluster, input.task, (task) => {
+  await updateTask(ctx, input.cluster, input.task, ctx.clock(), (task) => {
     if (!task.containers.some((c) => c.name === input.containerName)) {
       throw new InvalidParameterException(`The task has no container named ${input.containerName}.`);
     }
@@ -184,7 +187,7 @@ export async function interruptSpotCapacity(ctx: RequestContext, input: { contai
         const stop = requestStop(stored.record, 'SpotInterruption', SPOT_INTERRUPTION_REASON);
         if (!stop.changed) return undefined;
         const { changed: _changed, ...fields } = stop;
-        const task = { ...stored.record, ...fields, version: stored.version + 1 };
+        const task = stampTask(stored.record, { ...stored.record, ...fields, version: stored.version + 1 }, ctx.clock());
         await ctx.tasks.applyChange({ task, expectedVersion: stored.version });
         return task.taskArn;
       });

@@ -17,7 +17,7 @@ import {
 } from '../domain/task-events';
 import type { BerthContext } from './context';
 import type { EventPublisher } from './event-publisher';
-import { toStoredInstance } from '../adapters/dynamodb/container-instance-repository';
+import { instanceUpdatedAt, toStoredInstance } from '../adapters/dynamodb/container-instance-repository';
 import { advanceTask, placeWaitingTasks, scopeOfArn } from './task-engine';
 
 /** The parts of a DynamoDB stream record (Lambda's event shape) the processor reads. */
@@ -63,21 +63,28 @@ async function processRecord(deps: StreamProcessorDeps, record: StreamRecord): P
   const after = image(record.dynamodb?.NewImage);
   const before = image(record.dynamodb?.OldImage);
   if (!after) return; // REMOVE (TTL expiry): nothing happened to report.
-  const committedAt = (record.dynamodb?.ApproximateCreationDateTime ?? deps.context.clock() / 1000) * 1000;
-  if (after.kind === 'task') await onTask(deps, before, after, committedAt);
-  else if (after.kind === 'container-instance') await onContainerInstance(deps, before, after, Math.round(committedAt));
+  if (after.kind === 'task') await onTask(deps, before, after, approximateCommitTime(deps, record));
+  else if (after.kind === 'container-instance') await onContainerInstance(deps, before, after);
 }
+
+/**
+ * Events take their time from the committed record, stamped by its writer to the millisecond. The
+ * stream's ApproximateCreationDateTime (DynamoDB Local's is rounded down to the minute) serves only
+ * a task written before Berth stamped `updatedAt`.
+ */
+const approximateCommitTime = (deps: StreamProcessorDeps, record: StreamRecord) =>
+  Math.round((record.dynamodb?.ApproximateCreationDateTime ?? deps.context.clock() / 1000) * 1000);
 
 function envelopeFor(deps: StreamProcessorDeps, arn: string): EventEnvelopeContext {
   const scope = scopeOfArn(arn);
   return { source: deps.eventSource, account: scope.account, region: scope.region };
 }
 
-async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after: Item, committedAt: number) {
+async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after: Item, unstampedTime: number) {
   const task = after.doc as TaskRecord;
   const previous = before?.doc as TaskRecord | undefined;
   if (taskStatusChanged(previous, task)) {
-    await deps.publisher.publish([taskStateChangeEvent(task, envelopeFor(deps, task.taskArn), Math.round(committedAt))]);
+    await deps.publisher.publish([taskStateChangeEvent(task, envelopeFor(deps, task.taskArn), unstampedTime)]);
   }
   await advanceTask(deps.context, { record: task, version: after.version as number });
   // Capacity a stopped task gave back may be what a waiting task needs.
@@ -90,13 +97,16 @@ function countsOf(item: Item) {
   return counts;
 }
 
-async function onContainerInstance(deps: StreamProcessorDeps, before: Item | undefined, after: Item, committedAt: number) {
+async function onContainerInstance(deps: StreamProcessorDeps, before: Item | undefined, after: Item) {
   const instance = after.doc as ContainerInstanceRecord;
   const state = countsOf(after);
   const old = before && countsOf(before);
   if (JSON.stringify(before?.doc) !== JSON.stringify(after.doc) || JSON.stringify(old) !== JSON.stringify(state)) {
+    // Capacity moves on one host are not ordered by their writers' clocks: never report a change
+    // as earlier than the one it replaced.
+    const updatedAt = Math.max(instanceUpdatedAt(after), before ? instanceUpdatedAt(before) : -Infinity);
     await deps.publisher.publish([
-      containerInstanceStateChangeEvent(instance, state, envelopeFor(deps, instance.containerInstanceArn), committedAt),
+      containerInstanceStateChangeEvent(instance, state, envelopeFor(deps, instance.containerInstanceArn), updatedAt),
     ]);
   }
   const gainedCapacity =

@@ -7,6 +7,7 @@ import {
 } from '../domain/errors';
 import type { Tag } from '../domain/records';
 import { mergeTags, removeTags, validateTags } from '../domain/tags';
+import { stampTask } from '../domain/update-time';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
 import { parseTaskDefinitionReference } from './task-definitions';
@@ -47,7 +48,8 @@ async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags
         if (!stored) throw notFound('task', () => new InvalidParameterException('The specified task could not be found.'));
         if (!change) return stored.record.tags;
         const tags = change(stored.record.tags);
-        await ctx.tasks.applyChange({ task: { ...stored.record, tags, version: stored.version + 1 }, expectedVersion: stored.version });
+        const task = stampTask(stored.record, { ...stored.record, tags, version: stored.version + 1 }, ctx.clock());
+        await ctx.tasks.applyChange({ task, expectedVersion: stored.version });
         return tags;
       }
       case 'task-definition': {

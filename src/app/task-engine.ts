@@ -9,6 +9,7 @@ import { VersionConflictError } from '../domain/errors';
 import { capacityKindOf, placeTask, taskRequirements, type PlacementCandidate } from '../domain/placement';
 import type { TaskRecord } from '../domain/records';
 import { decideEngineStep } from '../domain/task-engine';
+import { stampTask, type StampedTask } from '../domain/update-time';
 import { taskCountBucket } from '../domain/task-lifecycle';
 import { taskCountDeltas } from '../adapters/dynamodb/cluster-repository';
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
@@ -56,7 +57,7 @@ export async function advanceTask(ctx: BerthContext, seen: StoredTask, hosts?: H
 }
 
 /** The transaction for a step: counters move with the task's bucket, capacity returns on STOPPED. */
-export function changeFor(before: TaskRecord, after: TaskRecord, expectedVersion: number, releaseCapacity: boolean): TaskChange {
+export function changeFor(before: TaskRecord, after: StampedTask, expectedVersion: number, releaseCapacity: boolean): TaskChange {
   const from = taskCountBucket(before.lastStatus);
   const to = taskCountBucket(after.lastStatus);
   const clusterDeltas = taskCountDeltas(before.launchType, from, to);
@@ -111,14 +112,14 @@ async function place(ctx: BerthContext, task: TaskRecord, version: number, hosts
   const perZone = zones.size > 1 ? await ctx.tasks.groupTasksPerZone(task.clusterArn, task.group) : {};
   const decision = placeTask(needs, kind, candidates, perZone);
   if (!decision) return 'no-capacity';
-  const placed: TaskRecord = {
+  const placed = stampTask(task, {
     ...task,
     version: version + 1,
     availabilityZone: decision.availabilityZone,
     // ECS shows the container instance of EC2/EXTERNAL tasks only; Fargate hosts are not the user's.
     ...(kind === 'EC2' ? { containerInstanceArn: decision.containerInstanceArn } : {}),
     reservation: { containerInstanceArn: decision.containerInstanceArn, ...needs },
-  };
+  }, ctx.clock());
   await ctx.tasks.applyChange({
     task: placed,
     expectedVersion: version,

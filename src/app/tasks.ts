@@ -18,6 +18,7 @@ import type { ClusterRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord }
 import { validateTags } from '../domain/tags';
 import { visibleStatus } from '../domain/task-engine';
 import { requestStop, taskCountBucket, type DesiredStatus } from '../domain/task-lifecycle';
+import { stampTask } from '../domain/update-time';
 import { taskCountDeltas, type CountDeltas } from '../adapters/dynamodb/cluster-repository';
 import { pageSize } from './clusters';
 import type { RequestContext } from './context';
@@ -327,7 +328,7 @@ export async function stopTask(ctx: RequestContext, input: { cluster?: string; t
     const stop = requestStop(stored.record, 'UserInitiated', input.reason || 'Task stopped by user');
     if (!stop.changed) return { task: taskView(true)(stored.record) };
     const { changed: _changed, ...fields } = stop;
-    const task: TaskRecord = { ...stored.record, ...fields, version: stored.version + 1 };
+    const task = stampTask(stored.record, { ...stored.record, ...fields, version: stored.version + 1 }, ctx.clock());
     await ctx.tasks.applyChange({ task, expectedVersion: stored.version });
     return { task: taskView(true)(task) };
   });

@@ -3,7 +3,8 @@
  * containers, overrides and attachments ECS reports for a new task. Ids and time come in as inputs.
  */
 import { containerArn, taskArn, type Scope } from './arns';
-import type { ContainerRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord } from './records';
+import type { ContainerRecord, LaunchType, Tag, TaskDefinitionRecord } from './records';
+import type { StampedTask } from './update-time';
 
 export interface LaunchTarget {
   readonly launchType: LaunchType;
@@ -33,7 +34,7 @@ export interface NewTaskInput {
 /** What ECS reports for platformVersion LATEST on Linux. */
 export const LATEST_FARGATE_PLATFORM = '1.4.0';
 
-export function newTask(input: NewTaskInput): TaskRecord {
+export function newTask(input: NewTaskInput): StampedTask {
   const td = input.taskDefinition;
   const arn = taskArn(input.scope, input.clusterName, input.taskId);
   const isFargate = input.target.launchType === 'FARGATE';
@@ -92,6 +93,7 @@ export function newTask(input: NewTaskInput): TaskRecord {
     healthStatus: 'UNKNOWN',
     tags: [...input.tags],
     createdAt: input.now,
+    updatedAt: input.now,
     version: 1,
   };
 }

@@ -148,6 +148,11 @@ export interface TaskRecord {
   stoppedAt?: number;
   /** Grows with every change; the item version, echoed in DescribeTasks and events. */
   version: number;
+  /**
+   * When this version was written (epoch ms, src/domain/update-time.ts): the events' `time` and
+   * `updatedAt`. Not an ECS Task member. Absent only in records written before Berth stamped it.
+   */
+  updatedAt?: number;
   /** Berth's own: the capacity held on a host (not an ECS member, so never on the wire). */
   reservation?: { containerInstanceArn: string; cpu: number; memory: number };
   /** Berth's own: when the task stops being describable (STOPPED + retention). */

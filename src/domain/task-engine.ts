@@ -14,9 +14,10 @@
  */
 import type { TaskRecord } from './records';
 import { isLegalTransition, type TaskStatus } from './task-lifecycle';
+import { stampTask, type StampedTask } from './update-time';
 
 export type EngineStep =
-  | { readonly kind: 'advance'; readonly task: TaskRecord; readonly releaseCapacity: boolean }
+  | { readonly kind: 'advance'; readonly task: StampedTask; readonly releaseCapacity: boolean }
   | { readonly kind: 'place' };
 
 export function decideEngineStep(task: TaskRecord, now: number, stoppedRetentionMs: number): EngineStep | undefined {
@@ -43,7 +44,8 @@ export function decideEngineStep(task: TaskRecord, now: number, stoppedRetention
 
 function advance(task: TaskRecord, to: TaskStatus, now: number, changes: Partial<TaskRecord>, releaseCapacity = false): EngineStep {
   if (!isLegalTransition(task.lastStatus, to)) throw new Error(`illegal task transition ${task.lastStatus} -> ${to}`);
-  return { kind: 'advance', task: { ...task, ...changes, lastStatus: to, version: task.version + 1 }, releaseCapacity };
+  const next = stampTask(task, { ...task, ...changes, lastStatus: to, version: task.version + 1 }, now);
+  return { kind: 'advance', task: next, releaseCapacity };
 }
 
 /** The last step: STOPPED, containers STOPPED, capacity released, describable until the retention ends. */

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { ContainerInstanceRecord, ResourceAmounts } from './container-instance';
 import { resourceList } from './container-instance';
 import type { TaskRecord } from './records';
+import { updateTime } from './update-time';
 
 export const DEFAULT_EVENT_SOURCE = 'berth.ecs';
 export const TASK_STATE_CHANGE = 'ECS Task State Change';
@@ -44,7 +45,13 @@ export function taskStatusChanged(before: TaskRecord | undefined, after: TaskRec
   return !before || before.lastStatus !== after.lastStatus || before.desiredStatus !== after.desiredStatus;
 }
 
-export function taskStateChangeEvent(task: TaskRecord, context: EventEnvelopeContext, updatedAt: number): EcsEvent {
+/**
+ * `time` and `detail.updatedAt` are the record's own `updatedAt`, stamped by the write that committed
+ * it (so they are never earlier than startedAt, stoppedAt, ... of the same event, and grow with the
+ * version). `unstampedTime` serves only a record written before Berth stamped `updatedAt`.
+ */
+export function taskStateChangeEvent(task: TaskRecord, context: EventEnvelopeContext, unstampedTime: number): EcsEvent {
+  const updatedAt = task.updatedAt ?? updateTime(undefined, task, unstampedTime);
   const detail: Record<string, unknown> = {
     attachments: task.attachments,
     attributes: task.attributes ?? [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
@@ -137,8 +144,9 @@ function envelope(
     'detail-type': detailType,
     source: context.source,
     account: context.account,
-    // EventBridge's `time` has second precision.
-    time: new Date(Math.floor(time / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
+    // Milliseconds, like detail.updatedAt: consumers order and deduplicate by it, and one task's
+    // steps are often less than a second apart. (In AWS, PutEvents gets it as the entry's Time.)
+    time: new Date(time).toISOString(),
     region: context.region,
     resources: [resourceArn],
     detail: JSON.parse(JSON.stringify(detail)),

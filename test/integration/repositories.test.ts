@@ -20,6 +20,7 @@ import { clusterArn as clusterArnOf, taskDefinitionArn, type Scope } from '../..
 import { InvalidParameterException, VersionConflictError } from '../../src/domain/errors';
 import { newTask } from '../../src/domain/new-task';
 import { EMPTY_COUNTS, type ClusterRecord, type LaunchType, type TaskDefinitionRecord, type TaskRecord } from '../../src/domain/records';
+import type { StampedTask } from '../../src/domain/update-time';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
 
 const scope: Scope = { account: ACCOUNT, region: REGION };
@@ -86,7 +87,7 @@ const TASK_DEFINITION: TaskDefinitionRecord = {
 
 let taskSerial = 0;
 /** A fresh PROVISIONING task of `cluster`; ids are hex, unique and increasing within the run. */
-function taskOf(cluster: ClusterRecord, options: { launchType?: LaunchType; startedBy?: string; id?: string } = {}): TaskRecord {
+function taskOf(cluster: ClusterRecord, options: { launchType?: LaunchType; startedBy?: string; id?: string } = {}): StampedTask {
   const serial = ++taskSerial;
   const id = options.id ?? serial.toString(16).padStart(32, '0');
   return newTask({
@@ -177,18 +178,18 @@ describe('optimistic versions', () => {
     const read = (await repos().tasks.get(cluster.clusterArn, taskIdOf(task)))!;
     expect(read.version).toBe(1);
 
-    await repos().tasks.applyChange({ task: { ...read.record, lastStatus: 'PENDING', version: 2 }, expectedVersion: read.version });
+    await repos().tasks.applyChange({ task: { ...task, lastStatus: 'PENDING', version: 2 }, expectedVersion: read.version });
     const afterWinner = await rawItem(taskKey(cluster.clusterArn, taskIdOf(task)));
     expect(afterWinner).toMatchObject({ version: 2, doc: { lastStatus: 'PENDING', version: 2 } });
     const clusterBefore = await rawItem(clusterKey(cluster.clusterArn));
 
-    const plain = repos().tasks.applyChange({ task: { ...read.record, desiredStatus: 'STOPPED', version: 2 }, expectedVersion: read.version });
+    const plain = repos().tasks.applyChange({ task: { ...task, desiredStatus: 'STOPPED', version: 2 }, expectedVersion: read.version });
     await expect(plain).rejects.toBeInstanceOf(VersionConflictError);
     await expect(plain).rejects.toMatchObject({ key: task.taskArn });
 
     // The transactional path (task + cluster counters) must fail as a whole.
     const withDeltas = repos().tasks.applyChange({
-      task: { ...read.record, lastStatus: 'RUNNING', version: 2 },
+      task: { ...task, lastStatus: 'RUNNING', version: 2 },
       expectedVersion: read.version,
       clusterDeltas: taskCountDeltas('FARGATE', 'pending', 'running'),
     });

@@ -297,8 +297,15 @@ describe('decideEngineStep', () => {
         const advanced = step as Extract<EngineStep, { kind: 'advance' }>;
         expect(isLegalTransition(task.lastStatus, row.expected.to)).toBe(true);
         expect(advanced.releaseCapacity).toBe(row.expected.releaseCapacity);
-        // Exactly these fields change; everything else (reservation included: changeFor drops it) is kept.
-        expect(advanced.task).toEqual({ ...before, ...row.expected.sets(before), lastStatus: row.expected.to, version: before.version + 1 });
+        // Exactly these fields change (and the write's time); everything else (reservation included:
+        // changeFor drops it) is kept.
+        expect(advanced.task).toEqual({
+          ...before,
+          ...row.expected.sets(before),
+          lastStatus: row.expected.to,
+          version: before.version + 1,
+          updatedAt: NOW,
+        });
         break;
       }
     }

@@ -34,7 +34,6 @@ const STARTED = CREATED + 6_250;
 const UPDATED = CREATED + 6_999; // 2016-12-06T16:41:12.701Z
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-const ISO_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function runningTask(overrides: Partial<TaskRecord> = {}): TaskRecord {
@@ -156,10 +155,27 @@ describe('taskStateChangeEvent: envelope', () => {
     expect(event.id).toBe(eventId(TASK_ARN, 4));
   });
 
-  it('time is the change time at second precision, as EventBridge sets it', () => {
-    const event = taskStateChangeEvent(runningTask(), CONTEXT, UPDATED);
-    expect(event.time).toMatch(ISO_SECONDS);
-    expect(event.time).toBe('2016-12-06T16:41:12Z');
+  it('time and detail.updatedAt are the record\'s own updatedAt, to the millisecond; the stream\'s time is not used', () => {
+    const approximate = Date.parse('2016-12-06T16:41:00Z'); // DynamoDB Local's: rounded down to the minute
+    const event = taskStateChangeEvent(runningTask({ updatedAt: UPDATED }), CONTEXT, approximate);
+    expect(event.time).toMatch(ISO_MS);
+    expect(event.time).toBe('2016-12-06T16:41:12.701Z');
+    expect(event.detail.updatedAt).toBe(event.time);
+  });
+
+  it('a record written before Berth stamped updatedAt falls back to the given time, never earlier than its own times', () => {
+    expect(taskStateChangeEvent(runningTask(), CONTEXT, UPDATED).time).toBe('2016-12-06T16:41:12.701Z');
+    // The stream's minute is earlier than the task's startedAt: the event says startedAt, not a time before it.
+    const event = taskStateChangeEvent(runningTask(), CONTEXT, Date.parse('2016-12-06T16:41:00Z'));
+    expect(event.time).toBe(new Date(STARTED).toISOString());
+    expect(event.detail.updatedAt).toBe(event.time);
+  });
+
+  it('the id stays ARN + version: the same change with another time is the same event id', () => {
+    const a = taskStateChangeEvent(runningTask({ updatedAt: UPDATED }), CONTEXT, 0);
+    const b = taskStateChangeEvent(runningTask({ updatedAt: UPDATED + 1 }), CONTEXT, 0);
+    expect(a.id).toBe(eventId(TASK_ARN, 4));
+    expect(b.id).toBe(a.id);
   });
 
   it.each(['berth.ecs', 'my.company.ecs', 'test'])('the source is configurable: %s', (source) => {
@@ -417,7 +433,7 @@ describe('containerInstanceStateChangeEvent', () => {
       account: ACCOUNT,
       region: REGION,
       resources: [HOST_ARN],
-      time: '2016-12-06T16:41:12Z',
+      time: '2016-12-06T16:41:12.701Z',
     });
     expect(event.id).toBe(eventId(HOST_ARN, 14801));
     expect(event.id).toMatch(UUID);

@@ -42,6 +42,13 @@ export const toStoredInstance = (item: Record<string, unknown>): StoredContainer
 });
 
 /**
+ * When the item last changed (epoch ms): its record's own updatedAt, or the last move of capacity
+ * and task counts (`countsUpdatedAt`, stamped by the task write that moved them), whichever is later.
+ */
+export const instanceUpdatedAt = (item: Record<string, unknown>): number =>
+  Math.max((item.doc as ContainerInstanceRecord).updatedAt, Number(item.countsUpdatedAt ?? -Infinity));
+
+/**
  * Remaining cpu/memory and task counts are attributes beside the record, moved with conditional ADDs
  * (reserve only if enough is left), so placements on one host never lose an update and need no
  * read-modify-write of the whole instance. Those ADDs also bump `version`, as ECS counts every

@@ -8,6 +8,7 @@ import {
 import { VersionConflictError } from '../../domain/errors';
 import { capacityKindOf } from '../../domain/placement';
 import type { TaskRecord } from '../../domain/records';
+import type { StampedTask } from '../../domain/update-time';
 import { clusterCountsUpdate, type CountDeltas } from './cluster-repository';
 import { conditionally, epochSeconds, failedConditions } from './conditional-writes';
 import { taskIdOfArn, type Scope } from '../../domain/arns';
@@ -40,7 +41,8 @@ export interface InstanceChange {
 
 /** One lifecycle step of a task and everything that must move with it, written as one transaction. */
 export interface TaskChange {
-  readonly task: TaskRecord;
+  /** Stamped with the time of this write: events take their time from it. */
+  readonly task: StampedTask;
   readonly expectedVersion: number;
   readonly clusterDeltas?: CountDeltas;
   readonly instance?: InstanceChange;
@@ -71,7 +73,7 @@ export class TaskRepository {
    */
   async create(
     clusterArn: string,
-    tasks: readonly TaskRecord[],
+    tasks: readonly StampedTask[],
     deltas: CountDeltas,
     token?: { clientToken: string; record: RunTaskTokenRecord; expiresAtMs: number },
   ): Promise<CreateTasksOutcome> {
@@ -163,7 +165,7 @@ export class TaskRepository {
     if (change.clusterDeltas && Object.values(change.clusterDeltas).some((d) => d)) {
       items.push(clusterCountsUpdate(this.tableName, task.clusterArn, change.clusterDeltas));
     }
-    if (change.instance) items.push(this.instanceUpdate(change.instance));
+    if (change.instance) items.push(this.instanceUpdate(change.instance, task.updatedAt));
     const hostArn = task.reservation?.containerInstanceArn ?? change.instance?.containerInstanceArn;
     if (change.assignment && hostArn) {
       const key = { pk: assignmentPartition(hostArn), sk: task.taskArn };
@@ -198,7 +200,8 @@ export class TaskRepository {
     }
   }
 
-  private instanceUpdate(change: InstanceChange) {
+  /** `at`: the time of the task's write, which is also when the host's capacity and counts moved. */
+  private instanceUpdate(change: InstanceChange, at: number) {
     const adds: [string, number][] = (
       [
         ['remainingCpu', change.cpu ?? 0],
@@ -210,6 +213,7 @@ export class TaskRepository {
     // ECS bumps a container instance's version on every change it reports, resources included.
     adds.push(['version', 1]);
     const values: Record<string, unknown> = Object.fromEntries(adds.map(([name, delta]) => [`:${name}`, delta]));
+    values[':at'] = at;
     let condition = 'attribute_exists(pk)';
     const names: Record<string, string> = {};
     if (change.requireCapacity) {
@@ -221,10 +225,10 @@ export class TaskRepository {
       Update: {
         TableName: this.tableName,
         Key: containerInstanceKey(change.containerInstanceArn),
-        UpdateExpression: `ADD ${adds.map(([name]) => `${name} :${name}`).join(', ')}`,
+        UpdateExpression: `ADD ${adds.map(([name]) => `${name} :${name}`).join(', ')} SET countsUpdatedAt = :at`,
         ConditionExpression: condition,
         ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+        ExpressionAttributeValues: values,
       },
     };
   }
