@@ -105,6 +105,25 @@ describe('a task in local mode', () => {
     expect(sequence.at(-1)).toMatchObject({ stopCode: 'UserInitiated', clusterArn: expect.stringContaining(':cluster/life') });
     const [first] = local.events().filter((e) => e.resources[0] === taskArn);
     expect(first).toMatchObject({ source: 'berth.ecs', 'detail-type': 'ECS Task State Change', account: '000000000000', region: 'us-east-1' });
+
+    // Times come from the committed records, to the millisecond (DynamoDB Local's stream time is
+    // rounded down to the minute): in version order they strictly increase, even for steps a few ms
+    // apart, and no event states a time later than its own updatedAt.
+    const envelopes = [...new Map(local.events().filter((e) => e.resources[0] === taskArn).map((e) => [e.id, e])).values()]
+      .sort((a, b) => (a.detail.version as number) - (b.detail.version as number));
+    expect(envelopes).toHaveLength(sequence.length);
+    const times = envelopes.map((e) => Date.parse(e.time));
+    for (const [i, event] of envelopes.entries()) {
+      expect(event.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(event.detail.updatedAt).toBe(event.time);
+      if (i > 0) expect(times[i], `${event.detail.lastStatus} after ${envelopes[i - 1].detail.lastStatus}`).toBeGreaterThan(times[i - 1]);
+      for (const member of ['createdAt', 'pullStartedAt', 'pullStoppedAt', 'startedAt', 'stoppingAt', 'executionStoppedAt', 'stoppedAt', 'connectivityAt']) {
+        const value = event.detail[member] as string | undefined;
+        if (value !== undefined) expect(Date.parse(value), member).toBeLessThanOrEqual(times[i]);
+      }
+    }
+    const stored = await local.berth.context.tasks.get(stopped.clusterArn!, taskArn.split('/').pop()!);
+    expect(stored?.record.updatedAt).toBe(times.at(-1));
   });
 
   it('SIGKILLs a container that ignores SIGTERM once its stopTimeout has passed', async () => {

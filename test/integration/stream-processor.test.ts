@@ -595,25 +595,69 @@ describe('waiting for capacity', () => {
   });
 });
 
+describe('event times', () => {
+  // A fixed past instant: DynamoDB Local's stream stamps records with the real time, rounded down to
+  // the minute, so an event time equal to one of these can only have come from the record.
+  const T = Date.parse('2020-01-01T00:00:00.000Z');
+
+  it.each([
+    { name: 'writes 1 ms apart', clocks: { run: T, stop: T + 1, engine: T + 2 }, expected: [T, T + 1, T + 2] },
+    { name: 'the StopTask writer\'s clock is behind RunTask\'s', clocks: { run: T + 500, stop: T, engine: T }, expected: [T + 500, T + 501, T + 502] },
+  ])('two events of one task less than a second apart ($name): different, ordered time and updatedAt, to the ms', async ({ clocks, expected }) => {
+    await teardown(f);
+    let now = T;
+    f = await setup({ clock: () => now });
+    await registerFargateHost();
+    await drain();
+    now = clocks.run;
+    const [taskArn] = await runTasks();
+    now = clocks.stop;
+    await f.ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: taskArn }));
+    now = clocks.engine;
+    const handled = await drain();
+
+    const events = f.publisher.taskEvents(taskArn);
+    expect(events.map((e) => [e.detail.lastStatus, e.detail.desiredStatus, e.detail.version])).toEqual([
+      ['PROVISIONING', 'RUNNING', 1],
+      ['PROVISIONING', 'STOPPED', 2],
+      ['STOPPED', 'STOPPED', 3],
+    ]);
+    const iso = expected.map((ms) => new Date(ms).toISOString());
+    expect(events.map((e) => e.time)).toEqual(iso);
+    expect(events.map((e) => e.detail.updatedAt)).toEqual(iso);
+    // One now per write: the last step's stoppedAt is that write's time, and no later than updatedAt.
+    expect(Date.parse(events[2].detail.stoppedAt as string)).toBeLessThanOrEqual(Date.parse(events[2].detail.updatedAt as string));
+    // The committed record carries the same time.
+    expect((await storedTask(taskArn)).record.updatedAt).toBe(expected[2]);
+    // The stream's own times are another matter (real time, DynamoDB Local's rounded to the minute).
+    const streamTimes = handled.filter(isTaskRecord(taskArn)).map((r) => r.dynamodb.ApproximateCreationDateTime! * 1000);
+    expect(streamTimes.length).toBeGreaterThanOrEqual(3);
+    for (const time of streamTimes) expect(expected).not.toContain(time);
+  });
+});
+
 describe('container instance events', () => {
-  it('the event of a reservation carries the time of that change, not of the registration', async () => {
+  it('the event of a reservation carries the time of the write that reserved, not of the registration or the stream', async () => {
     await teardown(f);
     const registeredAt = Date.parse('2020-01-01T00:00:00.000Z');
     let now = registeredAt;
     f = await setup({ clock: () => now });
     const host = await registerFargateHost();
     await drain();
-    now = Date.now();
-    await runTasks();
+    now = registeredAt + 250;
+    const [taskArn] = await runTasks();
     const handled = await drain();
     const reservation = handled.find((r) => newImage(r)?.kind === 'container-instance' && versionOf(r) === 2)!;
     expect(reservation).toBeDefined();
     const event = f.publisher.events.find((e) => e.resources[0] === host && e.detail.version === 2)!;
     expect(event.detail.remainingResources).toContainEqual(expect.objectContaining({ name: 'MEMORY', integerValue: 2048 - 512 }));
-    const committedAt = reservation.dynamodb.ApproximateCreationDateTime! * 1000;
-    // Task events take their time from the committed record; a host's event for the same kind of change must too.
-    expect(Math.abs(Date.parse(event.time) - committedAt)).toBeLessThan(2_000);
-    expect(Math.abs(Date.parse(event.detail.updatedAt as string) - committedAt)).toBeLessThan(2_000);
+    // The placing write (the task's version 3, after PROVISIONING -> PENDING) moved the host's capacity.
+    const placed = await storedTask(taskArn);
+    expect(placed.record.reservation?.containerInstanceArn).toBe(host);
+    expect(placed.record.updatedAt).toBe(registeredAt + 252);
+    expect(event.time).toBe(new Date(registeredAt + 252).toISOString());
+    expect(event.detail.updatedAt).toBe(event.time);
+    expect(reservation.dynamodb.ApproximateCreationDateTime! * 1000).not.toBe(registeredAt + 252);
   });
 });
 
