@@ -65,6 +65,7 @@ export class EventBridgePublisher implements EventPublisher {
       DetailType: event['detail-type'],
       Detail: JSON.stringify(event.detail),
       Resources: event.resources,
+      // When the change was committed (the record's updatedAt, ms), not when PutEvents ran.
       Time: new Date(event.time),
     };
   }
