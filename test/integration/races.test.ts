@@ -45,26 +45,45 @@ afterAll(() => berth?.close());
 /**
  * Holds the first `parties` calls until all of them have arrived, then releases them together. A
  * writer writes only after it has read, and no write happens before the release, so these are the
- * first writes of `parties` different requests, all decided on the same state.
+ * first writes of `parties` different requests, all decided on the same state. With a `leader`
+ * method, its held calls go first and the others follow once those have committed or failed: every
+ * writer still decided on the same state, but who wins is no longer up to the scheduler.
  */
 class StartingLine {
   private arrived = 0;
+  private leaders = 0;
   private release!: () => void;
   private readonly released = new Promise<void>((resolve) => (this.release = resolve));
+  private leadersDone!: () => void;
+  private readonly leadersFinished = new Promise<void>((resolve) => (this.leadersDone = resolve));
   full = false;
 
-  constructor(private readonly parties: number, timeoutMs: number) {
+  constructor(private readonly parties: number, timeoutMs: number, private readonly leader?: string) {
     // Only so that a writer that never writes fails the test instead of hanging it.
-    setTimeout(() => this.release(), timeoutMs).unref();
+    setTimeout(() => {
+      this.release();
+      this.leadersDone();
+    }, timeoutMs).unref();
   }
 
-  async pass(): Promise<void> {
-    if (this.arrived >= this.parties) return;
+  /** Waits for the start; returns whether this call leads (and must report when it is done). */
+  async pass(method: string): Promise<boolean> {
+    if (this.arrived >= this.parties) return false;
+    const leads = method === this.leader;
+    if (leads) this.leaders++;
     if (++this.arrived === this.parties) {
       this.full = true;
       this.release();
+      if (this.leaders === 0) this.leadersDone();
     }
     await this.released;
+    if (!leads) await this.leadersFinished;
+    return leads;
+  }
+
+  /** A leading call has committed or failed. */
+  settled(): void {
+    if (--this.leaders === 0) this.leadersDone();
   }
 }
 
@@ -81,7 +100,7 @@ function behindLine<T extends object>(target: T, methods: readonly (keyof T & st
     methods.map((method) => {
       const original = target[method] as (...args: unknown[]) => Promise<unknown>;
       const value = async (...args: unknown[]) => {
-        await line.pass();
+        const leads = await line.pass(method);
         try {
           const result = await original.apply(target, args);
           log.push({ method, args: structuredClone(args), outcome: typeof result === 'string' ? result : 'ok' });
@@ -89,6 +108,8 @@ function behindLine<T extends object>(target: T, methods: readonly (keyof T & st
         } catch (error) {
           log.push({ method, args: structuredClone(args), outcome: (error as Error).name });
           throw error;
+        } finally {
+          if (leads) line.settled();
         }
       };
       return [method, { value }];
@@ -215,13 +236,16 @@ describe(`${WRITERS} writers on one task (StopTask, TagResource)`, () => {
 });
 
 describe(`${WRITERS} writers on one cluster (RunTask, TagResource, DeleteCluster)`, () => {
-  it('all decide on the same cluster version; the cluster ends as a serial order of the accepted writes', async () => {
-    const name = 'race-cluster';
+  it.each([
+    { name: 'released at once', cluster: 'race-at-once', leader: undefined, deleteWins: undefined },
+    { name: 'the DeleteCluster writes released first', cluster: 'race-delete-first', leader: 'deactivate', deleteWins: true },
+    { name: 'the RunTask writes released first', cluster: 'race-run-first', leader: 'create', deleteWins: false },
+  ])('all decide on the same cluster version ($name); the cluster ends as a serial order of the accepted writes', async ({ cluster: name, leader, deleteWins }) => {
     const clusterArn = clusterArnOf(scope, name);
     await ecs.send(new CreateClusterCommand({ clusterName: name, capacityProviders: ['FARGATE'], tags: [{ key: 'base', value: '0' }] }));
     const initial = (await berth.context.clusters.get(clusterArn))!;
 
-    const line = new StartingLine(WRITERS, 20_000);
+    const line = new StartingLine(WRITERS, 20_000, leader);
     const log: WriteCall[] = [];
     const context: BerthContext = {
       ...berth.context,
@@ -264,6 +288,7 @@ describe(`${WRITERS} writers on one cluster (RunTask, TagResource, DeleteCluster
       tasks: taskArns.length,
     };
     const why = JSON.stringify(state);
+    if (deleteWins !== undefined) expect(deleted, why).toBe(deleteWins);
 
     // A serial order exists: either one DeleteCluster came before every RunTask (which then found no
     // cluster), or some RunTask came before every DeleteCluster (which then found tasks).
