@@ -1,0 +1,67 @@
+/**
+ * What one reconcile decides, as data (Nomad's reconcileResults): tasks to start, tasks to stop (each
+ * with its stopCode, stoppedReason and the rule that chose it), deployment records to write, a change
+ * to the service itself, service event messages, the decisions not to move, and when to look again.
+ * The caller applies it with conditional writes; nothing here performs I/O.
+ */
+import type { LaunchType } from './records';
+import type { DeploymentRecord, LaunchConfiguration, ServiceStatus } from './service';
+
+/** Why a task is stopped; one name per rule of the reconciler (docs/services.md lists them). */
+export type StopRule =
+  | 'scale-in' // more tasks of the primary deployment than desiredCount
+  | 'replace-old' // a task of an older deployment, replaced by the rolling update
+  | 'unhealthy' // failed its container health check after the grace period
+  | 'draining'; // the service is being deleted
+
+export interface TaskStart {
+  readonly deploymentId: string;
+  readonly taskDefinition: string;
+  readonly launchType?: LaunchType;
+  /** Set when the deployment uses a capacity provider strategy (split by base, then weight). */
+  readonly capacityProvider?: string;
+  readonly count: number;
+  /** The task's group and startedBy, as ECS sets them for service tasks. */
+  readonly group: string;
+  readonly startedBy: string;
+  readonly why: string;
+}
+
+export interface TaskStop {
+  readonly taskArn: string;
+  readonly deploymentId: string;
+  readonly stopCode: 'ServiceSchedulerInitiated';
+  /** The task's stoppedReason (ECS's text). */
+  readonly reason: string;
+  readonly rule: StopRule;
+  readonly why: string;
+}
+
+/** On a rollback the service takes the target's launch configuration (task definition, ...) again. */
+export interface ServiceChange extends Partial<LaunchConfiguration> {
+  readonly status?: ServiceStatus;
+}
+
+export interface Plan {
+  readonly start: TaskStart[];
+  readonly stop: TaskStop[];
+  /** Whole records, only those that changed; the caller writes each conditionally. */
+  readonly deployments: DeploymentRecord[];
+  readonly service?: ServiceChange;
+  /** Service event messages, oldest first (see appendServiceEvents). */
+  readonly events: string[];
+  /** Decisions not to move, with their reason ("at the maximumPercent ceiling", ...). */
+  readonly holds: string[];
+  /** Seconds until the reconciler should look again if nothing wakes it; absent: never (INACTIVE). */
+  readonly nextWakeSeconds?: number;
+}
+
+/** How long to wait, without a wake-up, before looking again. */
+export const WAKE = {
+  /** A rollout moving or tasks on their way: the stream wakes the loop sooner on every task change. */
+  progressing: 15,
+  /** Steady, or stalled on a FAILED deployment without rollback: only a change can move it. */
+  steady: 3600,
+} as const;
+
+export const startedCount = (plan: Plan) => plan.start.reduce((n, s) => n + s.count, 0);

@@ -1,0 +1,164 @@
+/**
+ * The REPLICA reconciler: from a service, its deployments, its tasks, `now` and a random source, the
+ * Plan that moves it one step towards desiredCount healthy tasks of its PRIMARY deployment. Pure.
+ * One call decides everything it safely can at once (Kubernetes' rolling.go takes one step per sync).
+ *
+ * Bounds at every step (D = desiredCount; deployment-math rounds):
+ *   floor   = ceil(D x minimumHealthyPercent / 100)  available tasks the plan's stops never go below
+ *   ceiling = floor(D x maximumPercent / 100)        tasks holding resources (starting, available,
+ *                                                    unhealthy, stopping) the plan's starts never exceed
+ * Worked example, D 4, 50% / 200% (floor 2, ceiling 8), 4 old tasks RUNNING:
+ *   step 1: stop 2 old (4 available - floor 2), start 4 new (2 live + 2 stopping + 4 = 8)
+ *   step 2: 4 new RUNNING -> 6 available, stop the last 2 old; then COMPLETED and steady.
+ * With 100% / 100% nothing may stop or start: the plan holds and says so (seed 002's event).
+ */
+import { breakerStage, failDeployment, failureThreshold, foldOutcomes } from './circuit-breaker';
+import { distributeTasks } from './capacity-strategy';
+import { canDeploymentProceed, maximumTasks, minimumHealthyTasks } from './deployment-math';
+import type { TaskRecord } from './records';
+import { serviceGroup, type DeploymentRecord, type ServiceRecord } from './service';
+import { FAILED_HEALTH_CHECKS_REASON, rolloutReasons, scalingActivityReason, serviceMessages } from './service-messages';
+import { WAKE, type Plan, type ServiceChange, type StopRule, type TaskStart, type TaskStop } from './service-plan';
+import { replacementOrder, scaleInOrder, serviceTasks, type ServiceTask } from './service-tasks';
+
+export function reconcile(
+  service: ServiceRecord,
+  deployments: readonly DeploymentRecord[],
+  tasks: readonly TaskRecord[],
+  now: number,
+  random: () => number,
+): Plan {
+  const plan: Plan & { start: TaskStart[]; events: string[]; holds: string[] } = {
+    start: [], stop: [], deployments: [], events: [], holds: [], nextWakeSeconds: WAKE.progressing,
+  };
+  if (service.status === 'INACTIVE') return { ...plan, nextWakeSeconds: undefined };
+  const name = service.serviceName;
+  const breaker = service.deploymentConfiguration.deploymentCircuitBreaker;
+
+  // 1. Circuit breaker: fold new task outcomes into every deployment's count; trip the primary.
+  let deps = deployments.map((d) => {
+    const circuitBreaker = foldOutcomes(d.circuitBreaker, d, tasks, breaker);
+    return circuitBreaker === d.circuitBreaker ? d : { ...d, circuitBreaker, failedTasks: circuitBreaker.failedTasks };
+  });
+  let serviceChange: ServiceChange | undefined;
+  const current = deps.find((d) => d.status === 'PRIMARY');
+  if (!current) return { ...plan, holds: ['no PRIMARY deployment'], nextWakeSeconds: WAKE.steady };
+  if (service.status === 'ACTIVE' && breaker.enable && current.rolloutState === 'IN_PROGRESS' &&
+      current.circuitBreaker.failedTasks >= failureThreshold(service.desiredCount, breaker.thresholdConfiguration)) {
+    const failed = failDeployment(name, deps, current.id, { rollback: breaker.rollback, cause: 'circuit-breaker' }, now);
+    deps = failed.deployments;
+    plan.events.push(...failed.events);
+    serviceChange = failed.service;
+    plan.holds.push(`circuit breaker tripped in stage ${breakerStage(tasks, current)} at ${current.circuitBreaker.failedTasks} failed tasks`);
+  }
+  const primary = deps.find((d) => d.status === 'PRIMARY')!;
+  const draining = service.status === 'DRAINING';
+  const stalled = primary.rolloutState === 'FAILED';
+
+  // 2. Bounds and the tasks as the reconciler sees them.
+  const { minimumHealthyPercent: minPct, maximumPercent: maxPct } = service.deploymentConfiguration;
+  const D = draining ? 0 : service.desiredCount;
+  const floor = minimumHealthyTasks(D, minPct);
+  const ceiling = Math.max(D, maximumTasks(D, maxPct));
+  const mine = serviceTasks(service, deps, tasks, now);
+  const live = mine.filter((t) => t.condition !== 'gone' && t.condition !== 'stopping');
+  const occupied = mine.filter((t) => t.condition !== 'gone').length;
+  const isPrimary = (t: ServiceTask) => t.deployment.id === primary.id;
+  let budget = live.filter((t) => t.condition === 'available').length - floor;
+  const stopped = new Set<string>();
+  const stop = (t: ServiceTask, rule: StopRule, why: string) => {
+    if (t.condition === 'available') budget--;
+    stopped.add(t.task.taskArn);
+    const reason = rule === 'unhealthy' ? FAILED_HEALTH_CHECKS_REASON : scalingActivityReason(primary.id);
+    if (rule === 'unhealthy') plan.events.push(serviceMessages.failedHealthChecks(name, t.task.taskArn));
+    plan.stop.push({ taskArn: t.task.taskArn, deploymentId: t.deployment.id, stopCode: 'ServiceSchedulerInitiated', reason, rule, why });
+  };
+
+  // 3. Stops.
+  if (draining) {
+    for (const t of live) stop(t, 'draining', 'the service is being deleted (DRAINING)');
+  } else {
+    const rolling = primary.rolloutState === 'IN_PROGRESS';
+    for (const t of replacementOrder(live.filter((t) => !isPrimary(t)))) {
+      if (stalled) break; // a FAILED rollout without rollback keeps the old tasks serving
+      if (t.condition === 'unhealthy') stop(t, 'unhealthy', 'an old task failed its health checks');
+      else if (t.condition !== 'available') stop(t, 'replace-old', 'an old task that serves nothing yet is replaced');
+      else if (budget > 0) stop(t, 'replace-old', `rolling update: ${budget} available above the floor of ${floor}`);
+      else { plan.holds.push(`old tasks kept: available tasks at the minimumHealthyPercent floor (${floor})`); break; }
+    }
+    const good = live.filter((t) => isPrimary(t) && t.condition !== 'unhealthy');
+    const excess = good.length - D;
+    for (const t of excess > 0 ? scaleInOrder(good, live, excess) : []) {
+      if (t.condition === 'available' && budget <= 0) { plan.holds.push(`scale-in held at the floor (${floor})`); break; }
+      stop(t, 'scale-in', `${good.length} tasks of the primary deployment, desiredCount ${D}`);
+    }
+    const unhealthy = live.filter((t) => isPrimary(t) && t.condition === 'unhealthy');
+    const healthyPrimary = good.filter((t) => t.condition === 'available' && !stopped.has(t.task.taskArn)).length;
+    if (unhealthy.length > 0) {
+      if (rolling) for (const t of unhealthy) stop(t, 'unhealthy', 'during a rolling update unhealthy tasks stop first');
+      else if (healthyPrimary >= D) for (const t of unhealthy) stop(t, 'unhealthy', 'its replacements are healthy');
+      else if (occupied >= ceiling) stop(unhealthy[Math.floor(random() * unhealthy.length)]!, 'unhealthy', 'no room under maximumPercent to start its replacement first');
+    }
+  }
+
+  // 4. Starts: up to desiredCount healthy-or-coming primary tasks, never above the ceiling.
+  const keeping = live.filter((t) => isPrimary(t) && t.condition !== 'unhealthy' && !stopped.has(t.task.taskArn));
+  const need = D - keeping.length;
+  const room = ceiling - occupied;
+  if (need > 0 && stalled) plan.holds.push(`deployment ${primary.id} FAILED: it launches no new tasks`);
+  else if (need > 0 && room <= 0) plan.holds.push(`at the maximumPercent ceiling (${ceiling} tasks)`);
+  else if (need > 0) plan.start.push(...startsFor(primary, service, keeping, Math.min(need, room)));
+
+  // 5. A rollout that can neither stop nor start a task says so and does not move (seed 002).
+  const rolloutPending = live.some((t) => !isPrimary(t));
+  if (rolloutPending && !stalled && plan.start.length === 0 && plan.stop.length === 0 &&
+      !canDeploymentProceed(D, minPct, maxPct)) {
+    plan.events.push(serviceMessages.cannotStopOrStart(name));
+  }
+  if (plan.stop.length > 0) plan.events.push(serviceMessages.stopped(name, plan.stop.map((s) => s.taskArn)));
+
+  // 6. Deployments: counts, INACTIVE when empty, COMPLETED when steady; the service's own status.
+  const settled = plan.start.length === 0 && plan.stop.length === 0 && occupied === keeping.length &&
+    keeping.length === D && keeping.every((t) => t.condition === 'available');
+  const next = deps.map((d) => {
+    const own = mine.filter((t) => t.deployment.id === d.id && t.condition !== 'gone');
+    const ownLive = own.filter((t) => t.condition !== 'stopping');
+    let r: DeploymentRecord = {
+      ...d,
+      runningCount: ownLive.filter((t) => t.task.lastStatus === 'RUNNING').length,
+      pendingCount: ownLive.filter((t) => t.task.lastStatus !== 'RUNNING').length,
+      desiredCount: d.id === primary.id ? D : ownLive.filter((t) => !stopped.has(t.task.taskArn)).length,
+    };
+    if (d.id !== primary.id && d.status === 'ACTIVE' && own.length === 0) r = { ...r, status: 'INACTIVE' };
+    if (d.id === primary.id && settled && d.rolloutState === 'IN_PROGRESS') {
+      r = { ...r, rolloutState: 'COMPLETED', rolloutStateReason: rolloutReasons.completed(d.id), completedAt: now };
+      plan.events.push(serviceMessages.deploymentCompleted(name, d.id));
+    }
+    if (draining && occupied === 0) r = { ...r, status: 'INACTIVE' };
+    return r;
+  });
+  if (settled && !draining && primary.rolloutState !== 'FAILED') plan.events.push(serviceMessages.steadyState(name));
+  const changed = next.filter((d, i) => JSON.stringify(d) !== JSON.stringify(deployments[i]));
+  const deploymentsOut = changed.map((d) => ({ ...d, updatedAt: now }));
+  if (draining && occupied === 0) {
+    return { ...plan, deployments: deploymentsOut, service: { ...serviceChange, status: 'INACTIVE' }, nextWakeSeconds: undefined };
+  }
+  const quiet = (settled || stalled) && plan.start.length === 0 && plan.stop.length === 0;
+  return { ...plan, deployments: deploymentsOut, service: serviceChange, nextWakeSeconds: quiet ? WAKE.steady : WAKE.progressing };
+}
+
+/** The starts for `count` new tasks of the deployment: one per capacity provider (base, then weight). */
+function startsFor(d: DeploymentRecord, service: ServiceRecord, keeping: readonly ServiceTask[], count: number): TaskStart[] {
+  const common = { deploymentId: d.id, taskDefinition: d.taskDefinition, group: serviceGroup(service.serviceName), startedBy: d.id };
+  const why = `${keeping.length} of ${service.desiredCount} tasks of deployment ${d.id}`;
+  const strategy = d.capacityProviderStrategy ?? [];
+  if (strategy.length === 0) return [{ ...common, launchType: d.launchType, count, why }];
+  const existing: Record<string, number> = {};
+  for (const t of keeping) {
+    const cp = t.task.capacityProviderName;
+    if (cp) existing[cp] = (existing[cp] ?? 0) + 1;
+  }
+  const perProvider = new Map<string, number>();
+  for (const cp of distributeTasks(strategy, count, existing)) perProvider.set(cp, (perProvider.get(cp) ?? 0) + 1);
+  return [...perProvider].map(([capacityProvider, n]) => ({ ...common, capacityProvider, count: n, why }));
+}
