@@ -17,7 +17,6 @@
 import { minimumHealthyTasks } from './deployment-math';
 import type { TaskRecord } from './records';
 import {
-  INITIAL_CIRCUIT_BREAKER,
   launchConfigurationOf,
   type CircuitBreakerState,
   type DeploymentCircuitBreaker,
@@ -160,7 +159,9 @@ export function failDeployment(
     if (d.id === target?.id) {
       const rolloutStateReason = byBreaker ? rolloutReasons.rollingBack(d.id) : rolloutReasons.rollbackRequested(d.id);
       const { completedAt: _completed, ...rest } = d;
-      return { ...rest, status: 'PRIMARY', rolloutState: 'IN_PROGRESS', rolloutStateReason, updatedAt: now, circuitBreaker: INITIAL_CIRCUIT_BREAKER };
+      // Count afresh from now: the target's tasks that failed before this rollout are not its failures.
+      const circuitBreaker = { failedTasks: 0, countedThrough: { at: now, taskArns: [] } };
+      return { ...rest, status: 'PRIMARY', rolloutState: 'IN_PROGRESS', rolloutStateReason, updatedAt: now, failedTasks: 0, circuitBreaker };
     }
     return d.status === 'PRIMARY' && target ? { ...d, status: 'ACTIVE', updatedAt: now } : d;
   });

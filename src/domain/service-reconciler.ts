@@ -35,8 +35,10 @@ export function reconcile(
   const name = service.serviceName;
   const breaker = service.deploymentConfiguration.deploymentCircuitBreaker;
 
-  // 1. Circuit breaker: fold new task outcomes into every deployment's count; trip the primary.
+  // 1. Circuit breaker: fold new task outcomes into each rollout in progress (the breaker watches
+  //    nothing else, ECS's MONITORING); trip the primary at the threshold.
   let deps = deployments.map((d) => {
+    if (d.rolloutState !== 'IN_PROGRESS') return d;
     const circuitBreaker = foldOutcomes(d.circuitBreaker, d, tasks, breaker);
     return circuitBreaker === d.circuitBreaker ? d : { ...d, circuitBreaker, failedTasks: circuitBreaker.failedTasks };
   });
@@ -83,7 +85,7 @@ export function reconcile(
       if (stalled) break; // a FAILED rollout without rollback keeps the old tasks serving
       if (t.condition === 'unhealthy') stop(t, 'unhealthy', 'an old task failed its health checks');
       else if (t.condition !== 'available') stop(t, 'replace-old', 'an old task that serves nothing yet is replaced');
-      else if (budget > 0) stop(t, 'replace-old', `rolling update: ${budget} available above the floor of ${floor}`);
+      else if (budget > 0) stop(t, 'replace-old', `rolling update: ${budget} available task(s) above the minimumHealthyPercent floor of ${floor}`);
       else { plan.holds.push(`old tasks kept: available tasks at the minimumHealthyPercent floor (${floor})`); break; }
     }
     const good = live.filter((t) => isPrimary(t) && t.condition !== 'unhealthy');
