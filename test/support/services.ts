@@ -198,6 +198,10 @@ export function advance(world: World, behaviour: (t: TaskRecord) => Behaviour, s
         ? { ...t, lastStatus: 'STOPPED', stoppedAt: now }
         : { ...t, lastStatus: 'STOPPING' };
     }
+    // A health check that has not answered yet answers now (HEALTHY unless the task is meant to fail it).
+    if (t.lastStatus === 'RUNNING' && hc(t) && (t.healthStatus === undefined || t.healthStatus === 'UNKNOWN')) {
+      return { ...t, healthStatus: behaviour(t) === 'fails-health-checks' ? 'UNHEALTHY' : 'HEALTHY' };
+    }
     if (t.lastStatus === 'RUNNING') return t;
     switch (behaviour(t)) {
       case 'succeeds':
