@@ -10,7 +10,7 @@
  *                                                          -> new deployment
  *   UpdateService { deploymentConfiguration | healthCheckGracePeriodSeconds | tags... } -> none
  */
-import { validateCapacityProviderStrategy, type CapacityProviderStrategyItem } from './capacity-strategy';
+import { validateCapacityProviderStrategy, type CapacityProviderStrategyItem, type StrategyUse } from './capacity-strategy';
 import { BerthError } from './errors';
 import type { LaunchType } from './records';
 import {
@@ -88,13 +88,18 @@ function launchTarget(input: CreateServiceInput, ctx: CreateContext): Refusal | 
   if (input.launchType) return { launchType: input.launchType };
   const strategy = own.length > 0 ? own : ctx.clusterDefaultStrategy;
   if (strategy.length === 0) return { launchType: 'EC2' };
+  return strategyRefusal(strategy, ctx.clusterCapacityProviders, own.length > 0 ? 'placement' : 'defaultPlacement') ?? { capacityProviderStrategy: [...strategy] };
+}
+
+/** The existing strategy validation (it throws InvalidParameterException), as a value. */
+function strategyRefusal(strategy: readonly CapacityProviderStrategyItem[], associated: readonly string[], use: StrategyUse): Refusal | undefined {
   try {
-    validateCapacityProviderStrategy(strategy, ctx.clusterCapacityProviders, own.length > 0 ? 'placement' : 'defaultPlacement');
+    validateCapacityProviderStrategy(strategy, associated, use);
+    return undefined;
   } catch (e) {
     if (e instanceof BerthError) return refuse('InvalidParameterException', e.message);
     throw e;
   }
-  return { capacityProviderStrategy: [...strategy] };
 }
 
 /** CreateService: the service (ACTIVE) and its first deployment (PRIMARY, IN_PROGRESS), or a refusal. */
@@ -174,7 +179,7 @@ export function decideUpdateService(
   service: ServiceRecord,
   deployments: readonly DeploymentRecord[],
   input: UpdateServiceInput,
-  ctx: { readonly now: number; readonly newDeploymentId: string; readonly hasHealthCheck: boolean },
+  ctx: { readonly now: number; readonly newDeploymentId: string; readonly hasHealthCheck: boolean; readonly clusterCapacityProviders?: readonly string[] },
 ): Refusal | UpdateOutcome {
   if (service.status !== 'ACTIVE') return refuse('ServiceNotActiveException', 'Service was not ACTIVE.');
   if (input.desiredCount !== undefined && !isInt(input.desiredCount, 0, MAX_DESIRED_COUNT)) {
@@ -186,6 +191,10 @@ export function decideUpdateService(
   const deploymentConfiguration = resolveDeploymentConfiguration(input.deploymentConfiguration, service.deploymentConfiguration);
   const bad = checkDeploymentConfiguration(deploymentConfiguration);
   if (bad) return bad;
+  if (input.capacityProviderStrategy !== undefined && input.capacityProviderStrategy.length > 0) {
+    const checked = strategyRefusal(input.capacityProviderStrategy, ctx.clusterCapacityProviders ?? [], 'placement');
+    if (checked) return checked;
+  }
   const trigger = deploymentTrigger(service, input);
   const next: ServiceRecord = {
     ...service,
