@@ -59,6 +59,16 @@ export function checkDeploymentConfiguration(c: DeploymentConfiguration): Refusa
   return undefined;
 }
 
+function checkNumbers(input: { desiredCount?: number; healthCheckGracePeriodSeconds?: number }): Refusal | undefined {
+  if (input.desiredCount !== undefined && !isInt(input.desiredCount, 0, MAX_DESIRED_COUNT)) {
+    return refuse('InvalidParameterException', `desiredCount must be an integer between 0 and ${MAX_DESIRED_COUNT}.`);
+  }
+  if (input.healthCheckGracePeriodSeconds !== undefined && !isInt(input.healthCheckGracePeriodSeconds, 0)) {
+    return refuse('InvalidParameterException', 'healthCheckGracePeriodSeconds must be an integer between 0 and 2147483647.');
+  }
+  return undefined;
+}
+
 export interface CreateServiceInput extends Partial<LaunchConfiguration> {
   readonly serviceName: string;
   readonly taskDefinition: string; // resolved ARN
@@ -111,27 +121,15 @@ export function decideCreateService(
   const controller = input.deploymentController?.type ?? 'ECS';
   if (controller !== 'ECS') return refuse('UnsupportedFeatureException', `The ${controller} deployment controller is not supported by Berth yet. Use the ECS deployment controller.`);
   if (input.desiredCount === undefined) return refuse('InvalidParameterException', 'desiredCount is required for the REPLICA scheduling strategy.');
-  if (!isInt(input.desiredCount, 0, MAX_DESIRED_COUNT)) return refuse('InvalidParameterException', `desiredCount must be an integer between 0 and ${MAX_DESIRED_COUNT}.`);
-  if (input.healthCheckGracePeriodSeconds !== undefined && !isInt(input.healthCheckGracePeriodSeconds, 0)) {
-    return refuse('InvalidParameterException', 'healthCheckGracePeriodSeconds must be an integer between 0 and 2147483647.');
-  }
   const deploymentConfiguration = resolveDeploymentConfiguration(input.deploymentConfiguration);
-  const bad = checkDeploymentConfiguration(deploymentConfiguration);
+  const bad = checkNumbers(input) ?? checkDeploymentConfiguration(deploymentConfiguration);
   if (bad) return bad;
   const target = launchTarget(input, ctx);
   if ('refused' in target) return target;
-  const launch = launchConfigurationOf({ ...input, ...target });
   const service = {
-    ...launch,
-    serviceArn: ctx.serviceArn,
-    serviceName: input.serviceName,
-    clusterArn: ctx.clusterArn,
-    status: 'ACTIVE' as const,
-    desiredCount: input.desiredCount,
-    schedulingStrategy: 'REPLICA' as const,
-    deploymentController: { type: 'ECS' as const },
-    deploymentConfiguration,
-    healthCheckGracePeriodSeconds: input.healthCheckGracePeriodSeconds ?? 0,
+    ...launchConfigurationOf({ ...input, ...target }), serviceArn: ctx.serviceArn, serviceName: input.serviceName,
+    clusterArn: ctx.clusterArn, status: 'ACTIVE' as const, desiredCount: input.desiredCount, schedulingStrategy: 'REPLICA' as const,
+    deploymentController: { type: 'ECS' as const }, deploymentConfiguration, healthCheckGracePeriodSeconds: input.healthCheckGracePeriodSeconds ?? 0,
   };
   return { service, deployment: newDeployment(service, ctx.deploymentId, ctx.now, ctx.hasHealthCheck) };
 }
@@ -182,14 +180,8 @@ export function decideUpdateService(
   ctx: { readonly now: number; readonly newDeploymentId: string; readonly hasHealthCheck: boolean; readonly clusterCapacityProviders?: readonly string[] },
 ): Refusal | UpdateOutcome {
   if (service.status !== 'ACTIVE') return refuse('ServiceNotActiveException', 'Service was not ACTIVE.');
-  if (input.desiredCount !== undefined && !isInt(input.desiredCount, 0, MAX_DESIRED_COUNT)) {
-    return refuse('InvalidParameterException', `desiredCount must be an integer between 0 and ${MAX_DESIRED_COUNT}.`);
-  }
-  if (input.healthCheckGracePeriodSeconds !== undefined && !isInt(input.healthCheckGracePeriodSeconds, 0)) {
-    return refuse('InvalidParameterException', 'healthCheckGracePeriodSeconds must be an integer between 0 and 2147483647.');
-  }
   const deploymentConfiguration = resolveDeploymentConfiguration(input.deploymentConfiguration, service.deploymentConfiguration);
-  const bad = checkDeploymentConfiguration(deploymentConfiguration);
+  const bad = checkNumbers(input) ?? checkDeploymentConfiguration(deploymentConfiguration);
   if (bad) return bad;
   if (input.capacityProviderStrategy !== undefined && input.capacityProviderStrategy.length > 0) {
     const checked = strategyRefusal(input.capacityProviderStrategy, ctx.clusterCapacityProviders ?? [], 'placement');

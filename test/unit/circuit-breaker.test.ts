@@ -11,7 +11,7 @@ import type { TaskRecord } from '../../src/domain/records';
 import { INITIAL_CIRCUIT_BREAKER, type ThresholdConfiguration } from '../../src/domain/service';
 import { reconcile } from '../../src/domain/service-reconciler';
 import { serviceMessages } from '../../src/domain/service-messages';
-import { NEW, NOW, OLD, aDeployment, aService, aTask, deepFreeze, expectPlan, rollout, rolling, tasksOf } from '../support/services';
+import { NEW, NOW, OLD, aDeployment, aService, aTask, advance, applyPlan, deepFreeze, expectPlan, rollout, rolling, tasksOf, type World } from '../support/services';
 
 const failedToStart = (o: Partial<TaskRecord> = {}) =>
   aTask({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'TaskFailedToStart', stoppedReason: 'CannotPullContainerError', stoppedAt: NOW - 5000, ...o });
@@ -106,6 +106,31 @@ describe('tripping in the reconciler', () => {
   it('disabled: counts failures but never trips', () => {
     const plan = reconcile(aService(), rollout(), [failedToStart(), failedToStart(), failedToStart()], NOW, () => 0);
     expectPlan(plan, { start: [{ deploymentId: NEW, count: 4 }], deployments: [{ id: NEW, rolloutState: 'IN_PROGRESS', failedTasks: 3 }] });
+  });
+});
+
+describe('a rollout whose tasks fail their health checks, played out', () => {
+  it('stage 2 trips at 3 for a 4-task service and rolls back to steady on the old task definition', () => {
+    const world: World = {
+      service: aService(rolling(100, 200, 4, { enable: true, rollback: true })),
+      deployments: rollout({ hasHealthCheck: true }, { hasHealthCheck: true }),
+      tasks: tasksOf(4, { startedBy: OLD, healthStatus: 'HEALTHY' }), now: NOW, events: [], next: 0,
+    };
+    for (let i = 0; i < 40; i++) {
+      applyPlan(world, reconcile(world.service, world.deployments, world.tasks, world.now, () => 0));
+      advance(world, (t) => (t.startedBy === NEW ? 'fails-health-checks' : 'succeeds'));
+    }
+    const d = Object.fromEntries(world.deployments.map((x) => [x.id, x]));
+    // The 4 new tasks started together and were stopped together: 4 failures at once, past the 3.
+    expect(d[NEW]).toEqual(expect.objectContaining({ status: 'INACTIVE', rolloutState: 'FAILED', failedTasks: 4 }));
+    expect(d[OLD]).toEqual(expect.objectContaining({ status: 'PRIMARY', rolloutState: 'COMPLETED' }));
+    expect(world.service.taskDefinition).toBe(d[OLD]!.taskDefinition);
+    // The old tasks served throughout: minimumHealthyPercent 100 never let one of them stop.
+    expect(world.tasks.filter((t) => t.startedBy === OLD && t.desiredStatus === 'STOPPED')).toEqual([]);
+    const at = (m: string) => world.events.indexOf(m);
+    expect(at(serviceMessages.deploymentFailed('web', NEW))).toBeGreaterThan(-1);
+    expect(at(serviceMessages.rollingBack('web', OLD))).toBe(at(serviceMessages.deploymentFailed('web', NEW)) + 1);
+    expect(world.events.at(-1)).toBe(serviceMessages.steadyState('web'));
   });
 });
 
