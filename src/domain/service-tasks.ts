@@ -77,15 +77,20 @@ export function scaleInOrder(candidates: readonly ServiceTask[], live: readonly 
   const picked: ServiceTask[] = [];
   for (const cls of [0, 1, 2]) {
     const buckets = new Map<string, ServiceTask[]>();
-    for (const t of candidates) if (loss(t) === cls) buckets.set(zone(t), [...(buckets.get(zone(t)) ?? []), t]);
-    for (const list of buckets.values()) list.sort(newestFirst);
+    for (const t of candidates) {
+      if (loss(t) !== cls) continue;
+      const list = buckets.get(zone(t));
+      if (list) list.push(t);
+      else buckets.set(zone(t), [t]);
+    }
+    for (const list of buckets.values()) list.sort((a, b) => newestFirst(b, a));
     while (picked.length < count && buckets.size > 0) {
       let best: string | undefined;
       for (const z of buckets.keys()) {
         if (best === undefined || (perZone.get(z) ?? 0) > (perZone.get(best) ?? 0) || ((perZone.get(z) ?? 0) === (perZone.get(best) ?? 0) && z < best)) best = z;
       }
       const list = buckets.get(best!)!;
-      picked.push(list.shift()!);
+      picked.push(list.pop()!); // lists are sorted oldest first, so pop() takes the newest in O(1)
       perZone.set(best!, (perZone.get(best!) ?? 0) - 1);
       if (list.length === 0) buckets.delete(best!);
     }
