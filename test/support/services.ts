@@ -8,6 +8,7 @@ import type { TaskRecord } from '../../src/domain/records';
 import {
   INITIAL_CIRCUIT_BREAKER,
   serviceGroup,
+  type DeploymentCircuitBreaker,
   type DeploymentRecord,
   type ServiceRecord,
 } from '../../src/domain/service';
@@ -49,7 +50,7 @@ export function aService(overrides: Partial<ServiceRecord> = {}): ServiceRecord 
 }
 
 /** With rolling bounds and breaker in one go: aService(rolling(50, 200)). */
-export const rolling = (minimumHealthyPercent: number, maximumPercent: number, desiredCount = 4, breaker = { enable: false, rollback: false }) =>
+export const rolling = (minimumHealthyPercent: number, maximumPercent: number, desiredCount = 4, breaker: DeploymentCircuitBreaker = { enable: false, rollback: false }) =>
   ({ desiredCount, deploymentConfiguration: { minimumHealthyPercent, maximumPercent, deploymentCircuitBreaker: breaker } });
 
 export function aDeployment(overrides: Partial<DeploymentRecord> = {}): DeploymentRecord {

@@ -103,6 +103,18 @@ describe('tripping in the reconciler', () => {
     expectPlan(plan, { start: [], stop: 0, deployments: [{ id: NEW, status: 'PRIMARY', rolloutState: 'FAILED' }], events: [serviceMessages.deploymentFailed('web', NEW)] });
   });
 
+  it('a healthy task in between resets the count: 2 failures, a healthy task, 2 failures -> no trip at 3', () => {
+    const tasks = [
+      ...tasksOf(4, { startedBy: OLD }),
+      failedToStart({ stoppedAt: NOW - 50_000 }), failedToStart({ stoppedAt: NOW - 49_000 }),
+      aTask({ startedAt: NOW - 40_000 }),
+      failedToStart({ stoppedAt: NOW - 30_000 }), failedToStart({ stoppedAt: NOW - 29_000 }),
+    ];
+    expectPlan(reconcile(on(true), rollout(), tasks, NOW, () => 0), { deployments: [{ id: NEW, rolloutState: 'IN_PROGRESS', failedTasks: 2 }] });
+    const noReset = aService(rolling(100, 200, 4, { enable: true, rollback: false, resetOnHealthyTask: false }));
+    expectPlan(reconcile(noReset, rollout(), tasks, NOW, () => 0), { deployments: [{ id: NEW, rolloutState: 'FAILED', failedTasks: 4 }] });
+  });
+
   it('disabled: counts failures but never trips', () => {
     const plan = reconcile(aService(), rollout(), [failedToStart(), failedToStart(), failedToStart()], NOW, () => 0);
     expectPlan(plan, { start: [{ deploymentId: NEW, count: 4 }], deployments: [{ id: NEW, rolloutState: 'IN_PROGRESS', failedTasks: 3 }] });
@@ -156,6 +168,20 @@ describe('failDeployment and requestRollback', () => {
     expect(out.deployments.find((d) => d.id === OLD)).toEqual(expect.objectContaining({
       status: 'PRIMARY', rolloutState: 'IN_PROGRESS', rolloutStateReason: `ECS deployment rollback requested: rolling back to deploymentId ${OLD}.`,
     }));
+  });
+
+  it('after a requested rollback the reconciler replaces the new tasks and completes the old deployment', () => {
+    const newTasks = tasksOf(2, { startedBy: NEW });
+    const asked = requestRollback('web', rollout(), NEW, NOW);
+    if ('refused' in asked) throw new Error(asked.refused);
+    const service = aService({ ...asked.service });
+    const first = reconcile(service, asked.deployments, [...tasksOf(4, { startedBy: OLD }), ...newTasks], NOW, () => 0);
+    expectPlan(first, { start: [], stop: newTasks.map((t) => ({ taskArn: t.taskArn, deploymentId: NEW, rule: 'replace-old' as const })).reverse() });
+    const done = reconcile(service, asked.deployments, tasksOf(4, { startedBy: OLD }), NOW, () => 0);
+    expectPlan(done, {
+      deployments: [{ id: OLD, status: 'PRIMARY', rolloutState: 'COMPLETED' }, { id: NEW, status: 'INACTIVE', rolloutState: 'FAILED' }],
+      events: [serviceMessages.deploymentCompleted('web', OLD), serviceMessages.steadyState('web')],
+    });
   });
 
   it.each([
