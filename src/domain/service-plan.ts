@@ -3,6 +3,16 @@
  * with its stopCode, stoppedReason and the rule that chose it), deployment records to write, a change
  * to the service itself, service event messages, the decisions not to move, and when to look again.
  * The caller applies it with conditional writes; nothing here performs I/O.
+ *
+ * Example: service web, desiredCount 4, 100% / 200%, 4 old tasks and 4 new tasks RUNNING:
+ *   start:  []
+ *   stop:   4 x { stopCode: 'ServiceSchedulerInitiated', rule: 'replace-old',
+ *                 reason: 'Scaling activity initiated by (deployment ecs-svc/2...)',
+ *                 why: 'rolling update: 4 available task(s) above the minimumHealthyPercent floor of 4' }
+ *   deployments: [old: ACTIVE, desiredCount 0, runningCount 4;  new: PRIMARY, runningCount 4]
+ *   events: ['(service web) has stopped 4 running tasks: (task ...) (task ...) (task ...) (task ...).']
+ *   holds:  []                    nextWakeSeconds: 15
+ * The next pass, with the old tasks STOPPED, completes the new deployment and reports steady state.
  */
 import type { LaunchType } from './records';
 import type { DeploymentRecord, LaunchConfiguration, ServiceStatus } from './service';

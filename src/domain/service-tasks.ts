@@ -55,8 +55,11 @@ export function serviceTasks(
 }
 
 /** 0 not yet placed on a host, 1 placed but not serving, 2 serving: the cheapest to lose first. */
-const loss = (t: ServiceTask) =>
-  t.condition === 'available' ? 2 : t.task.containerInstanceArn !== undefined || t.task.lastStatus !== 'PENDING' ? 1 : 0;
+const loss = (t: ServiceTask) => {
+  if (t.condition === 'available') return 2;
+  const unplaced = t.task.containerInstanceArn === undefined && (t.task.lastStatus === 'PROVISIONING' || t.task.lastStatus === 'PENDING');
+  return unplaced ? 0 : 1;
+};
 const newestFirst = (a: ServiceTask, b: ServiceTask) =>
   b.task.createdAt - a.task.createdAt || a.task.taskArn.localeCompare(b.task.taskArn);
 
