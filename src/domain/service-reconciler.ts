@@ -94,7 +94,8 @@ export function reconcile(
       if (t.condition === 'available' && budget <= 0) { plan.holds.push(`scale-in held at the floor (${floor})`); break; }
       stop(t, 'scale-in', `${good.length} tasks of the primary deployment, desiredCount ${D}`);
     }
-    const unhealthy = live.filter((t) => isPrimary(t) && t.condition === 'unhealthy');
+    // Sorted so the random pick depends on the random source only, not on the order tasks were read in.
+    const unhealthy = live.filter((t) => isPrimary(t) && t.condition === 'unhealthy').sort((a, b) => a.task.taskArn.localeCompare(b.task.taskArn));
     const healthyPrimary = good.filter((t) => t.condition === 'available' && !stopped.has(t.task.taskArn)).length;
     if (unhealthy.length > 0) {
       if (rolling) for (const t of unhealthy) stop(t, 'unhealthy', 'during a rolling update unhealthy tasks stop first');
