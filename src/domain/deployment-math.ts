@@ -71,18 +71,4 @@ export function defaultDeploymentConfiguration(schedulingStrategy: SchedulingStr
     : { minimumHealthyPercent: 100, maximumPercent: 200 };
 }
 
-export const CIRCUIT_BREAKER_MIN_THRESHOLD = 10;
-export const CIRCUIT_BREAKER_MAX_THRESHOLD = 200;
-
-/**
- * How many failed task launches mark a deployment FAILED when the circuit breaker is on:
- * half the desired count, rounded up, clamped to [10, 200].
- *
- *   circuitBreakerThreshold(1)    === 10   (floor)
- *   circuitBreakerThreshold(25)   === 13   (12.5 rounds up)
- *   circuitBreakerThreshold(1000) === 200  (ceiling)
- */
-export function circuitBreakerThreshold(desiredCount: number): number {
-  const half = Math.floor((desiredCount + 1) / 2);
-  return Math.min(CIRCUIT_BREAKER_MAX_THRESHOLD, Math.max(CIRCUIT_BREAKER_MIN_THRESHOLD, half));
-}
+// The circuit breaker's threshold (ECS's current [3, 200] clamp) lives in circuit-breaker.ts.

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   canDeploymentProceed,
-  circuitBreakerThreshold,
   defaultDeploymentConfiguration,
   maximumTasks,
   minimumHealthyTasks,
@@ -59,20 +58,6 @@ describe('defaultDeploymentConfiguration', () => {
   });
 });
 
-describe('circuitBreakerThreshold', () => {
-  it.each([
-    { name: 'desired 0 -> floor 10', desired: 0, expected: 10 },
-    { name: 'desired 1 -> floor 10', desired: 1, expected: 10 },
-    { name: 'desired 20 -> 10', desired: 20, expected: 10 },
-    { name: 'desired 21 -> 11 (10.5 rounds up)', desired: 21, expected: 11 },
-    { name: 'desired 25 -> 13 (12.5 rounds up)', desired: 25, expected: 13 },
-    { name: 'desired 400 -> 200', desired: 400, expected: 200 },
-    { name: 'desired 5000 -> ceiling 200', desired: 5000, expected: 200 },
-  ])('$name', ({ desired, expected }) => {
-    expect(circuitBreakerThreshold(desired)).toBe(expected);
-  });
-});
-
 describe('properties', () => {
   const desired = fc.integer({ min: 0, max: 5000 });
 
@@ -96,17 +81,6 @@ describe('properties', () => {
         expect((min - 1) * 100).toBeLessThan(d * p);
         expect(max * 100).toBeLessThanOrEqual(d * p);
         expect((max + 1) * 100).toBeGreaterThan(d * p);
-      }),
-    );
-  });
-
-  it('circuit breaker threshold stays in [10, 200] and never decreases with desiredCount', () => {
-    fc.assert(
-      fc.property(desired, (d) => {
-        const t = circuitBreakerThreshold(d);
-        expect(t).toBeGreaterThanOrEqual(10);
-        expect(t).toBeLessThanOrEqual(200);
-        expect(circuitBreakerThreshold(d + 1)).toBeGreaterThanOrEqual(t);
       }),
     );
   });
