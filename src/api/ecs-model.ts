@@ -3,7 +3,8 @@
  * checks a request against an operation's input shape the way the ECS service does: wrong JSON types
  * are a SerializationException (the body cannot be read as the shape), broken constraints (required
  * members, enum values, lengths, ranges, patterns) an InvalidParameterException. Unknown members are
- * ignored, as AWS JSON services ignore them, so newer clients keep working.
+ * ignored, as AWS JSON services ignore them, so newer clients keep working; declaredOnly() drops them
+ * before a use case sees the input. Every lookup by a client-given name is an own-property check.
  */
 import model from './model/ecs-model.json';
 import { InvalidParameterException, SerializationException } from '../domain/errors';
@@ -39,9 +40,14 @@ export function operationModel(name: string): OperationModel | undefined {
 }
 
 export function shapeNamed(name: string): Shape {
-  const shape = shapes[name];
-  if (!shape) throw new Error(`ECS model has no shape ${name}`);
-  return shape;
+  // Own properties only: a name like `constructor` must never find Object.prototype's.
+  if (!Object.hasOwn(shapes, name)) throw new Error(`ECS model has no shape ${name}`);
+  return shapes[name];
+}
+
+/** The member a structure declares under `name` (never one inherited from Object.prototype). */
+export function memberOf(shape: Shape, name: string): MemberRef | undefined {
+  return shape.members && Object.hasOwn(shape.members, name) ? shape.members[name] : undefined;
 }
 
 export interface ValidationOptions {
@@ -76,12 +82,12 @@ export function validateShape(shapeName: string, value: unknown, path = '', opti
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw serialization(at, 'an object');
       const record = value as Record<string, unknown>;
       for (const required of shape.required ?? []) {
-        if (record[required] === undefined || record[required] === null) {
+        if (!Object.hasOwn(record, required) || record[required] === undefined || record[required] === null) {
           throw constraint(join(path, required), null, 'Member must not be null');
         }
       }
       for (const [name, memberValue] of Object.entries(record)) {
-        const member = shape.members?.[name];
+        const member = memberOf(shape, name);
         if (!member) {
           if (options.rejectUnknownMembers) throw serialization(join(path, name), 'no such member');
           continue;
@@ -108,6 +114,9 @@ export function validateShape(shapeName: string, value: unknown, path = '', opti
       checkLength(shape, entries.length, at, value, 'size');
       for (const [key, entry] of entries) {
         validateShape(shape.key!.shape, key, `${at}.${key}`, options);
+        // The DynamoDB marshaller assigns map keys as properties, where `__proto__` would replace the
+        // prototype instead of storing an entry: Berth cannot store that key, so it says so.
+        if (key === '__proto__') throw constraint(`${at}.${key}`, key, 'Berth cannot store a map key named __proto__');
         if (entry !== null) validateShape(shape.value!.shape, entry, `${at}.${key}`, options);
       }
       return;
@@ -126,7 +135,14 @@ export function validateShape(shapeName: string, value: unknown, path = '', opti
     case 'integer':
     case 'long': {
       if (typeof value !== 'number' || !Number.isInteger(value)) throw serialization(at, 'an integer');
-      if (shape.type === 'integer' && (value > 2 ** 31 - 1 || value < -(2 ** 31))) throw serialization(at, 'an integer');
+      // Outside the Java type the service reads the member into: integer is 32-bit, long 64-bit. (JSON
+      // numbers arrive as doubles, so 2^63 - 1 written out in full reads as 2^63 and is refused too.)
+      const bits = shape.type === 'integer' ? 31 : 63;
+      if (value >= 2 ** bits || value < -(2 ** bits)) throw serialization(at, shape.type === 'integer' ? 'an integer' : 'a long');
+      // A long Berth could not give back exactly (beyond 2^53) is refused rather than silently rounded.
+      if (!Number.isSafeInteger(value)) {
+        throw constraint(at, value, `Member must be between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER} in Berth`);
+      }
       checkRange(shape, value, at);
       return;
     }
@@ -172,3 +188,35 @@ function checkRange(shape: Shape, value: number, at: string) {
 }
 
 const join = (path: string, member: string) => (path ? `${path}.${member}` : member);
+
+/**
+ * A copy of a validated `value` holding only what the shape declares: unknown members (which the
+ * service ignores) and JSON nulls ("not set") are dropped, so no use case ever sees a member the model
+ * does not name, whatever it is called (`constructor`, `__proto__`, ...) or however deep it nests.
+ */
+export function declaredOnly(shapeName: string, value: unknown): unknown {
+  const shape = shapeNamed(shapeName);
+  switch (shape.type) {
+    case 'structure': {
+      const copy: Record<string, unknown> = {};
+      for (const [name, memberValue] of Object.entries(value as Record<string, unknown>)) {
+        const member = memberOf(shape, name);
+        if (member && memberValue !== null && memberValue !== undefined) {
+          copy[name] = declaredOnly(member.shape, memberValue);
+        }
+      }
+      return copy;
+    }
+    case 'list':
+      return (value as unknown[]).map((item) => declaredOnly(shape.member!.shape, item));
+    case 'map':
+      // fromEntries defines own properties, so even a key named `__proto__` stays a plain entry.
+      return Object.fromEntries(
+        Object.entries(value as Record<string, unknown>)
+          .filter(([, entry]) => entry !== null)
+          .map(([key, entry]) => [key, declaredOnly(shape.value!.shape, entry)]),
+      );
+    default:
+      return value;
+  }
+}

@@ -5,7 +5,7 @@
 import type { Scope } from '../domain/arns';
 import { BerthError, SerializationException, UnknownOperationException } from '../domain/errors';
 import type { BerthContext } from '../app/context';
-import { operationModel, TARGET_PREFIX, validateShape } from './ecs-model';
+import { declaredOnly, operationModel, TARGET_PREFIX, validateShape } from './ecs-model';
 import { EXTENSION_OPERATIONS, EXTENSION_TARGET_PREFIX, OPERATIONS } from './operations';
 import { toWire } from './to-wire';
 
@@ -58,7 +58,7 @@ export async function handleEcsRequest(
     }
     const model = operationModel(operation)!;
     if (model.input) validateShape(model.input, input);
-    const output = await OPERATIONS[operation](requestContext, input);
+    const output = await OPERATIONS[operation](requestContext, model.input ? declaredOnly(model.input, input) : {});
     return respond(200, model.output ? toWire(model.output, output) : {});
   } catch (error) {
     if (error instanceof BerthError) {

@@ -3,7 +3,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
-    marshallOptions: { removeUndefinedValues: true },
+    // The marshaller tells a plain object by `value.constructor.name === 'Object'`, which an own
+    // member named `constructor` (a docker label key, say) defeats; converting any object as a map keeps
+    // such clients' data storable. (Every value Berth stores is plain data: no class instances.)
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
 }
 
