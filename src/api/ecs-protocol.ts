@@ -71,8 +71,10 @@ export async function handleEcsRequest(
 
 function operationName(request: EcsHttpRequest): { operation: string; extension: boolean } {
   const target = request.headers['x-amz-target'] ?? '';
-  const [prefix, operation] = target.split('.');
-  if (request.method === 'POST' && operation) {
+  // Exactly `<prefix>.<operation>`: `...ListClusters.Extra` names no operation.
+  const parts = target.split('.');
+  const [prefix, operation] = parts;
+  if (request.method === 'POST' && parts.length === 2 && operation) {
     if (prefix === TARGET_PREFIX && Object.hasOwn(OPERATIONS, operation)) return { operation, extension: false };
     if (prefix === EXTENSION_TARGET_PREFIX && Object.hasOwn(EXTENSION_OPERATIONS, operation)) {
       return { operation, extension: true };
@@ -90,11 +92,38 @@ function endpointOf(headers: EcsHttpRequest['headers']): string | undefined {
   return `${headers['x-forwarded-proto'] ?? 'http'}://${host}`;
 }
 
+/**
+ * The deepest JSON nesting a request may have. ECS's deepest input shape nests about ten levels
+ * (RegisterTaskDefinition's container definitions); 64 leaves room for unknown members while keeping
+ * every recursive walk of the input (validation, copies, hashing) far from the stack limit.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 function parseBody(body: string): unknown {
   if (body.trim() === '') return {};
+  if (nestingExceeds(body, MAX_JSON_DEPTH)) {
+    throw new SerializationException(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   try {
     return JSON.parse(body);
   } catch {
     throw new SerializationException('The request body is not valid JSON.');
   }
+}
+
+/** Whether the JSON text opens more than `max` arrays/objects at once (brackets inside strings do not count). */
+function nestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \\ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
+  return false;
 }

@@ -4,8 +4,18 @@ import type { AddressInfo } from 'node:net';
 import type { BerthContext } from '../app/context';
 import { handleEcsRequest } from '../api/ecs-protocol';
 
-/** Largest request body accepted; ECS requests are small (RegisterTaskDefinition is the biggest). */
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * Largest request body accepted. ECS requests are small: the biggest, RegisterTaskDefinition, is capped
+ * by ECS's task definition size quota (64 KiB). 4 MiB leaves ample room and stays under the 6 MB a
+ * Lambda invocation (Berth on AWS) can carry, so both deployments refuse the same bodies.
+ */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * An oversized body is still read (and discarded) to its end before the 413 goes out, because a client
+ * busy sending never sees an answer on a connection that is reset under it. Past this many bytes the
+ * client is not worth waiting for: it gets the 413 and the connection is cut.
+ */
+const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
 
 export interface RunningServer {
   readonly server: Server;
@@ -38,10 +48,17 @@ export async function startEcsHttpServer(context: BerthContext, host: string, po
       if (disconnected.signal.aborted) return;
       res.writeHead(response.statusCode, response.headers).end(response.body);
     } catch (error) {
+      if (res.destroyed) return;
       const tooLarge = error instanceof BodyTooLargeError;
       res
-        .writeHead(tooLarge ? 413 : 400, { 'content-type': 'application/x-amz-json-1.1' })
-        .end(JSON.stringify({ __type: 'SerializationException', message: (error as Error).message }));
+        .writeHead(tooLarge ? 413 : 400, {
+          'content-type': 'application/x-amz-json-1.1',
+          // The rest of an abandoned body would otherwise be read as the next request.
+          ...(tooLarge ? { connection: 'close' } : {}),
+        })
+        .end(JSON.stringify({ __type: 'SerializationException', message: (error as Error).message }), () => {
+          if (tooLarge && !req.complete) req.destroy();
+        });
     }
   };
   server.keepAliveTimeout = 65_000;
@@ -70,16 +87,18 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const tooLarge = () =>
+      new BodyTooLargeError(`The request body is larger than the ${MAX_BODY_BYTES / (1024 * 1024)} MiB Berth accepts.`);
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BodyTooLargeError('Request body too large.'));
-        req.destroy();
-        return;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (chunks.length > 0) chunks.length = 0; // keep counting, stop holding
+      if (size > MAX_DISCARDED_BYTES) {
+        req.pause();
+        reject(tooLarge());
       }
-      chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => (size > MAX_BODY_BYTES ? reject(tooLarge()) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
     // A connection dropped mid-body never ends; after 'end' this is a no-op.
     req.on('close', () => reject(new Error('The connection closed before the request body was read.')));
