@@ -1,5 +1,5 @@
 /** The agent-facing ECS operations about hosts: register, deregister, describe, list, drain. */
-import { containerInstanceArn, ID_PATTERN, NAME_PATTERN, parseArn, taskIdFrom } from '../domain/arns';
+import { containerInstanceArn, ID_PATTERN, inScope, NAME_PATTERN, parseArn, taskIdFrom } from '../domain/arns';
 import {
   FARGATE_POOL_NAME,
   fargateProvidersOf,
@@ -158,8 +158,7 @@ function ownInstanceArn(ctx: RequestContext, value: unknown): value is string {
     parsed.path.length === 2 &&
     NAME_PATTERN.test(parsed.path[0]) &&
     ID_PATTERN.test(parsed.path[1]) &&
-    parsed.account === ctx.scope.account &&
-    parsed.region === ctx.scope.region
+    inScope(ctx.scope, parsed)
   );
 }
 

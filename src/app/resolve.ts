@@ -1,5 +1,5 @@
 /** Turning the names and ARNs a request carries into stored resources, with ECS's errors. */
-import { clusterArn, clusterNameOf, parseArn } from '../domain/arns';
+import { clusterArn, clusterNameOf, inScope, parseArn } from '../domain/arns';
 import { ClusterNotFoundException, InvalidParameterException } from '../domain/errors';
 import type { StoredCluster } from '../adapters/dynamodb/cluster-repository';
 import type { RequestContext } from './context';
@@ -13,7 +13,7 @@ export function clusterArnFor(ctx: RequestContext, reference: string | undefined
   if (name === undefined) return undefined;
   if (ref.startsWith('arn:')) {
     const parsed = parseArn(ref)!;
-    if (parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) return undefined;
+    if (!inScope(ctx.scope, parsed)) return undefined;
   }
   return clusterArn(ctx.scope, name);
 }

@@ -1,4 +1,4 @@
-import { clusterArn, clusterNameOf, parseArn } from '../domain/arns';
+import { clusterArn, clusterNameOf, inScope, parseArn } from '../domain/arns';
 import {
   ClientException,
   ClusterNotFoundException,
@@ -23,7 +23,7 @@ async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags
   if (!arn) throw new InvalidParameterException('The ARN provided is invalid.');
   const notFound = (what: string, listing: () => Error) =>
     change ? new ResourceNotFoundException(`The specified ${what} could not be found.`) : listing();
-  if (arn.account !== ctx.scope.account || arn.region !== ctx.scope.region) {
+  if (!inScope(ctx.scope, arn)) {
     if (arn.resourceType === 'cluster') throw new ClusterNotFoundException('Cluster not found.');
     throw notFound('resource', () => new InvalidParameterException('The specified resource could not be found.'));
   }

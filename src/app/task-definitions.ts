@@ -1,4 +1,4 @@
-import { parseArn, taskDefinitionArn } from '../domain/arns';
+import { inScope, parseArn, taskDefinitionArn } from '../domain/arns';
 import { ClientException, InvalidParameterException } from '../domain/errors';
 import type { Tag, TaskDefinitionRecord, TaskDefinitionStatus } from '../domain/records';
 import {
@@ -27,7 +27,7 @@ export function parseTaskDefinitionReference(ctx: RequestContext, reference: str
   if (reference.startsWith('arn:')) {
     const parsed = parseArn(reference);
     if (!parsed || parsed.resourceType !== 'task-definition' || parsed.path.length !== 1) return undefined;
-    if (parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) return undefined;
+    if (!inScope(ctx.scope, parsed)) return undefined;
     body = parsed.path[0];
     if (!body.includes(':')) return undefined;
   }

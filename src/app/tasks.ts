@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { NAME_PATTERN, parseArn, taskIdFrom, taskIdOfArn } from '../domain/arns';
+import { inScope, NAME_PATTERN, parseArn, taskIdFrom, taskIdOfArn } from '../domain/arns';
 import {
   capacityProviderKind,
   distributeTasks,
@@ -246,7 +246,7 @@ export function taskIdIn(ctx: RequestContext, clusterArn: string, reference: str
   if (!reference.startsWith('arn:')) return NAME_PATTERN.test(reference) ? reference : undefined;
   const parsed = parseArn(reference);
   if (!parsed || parsed.resourceType !== 'task' || parsed.path.length !== 2) return undefined;
-  if (parsed.account !== ctx.scope.account || parsed.region !== ctx.scope.region) return undefined;
+  if (!inScope(ctx.scope, parsed)) return undefined;
   const [cluster, id] = parsed.path;
   return clusterArn.endsWith(`:cluster/${cluster}`) && NAME_PATTERN.test(id) ? id : undefined;
 }

@@ -78,6 +78,15 @@ export function parseArn(arn: string): ParsedArn | undefined {
 
 export const isArn = (value: string) => value.startsWith('arn:');
 
+/**
+ * Whether an ARN belongs to the caller's partition, account and region: an ARN naming any other never
+ * resolves to a local resource (Berth serves one partition/account/region per request, as ECS does).
+ */
+export const inScope = (scope: Scope, arn: ParsedArn) =>
+  arn.partition === (scope.partition ?? partitionOf(scope.region)) &&
+  arn.account === scope.account &&
+  arn.region === scope.region;
+
 /** Names ECS accepts for clusters (and task ids, container names): up to 255 letters, digits, - and _. */
 export const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,255}$/;
 /** Ids Berth generates (task, container instance): 32 lowercase hex characters. */
