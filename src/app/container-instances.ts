@@ -7,7 +7,7 @@ import {
   type ContainerInstanceRecord,
   type ContainerInstanceStatus,
 } from '../domain/container-instance';
-import { ClusterNotFoundException, InvalidParameterException } from '../domain/errors';
+import { ClientException, ClusterNotFoundException, InvalidParameterException } from '../domain/errors';
 import type { KeyValuePair, Tag } from '../domain/records';
 import { validateTags } from '../domain/tags';
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
@@ -263,7 +263,12 @@ export async function deregisterContainerInstance(
 
 /** ECS's agent discovery: Berth's agents poll the API endpoint itself (see docs/agent.md). */
 export async function discoverPollEndpoint(ctx: RequestContext, input: { cluster?: string }) {
-  if (input.cluster !== undefined && input.cluster !== FARGATE_POOL_NAME) await activeCluster(ctx, input.cluster);
+  if (input.cluster !== undefined && input.cluster !== FARGATE_POOL_NAME) {
+    // The model gives DiscoverPollEndpoint no ClusterNotFoundException: a missing cluster is a ClientException.
+    await activeCluster(ctx, input.cluster).catch((error: unknown) => {
+      throw error instanceof ClusterNotFoundException ? new ClientException(error.message) : error;
+    });
+  }
   return { endpoint: ctx.endpoint ?? '', telemetryEndpoint: ctx.endpoint ?? '' };
 }
 
