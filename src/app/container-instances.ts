@@ -61,12 +61,22 @@ function amount(resources: readonly ResourceInput[], name: string): number {
 /** The EC2 instance id and AZ from an instance identity document, when the agent sends one. */
 function identity(document: string | undefined): { ec2InstanceId?: string; availabilityZone?: string } {
   if (!document) return {};
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(document) as { instanceId?: string; availabilityZone?: string };
-    return { ec2InstanceId: parsed.instanceId, availabilityZone: parsed.availabilityZone };
+    parsed = JSON.parse(document);
   } catch {
+    parsed = undefined;
+  }
+  // Any JSON parses ("null", "5", {"instanceId": 7}): only an object of strings is an identity document.
+  const { instanceId, availabilityZone } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  if (
+    typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) ||
+    (instanceId !== undefined && typeof instanceId !== 'string') ||
+    (availabilityZone !== undefined && typeof availabilityZone !== 'string')
+  ) {
     throw new InvalidParameterException('instanceIdentityDocument is not a valid identity document.');
   }
+  return { ec2InstanceId: instanceId as string | undefined, availabilityZone: availabilityZone as string | undefined };
 }
 
 export async function registerContainerInstance(

@@ -249,3 +249,20 @@ describe('numbers outside the model type', () => {
     expect(response.status).toBe(200);
   });
 });
+
+describe('JSON inside strings', () => {
+  it.each(['null', '5', '[]', '"text"', '{"instanceId": 7}', '{"availabilityZone": {"constructor": 1}}'])(
+    'an instanceIdentityDocument of %s -> InvalidParameterException',
+    async (document) => {
+      const body = {
+        cluster: 'demo',
+        instanceIdentityDocument: document,
+        totalResources: [
+          { name: 'CPU', type: 'INTEGER', integerValue: 1024 },
+          { name: 'MEMORY', type: 'INTEGER', integerValue: 512 },
+        ],
+      };
+      await expectRefused(() => ecs('RegisterContainerInstance', body), 'InvalidParameterException');
+    },
+  );
+});
