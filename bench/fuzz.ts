@@ -39,6 +39,8 @@ try {
   });
   console.log(`\noutcomes (defect, status class):`);
   for (const [outcome, count] of Object.entries(report.outcomes).sort()) console.log(`  ${outcome.padEnd(28)} ${count}`);
+  console.log(`\nrequests without a defect, by operation:`);
+  for (const [key, count] of Object.entries(report.byOperation).sort()) console.log(`  ${key.padEnd(40)} ${count}`);
   console.log(`\n${report.cases} cases in ${(report.elapsedMs / 1000).toFixed(1)} s (${((report.cases * 1000) / report.elapsedMs).toFixed(1)} cases/s), ${report.failures.length} failures; /proc/loadavg ${procLoadavg()}`);
   const byInvariant = new Map<string, typeof report.failures>();
   for (const failure of report.failures) {

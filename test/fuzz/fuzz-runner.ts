@@ -37,6 +37,8 @@ export interface FuzzReport {
   readonly failures: FuzzFailure[];
   /** Answers by HTTP status class and defect, e.g. `none 2xx: 812`. */
   readonly outcomes: Record<string, number>;
+  /** Requests without a defect, by operation and whether Berth accepted them, e.g. `RunTask accepted: 12`. */
+  readonly byOperation: Record<string, number>;
   readonly elapsedMs: number;
 }
 
@@ -164,7 +166,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const batchSize = options.batchSize ?? 500;
   const failures: FuzzFailure[] = [];
   const outcomes: Record<string, number> = {};
-  const report = (cases: number): FuzzReport => ({ cases, seed: options.seed, failures, outcomes, elapsedMs: Date.now() - started });
+  const byOperation: Record<string, number> = {};
+  const report = (cases: number): FuzzReport => ({ cases, seed: options.seed, failures, outcomes, byOperation, elapsedMs: Date.now() - started });
   let done = 0;
   for (let batch = 0; done < options.cases; batch++) {
     const server = await startServer(options.endpoint);
@@ -175,6 +178,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       for (const request of requests) {
         const { failure, outcome } = await check(server, request);
         outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+        if (request.defect === 'none') {
+          const accepted = `${request.operation} ${outcome.endsWith('2xx') ? 'accepted' : 'refused'}`;
+          byOperation[accepted] = (byOperation[accepted] ?? 0) + 1;
+        }
         if (failure) failures.push({ ...failure, request: { ...request, body: preview(request.body) } });
       }
       done += size;
