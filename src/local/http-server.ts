@@ -23,7 +23,38 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startEcsHttpServer(context: BerthContext, host: string, port: number): Promise<RunningServer> {
+export interface ServerOptions {
+  /** Listen on a non-loopback address. Off unless the operator asks (berth-local's --allow-remote). */
+  readonly allowRemote?: boolean;
+}
+
+/** Listening beyond loopback without being asked: Berth local has no authentication. */
+export class RemoteBindRefusedError extends Error {
+  override readonly name = 'RemoteBindRefusedError';
+}
+
+/** Loopback hosts: `localhost`, 127.0.0.0/8, ::1 (and its IPv4-mapped form). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost' || bare === '::1' || bare === '0:0:0:0:0:0:0:1') return true;
+  const v4 = bare.startsWith('::ffff:') ? bare.slice('::ffff:'.length) : bare;
+  return /^127(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(v4);
+}
+
+export async function startEcsHttpServer(
+  context: BerthContext,
+  host: string,
+  port: number,
+  options: ServerOptions = {},
+): Promise<RunningServer> {
+  // Anyone who reaches the API can start processes on this machine (RunTask runs real commands), and
+  // nothing checks signatures locally: only loopback, unless the operator says otherwise explicitly.
+  if (!isLoopbackHost(host) && !options.allowRemote) {
+    throw new RemoteBindRefusedError(
+      `Refusing to listen on ${host}: Berth local has no authentication, and anyone who can reach it can run ` +
+        'processes on this machine. Listen on 127.0.0.1, or ask for a non-loopback address explicitly (--allow-remote).',
+    );
+  }
   // Requests still being handled: close() waits for them, so none touches DynamoDB after shutdown.
   const inFlight = new Set<Promise<void>>();
   const server = createServer((req, res) => {
