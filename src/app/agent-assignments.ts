@@ -65,7 +65,9 @@ export async function pollAssignments(
   for (let check = 0; ; check++) {
     const tasks = await assignedTasks(ctx, containerInstanceArn);
     const changed =
-      tasks.length !== Object.keys(known).length || tasks.some((task) => known[task.taskArn] !== task.version);
+      // Own keys only: `known` is the client's object, and a lookup must never find Object.prototype's.
+      tasks.length !== Object.keys(known).length ||
+      tasks.some((task) => !Object.hasOwn(known, task.taskArn) || known[task.taskArn] !== task.version);
     if (changed || check >= checks || ctx.signal?.aborted) {
       // The host may have been drained or deregistered during the wait.
       const now = (await ctx.containerInstances.get(containerInstanceArn)) ?? host;
