@@ -61,7 +61,7 @@ export interface FuzzRequest {
 
 // ---- valid values -------------------------------------------------------------------------------
 
-const clusterNames = ['fz', 'fz-empty', 'default', 'ghost'];
+const clusterNames = ['fz', 'fz', 'fz-empty', 'default', 'ghost'];
 /** Strings for members whose name says which resource they reference. */
 function referencePool(member: string, fixtures: FuzzFixtures): string[] | undefined {
   switch (member) {
@@ -71,9 +71,10 @@ function referencePool(member: string, fixtures: FuzzFixtures): string[] | undef
     case 'clusterName':
       return ['fz-new', 'fz-new2', 'fz', 'fz-empty'];
     case 'taskDefinition':
+      return ['fz-web', 'fz-web:1', `${ARN}:task-definition/fz-web:1`, 'fz-new', 'ghost:1'];
     case 'family':
     case 'familyPrefix':
-      return ['fz-web', 'fz-web:1', `${ARN}:task-definition/fz-web:1`, 'fz-new', 'ghost:1'];
+      return ['fz-web', 'fz-new', 'fz'];
     case 'task':
     case 'tasks':
       return [...fixtures.taskArns, '0123456789abcdef0123456789abcdef'];
@@ -112,13 +113,21 @@ const safeString = (min: number, max: number) =>
 
 /** At most this many list items and optional members, so requests stay small and mostly sensible. */
 const MAX_ITEMS = 3;
+/**
+ * Members the model leaves optional but ECS (and Berth) require in practice: generated almost always,
+ * so valid requests get past them to the interesting part (a container without a name never does).
+ */
+const USUALLY_PRESENT = new Set(['name', 'image', 'task', 'containerName', 'key', 'value', 'containerDefinitions', 'memory']);
+/** Lists ECS requires to be non-empty although the model sets no minimum. */
+const NON_EMPTY = new Set(['containerDefinitions', 'tasks', 'clusters', 'containerInstances', 'tags', 'tagKeys']);
 
 function stringArb(shape: Shape, member: string, fixtures: FuzzFixtures): fc.Arbitrary<string> {
   if (shape.enum) return fc.constantFrom(...shape.enum);
   const min = shape.min ?? 0;
   const max = Math.min(shape.max ?? 24, 24);
   const pool = referencePool(member, fixtures)?.filter((s) => [...s].length >= min && (shape.max === undefined || [...s].length <= shape.max));
-  const random = safeString(Math.min(min, max), Math.max(min, max));
+  // Empty strings are valid in the model but name nothing; they come from the defects instead.
+  const random = safeString(Math.max(1, Math.min(min, max)), Math.max(1, min, max));
   return pool?.length ? fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...pool) }, { weight: 1, arbitrary: random }) : random;
 }
 
@@ -142,13 +151,14 @@ export function validValue(shapeName: string, fixtures: FuzzFixtures, member = '
       const parts = members.map(([name, ref]) => {
         const value = validValue(ref.shape, fixtures, name, depth + 1);
         // Optional members appear rarely, so most requests stay close to what clients send.
-        const optional = fc.oneof({ weight: depth === 0 ? 2 : 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: value });
+        const absent = USUALLY_PRESENT.has(name) ? 1 : depth === 0 ? 8 : 24;
+        const optional = fc.oneof({ weight: absent, arbitrary: fc.constant(undefined) }, { weight: 4, arbitrary: value });
         return fc.tuple(fc.constant(name), required.has(name) ? value : optional);
       });
       return fc.tuple(...parts).map((entries) => Object.fromEntries(entries.filter(([, v]) => v !== undefined)));
     }
     case 'list': {
-      const min = shape.min ?? 0;
+      const min = Math.max(shape.min ?? 0, NON_EMPTY.has(member) ? 1 : 0);
       const max = Math.max(min, Math.min(shape.max ?? MAX_ITEMS, MAX_ITEMS));
       return fc.array(validValue(shape.member!.shape, fixtures, member, depth + 1), { minLength: min, maxLength: max });
     }
@@ -161,7 +171,7 @@ export function validValue(shapeName: string, fixtures: FuzzFixtures, member = '
         const max = Math.min(shape.max ?? 16, 16);
         const pool = referencePool(member, fixtures);
         const random = fc.string({ unit: fc.constantFrom(...'abcXYZ019_.:/=+-@ '), minLength: min, maxLength: Math.max(min, max) });
-        return pool ? fc.oneof(fc.constantFrom(...pool), random) : random;
+        return pool ? fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...pool) }, { weight: 1, arbitrary: random }) : random;
       }
       return stringArb(shape, member, fixtures);
     case 'integer':

@@ -89,6 +89,7 @@ async function startServer(endpoint: string): Promise<Server> {
   const url = server.url;
   await call(url, 'CreateCluster', { clusterName: 'fz', tags: [{ key: 'team', value: 'a' }] });
   await call(url, 'CreateCluster', { clusterName: 'fz-empty' });
+  await call(url, 'CreateCluster', { clusterName: 'default' });
   await call(url, 'RegisterTaskDefinition', { family: 'fz-web', containerDefinitions: [{ name: 'app', image: 'nginx:latest', memory: 128 }] });
   const instance = await call(url, 'RegisterContainerInstance', {
     cluster: 'fz',
