@@ -58,7 +58,7 @@ export async function handleEcsRequest(
     }
     const model = operationModel(operation)!;
     if (model.input) validateShape(model.input, input);
-    const output = await OPERATIONS[operation](requestContext, model.input ? declaredOnly(model.input, input) : {});
+    const output = await OPERATIONS[operation](requestContext, model.input ? readInput(operation, model.input, input) : {});
     return respond(200, model.output ? toWire(model.output, output) : {});
   } catch (error) {
     if (error instanceof BerthError) {
@@ -67,6 +67,27 @@ export async function handleEcsRequest(
     logger.error(`request ${request.requestId} failed`, error);
     return respond(500, { __type: 'ServerException', message: 'An internal error occurred. Retry the request.' });
   }
+}
+
+/**
+ * Members Berth's own agent adds to ECS operations (docs/agent.md), with the model shape each takes.
+ * Every other undeclared member is dropped before the use case runs.
+ */
+const EXTENSION_MEMBERS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  SubmitContainerStateChange: { healthStatus: 'HealthStatus' },
+};
+
+/** The validated input as the use case gets it: declared members, plus the operation's extension members. */
+function readInput(operation: string, inputShape: string, input: unknown): unknown {
+  const declared = declaredOnly(inputShape, input) as Record<string, unknown>;
+  const extensions = Object.hasOwn(EXTENSION_MEMBERS, operation) ? EXTENSION_MEMBERS[operation] : {};
+  const record = input as Record<string, unknown>;
+  for (const [name, shape] of Object.entries(extensions)) {
+    if (!Object.hasOwn(record, name) || record[name] === null || record[name] === undefined) continue;
+    validateShape(shape, record[name], name);
+    declared[name] = declaredOnly(shape, record[name]);
+  }
+  return declared;
 }
 
 function operationName(request: EcsHttpRequest): { operation: string; extension: boolean } {

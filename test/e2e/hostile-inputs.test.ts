@@ -266,3 +266,16 @@ describe('JSON inside strings', () => {
     },
   );
 });
+
+describe("Berth's extension members on ECS operations", () => {
+  it('SubmitContainerStateChange keeps the agent healthStatus but checks it against the model enum', async () => {
+    await expectRefused(
+      () => ecs('SubmitContainerStateChange', { cluster: 'demo', task: '0123456789abcdef0123456789abcdef', containerName: 'app', healthStatus: 'GREAT' }),
+      'InvalidParameterException',
+    );
+    await expectRefused(
+      () => ecs('SubmitContainerStateChange', { cluster: 'demo', task: '0123456789abcdef0123456789abcdef', containerName: 'app', healthStatus: { constructor: 1 } }),
+      'SerializationException',
+    );
+  });
+});
