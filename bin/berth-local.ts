@@ -3,6 +3,7 @@
  * `npm start`: the Berth control plane on this machine. Flags (or environment; relative paths are
  * resolved against the directory `npm start` was run from):
  *   --port N        (BERTH_PORT, default 4600)      --host H   (BERTH_HOST, default 127.0.0.1)
+ *   --allow-remote  (BERTH_ALLOW_REMOTE=true) needed for a --host that is not loopback
  *   --data-dir D    (BERTH_DATA_DIR, default .berth) --in-memory (keep nothing)
  *   --account A     (BERTH_ACCOUNT_ID, default 000000000000)
  *   --region R      (BERTH_REGION, default us-east-1; a signed request's own region wins)
@@ -28,6 +29,7 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string' },
     host: { type: 'string' },
+    'allow-remote': { type: 'boolean' },
     'data-dir': { type: 'string' },
     'in-memory': { type: 'boolean' },
     account: { type: 'string' },
@@ -41,7 +43,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'usage: berth-local [--port 4600] [--host 127.0.0.1] [--data-dir .berth] [--in-memory] [--account ID] [--region R]\n' +
+    'usage: berth-local [--port 4600] [--host 127.0.0.1 [--allow-remote]] [--data-dir .berth] [--in-memory] [--account ID] [--region R]\n' +
       '                   [--events-file F] [--rules-file F] [--event-source berth.ecs] [--no-agent]',
   );
   process.exit(0);
@@ -61,6 +63,7 @@ try {
   berth = await startBerthLocal({
     port,
     host: values.host ?? env.BERTH_HOST,
+    allowRemote: values['allow-remote'] ?? env.BERTH_ALLOW_REMOTE === 'true',
     dataDirectory: userPath(values['data-dir'] ?? env.BERTH_DATA_DIR ?? DEFAULT_DATA_DIRECTORY),
     inMemory,
     account: values.account ?? env.BERTH_ACCOUNT_ID ?? DEFAULT_ACCOUNT,

@@ -29,6 +29,8 @@ export interface BerthLocalOptions {
   /** Keep nothing: DynamoDB Local runs in memory, the event log goes to a temporary directory. */
   readonly inMemory?: boolean;
   readonly host?: string;
+  /** Serve on a non-loopback address (no authentication: anyone who reaches it controls Berth). */
+  readonly allowRemote?: boolean;
   readonly port?: number;
   readonly account?: string;
   readonly region?: string;
@@ -163,7 +165,9 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       await sweep;
     });
 
-    const server: RunningServer = await startEcsHttpServer(context, options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT);
+    const server: RunningServer = await startEcsHttpServer(context, options.host ?? '127.0.0.1', options.port ?? DEFAULT_PORT, {
+      allowRemote: options.allowRemote,
+    });
     cleanups.push(() => server.close());
     lock?.setUrl(server.url);
 
