@@ -76,3 +76,7 @@ export class VersionConflictError extends Error {
     super(`concurrent update of ${key}`, options);
   }
 }
+/** EventBridge Scheduler's error for bad input (its API answers it with HTTP 400). */
+export class ValidationException extends BerthError {
+  override readonly name = 'ValidationException';
+}
