@@ -3,6 +3,7 @@ import type { ClusterRepository } from '../adapters/dynamodb/cluster-repository'
 import type { ContainerInstanceRepository } from '../adapters/dynamodb/container-instance-repository';
 import type { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-repository';
 import type { TaskRepository } from '../adapters/dynamodb/task-repository';
+import type { ScheduleRepository } from '../adapters/dynamodb/schedule-repository';
 
 /** Everything a use case may touch. Time and randomness come from here so tests can fix them. */
 export interface BerthContext {
@@ -10,6 +11,8 @@ export interface BerthContext {
   readonly tasks: TaskRepository;
   readonly taskDefinitions: TaskDefinitionRepository;
   readonly containerInstances: ContainerInstanceRepository;
+  /** EventBridge Scheduler's schedules and groups (served and fired locally). */
+  readonly schedules: ScheduleRepository;
   readonly clock: () => number;
   readonly randomBytes: (size: number) => Uint8Array;
   readonly account: string;

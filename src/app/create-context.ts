@@ -4,6 +4,7 @@ import { ClusterRepository } from '../adapters/dynamodb/cluster-repository';
 import { ContainerInstanceRepository } from '../adapters/dynamodb/container-instance-repository';
 import { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-repository';
 import { TaskRepository } from '../adapters/dynamodb/task-repository';
+import { ScheduleRepository } from '../adapters/dynamodb/schedule-repository';
 import { DEFAULT_RETENTION, type BerthContext, type RetentionSettings } from './context';
 
 export interface ContextOptions {
@@ -22,6 +23,7 @@ export function createBerthContext(options: ContextOptions): BerthContext {
     tasks: new TaskRepository(options.doc, options.tableName),
     taskDefinitions: new TaskDefinitionRepository(options.doc, options.tableName),
     containerInstances: new ContainerInstanceRepository(options.doc, options.tableName),
+    schedules: new ScheduleRepository(options.doc, options.tableName),
     clock: options.clock ?? Date.now,
     randomBytes: options.randomBytes ?? ((size) => randomBytes(size)),
     account: options.account,

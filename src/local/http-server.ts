@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { BerthContext } from '../app/context';
 import { handleEcsRequest } from '../api/ecs-protocol';
+import { handleSchedulerRequest, isSchedulerRequest } from '../api/scheduler-protocol';
 
 /**
  * Largest request body accepted. ECS requests are small: the biggest, RegisterTaskDefinition, is capped
@@ -69,13 +70,11 @@ export async function startEcsHttpServer(
       const headers = Object.fromEntries(
         Object.entries(req.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : value]),
       );
-      const response = await handleEcsRequest(context, {
-        method: req.method ?? 'GET',
-        headers,
-        body,
-        requestId: randomUUID(),
-        signal: disconnected.signal,
-      });
+      const request = { method: req.method ?? 'GET', headers, body, requestId: randomUUID(), signal: disconnected.signal };
+      // EventBridge Scheduler's rest-json API shares the port: it is told apart by its paths.
+      const response = isSchedulerRequest(req.url ?? '/', headers)
+        ? await handleSchedulerRequest(context, { ...request, url: req.url ?? '/' })
+        : await handleEcsRequest(context, request);
       if (disconnected.signal.aborted) return;
       res.writeHead(response.statusCode, response.headers).end(response.body);
     } catch (error) {
