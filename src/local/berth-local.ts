@@ -18,6 +18,7 @@ import { startEmbeddedAgent } from './embedded-agent';
 import { LocalEventSink } from './event-sink';
 import { startEcsHttpServer, type RunningServer } from './http-server';
 import { StreamPoller } from './stream-poller';
+import { ScheduleRunner } from './schedule-runner';
 
 export interface BerthLocalOptions {
   /**
@@ -170,6 +171,11 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     });
     cleanups.push(() => server.close());
     lock?.setUrl(server.url);
+
+    // EventBridge Scheduler schedules fire here; stopped before the API, so no firing outlives it.
+    const scheduleRunner = new ScheduleRunner({ context, logger });
+    scheduleRunner.start();
+    cleanups.push(() => scheduleRunner.stop());
 
     let agent: BerthAgent | undefined;
     if (options.agent !== false) {
