@@ -73,7 +73,9 @@ async function activeGroup(ctx: RequestContext, name = DEFAULT_GROUP) {
 }
 
 /** Builds and checks the stored form of a schedule from a Create or Update request. */
-function scheduleRecord(ctx: RequestContext, input: ScheduleInput, group: string, previous?: ScheduleRecord): ScheduleRecord {
+// `now` is read once per request: a rate without StartDate runs first at the instant it was set,
+// so the checkpoint must be computed from that same instant.
+function scheduleRecord(ctx: RequestContext, input: ScheduleInput, group: string, now: number, previous?: ScheduleRecord): ScheduleRecord {
   parseScheduleExpression(input.ScheduleExpression);
   const timeZone = input.ScheduleExpressionTimezone ?? DEFAULT_TIMEZONE;
   validateTimezone(timeZone);
@@ -84,7 +86,6 @@ function scheduleRecord(ctx: RequestContext, input: ScheduleInput, group: string
   if (startDate !== undefined && endDate !== undefined && startDate >= endDate) {
     throw new ValidationException('The StartDate must be before the EndDate.');
   }
-  const now = ctx.clock();
   const window: FlexibleTimeWindow =
     input.FlexibleTimeWindow.Mode === 'FLEXIBLE'
       ? { Mode: 'FLEXIBLE', MaximumWindowInMinutes: input.FlexibleTimeWindow.MaximumWindowInMinutes! }
@@ -119,9 +120,10 @@ function firstFiring(record: ScheduleRecord, nowMs: number): NextFiring | undefi
 
 export async function createSchedule(ctx: RequestContext, input: ScheduleInput) {
   const group = input.GroupName ?? DEFAULT_GROUP;
-  const record = scheduleRecord(ctx, input, group);
+  const now = ctx.clock();
+  const record = scheduleRecord(ctx, input, group, now);
   const stored = await activeGroup(ctx, group);
-  const outcome = await ctx.schedules.createSchedule(ctx.scope, stored.record.Arn, record, firstFiring(record, ctx.clock()));
+  const outcome = await ctx.schedules.createSchedule(ctx.scope, stored.record.Arn, record, firstFiring(record, now));
   if (outcome === 'exists') throw new ConflictException(`Schedule ${input.Name} already exists.`);
   if (outcome === 'no-group') throw groupNotFound(group);
   return { ScheduleArn: record.Arn };
@@ -141,8 +143,9 @@ export async function updateSchedule(ctx: RequestContext, input: ScheduleInput) 
   const group = input.GroupName ?? DEFAULT_GROUP;
   return withOptimisticRetry(async () => {
     const stored = await findSchedule(ctx, input.Name, group);
-    const record = scheduleRecord(ctx, input, group, stored.record);
-    await ctx.schedules.updateSchedule(ctx.scope, stored, record, firstFiring(record, ctx.clock()));
+    const now = ctx.clock();
+    const record = scheduleRecord(ctx, input, group, now, stored.record);
+    await ctx.schedules.updateSchedule(ctx.scope, stored, record, firstFiring(record, now));
     return { ScheduleArn: record.Arn };
   });
 }

@@ -26,6 +26,8 @@ const MINUTE = 60_000;
 const CLUSTER = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/timed`;
 
 let now = T0;
+/** When set, every reading of the clock moves it on by a millisecond, as a real clock moves during a request. */
+let ticking = false;
 let berth: Harness;
 let ecs: ECSClient;
 let scheduler: SchedulerClient;
@@ -34,7 +36,7 @@ const lines: string[] = [];
 const logger = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
 
 beforeAll(async () => {
-  berth = await startHarness({ clock: () => now });
+  berth = await startHarness({ clock: () => (ticking ? now++ : now) });
   ecs = berth.ecs();
   scheduler = new SchedulerClient({ endpoint: berth.server.url, region: REGION, credentials: { accessKeyId: 't', secretAccessKey: 't' }, maxAttempts: 1 });
   await ecs.send(new CreateClusterCommand({ clusterName: 'timed' }));
@@ -118,6 +120,20 @@ describe('rate(1 minute), time-scaled', () => {
     );
     expect(await restarted.runOnce()).toBe(1); // the T0 + 10m run, still inside its minute
     expect(await runsOf('every-minute')).toHaveLength(5);
+  });
+});
+
+describe('a rate without StartDate', () => {
+  it('runs at once, even though the clock moves while the schedule is created', async () => {
+    now = T0 + 1_000 * MINUTE;
+    ticking = true;
+    try {
+      await scheduler.send(new CreateScheduleCommand(schedule('at-once', { ScheduleExpression: 'rate(1 hour)' })));
+      expect(await runner().runOnce()).toBe(1);
+    } finally {
+      ticking = false;
+    }
+    expect(await runsOf('at-once')).toHaveLength(1);
   });
 });
 
