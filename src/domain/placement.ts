@@ -128,14 +128,10 @@ export function whyUnplaced(request: PlacementRequest, candidates: readonly Plac
   const roomiest = [...byArn(connected)].sort((a, b) => b.remaining.memory - a.remaining.memory || b.remaining.cpu - a.remaining.cpu)[0];
   const cpuShort = roomiest.remaining.cpu < needs.cpu;
   const reason = cpuShort ? 'RESOURCE:CPU' : 'RESOURCE:MEMORY';
-  const [resource, need, left, unit] = cpuShort
-    ? ['CPU', needs.cpu, roomiest.remaining.cpu, 'CPU units']
-    : ['memory', needs.memory, roomiest.remaining.memory, 'MiB'];
-  return {
-    reason,
-    arn: roomiest.containerInstanceArn,
-    detail: `The task needs ${need} ${unit} of ${resource}; the roomiest container instance has ${left} left.`,
-  };
+  const [need, left] = cpuShort
+    ? [`${needs.cpu} CPU units`, roomiest.remaining.cpu]
+    : [`${needs.memory} MiB of memory`, roomiest.remaining.memory];
+  return { reason, arn: roomiest.containerInstanceArn, detail: `The task needs ${need}; the roomiest container instance has ${left} left.` };
 }
 
 const byArn = (hosts: readonly PlacementCandidate[]) =>
