@@ -11,6 +11,10 @@
  *   --rules-file F  (BERTH_RULES_FILE, default <data-dir>/rules.json)
  *   --event-source S (BERTH_EVENT_SOURCE, default berth.ecs)
  *   --no-agent      do not run the embedded agent (tasks then wait for a `berth-agent` to join)
+ *   --fargate-pool-cpu N, --fargate-pool-memory N (BERTH_FARGATE_POOL_CPU / _MEMORY: the embedded
+ *                   agent's virtual Fargate capacity per region, CPU units / MiB; default 65536 / 491520)
+ *   --capacity-wait-seconds N (BERTH_CAPACITY_WAIT_SECONDS, default 300: then a waiting task stops
+ *                   with TaskFailedToStart)
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +28,7 @@ import {
   type BerthLocal,
 } from '../src/local/berth-local';
 import { DataDirectoryInUseError } from '../src/local/data-directory-lock';
+import { DEFAULT_FARGATE_POOL } from '../src/local/embedded-agent';
 
 const { values } = parseArgs({
   options: {
@@ -38,13 +43,17 @@ const { values } = parseArgs({
     'rules-file': { type: 'string' },
     'event-source': { type: 'string' },
     'no-agent': { type: 'boolean' },
+    'fargate-pool-cpu': { type: 'string' },
+    'fargate-pool-memory': { type: 'string' },
+    'capacity-wait-seconds': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
     'usage: berth-local [--port 4600] [--host 127.0.0.1 [--allow-remote]] [--data-dir .berth] [--in-memory] [--account ID] [--region R]\n' +
-      '                   [--events-file F] [--rules-file F] [--event-source berth.ecs] [--no-agent]',
+      '                   [--events-file F] [--rules-file F] [--event-source berth.ecs] [--no-agent]\n' +
+      '                   [--fargate-pool-cpu 65536] [--fargate-pool-memory 491520] [--capacity-wait-seconds 300]',
   );
   process.exit(0);
 }
@@ -57,6 +66,16 @@ const port = Number(values.port ?? env.BERTH_PORT ?? DEFAULT_PORT);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`invalid port: ${values.port ?? env.BERTH_PORT}`);
 const region = values.region ?? env.BERTH_REGION ?? DEFAULT_REGION;
 const inMemory = values['in-memory'] ?? false;
+/** A positive whole number from a flag or the environment, or undefined (the default applies). */
+function positive(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) fail(`${name} must be a positive whole number, got '${value}'`);
+  return number;
+}
+const poolCpu = positive('--fargate-pool-cpu', values['fargate-pool-cpu'] ?? env.BERTH_FARGATE_POOL_CPU);
+const poolMemory = positive('--fargate-pool-memory', values['fargate-pool-memory'] ?? env.BERTH_FARGATE_POOL_MEMORY);
+const waitSeconds = positive('--capacity-wait-seconds', values['capacity-wait-seconds'] ?? env.BERTH_CAPACITY_WAIT_SECONDS);
 
 let berth: BerthLocal;
 try {
@@ -72,6 +91,9 @@ try {
     rulesFile: userPath(values['rules-file'] ?? env.BERTH_RULES_FILE),
     eventSource: values['event-source'] ?? env.BERTH_EVENT_SOURCE,
     agent: !values['no-agent'],
+    fargatePool:
+      poolCpu || poolMemory ? { cpu: poolCpu ?? DEFAULT_FARGATE_POOL.cpu, memory: poolMemory ?? DEFAULT_FARGATE_POOL.memory } : undefined,
+    capacityWaitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
   });
 } catch (error) {
   fail(error instanceof DataDirectoryInUseError ? error.message : `cannot start: ${(error as Error).message}`);
@@ -80,7 +102,12 @@ try {
 console.log(`Berth is ready: ECS API on ${berth.url} (account ${berth.context.account}, region ${region}; pid ${process.pid}).`);
 console.log(`  DynamoDB Local: pid ${berth.dynamoDb.pid}, ${inMemory ? 'in memory' : `data in ${berth.dataDirectory}`}.`);
 console.log(`  Events: ${berth.events.eventsFile}${berth.events.rulesFile ? ` (rules: ${berth.events.rulesFile})` : ''}.`);
-if (berth.agent) console.log(`  Embedded agent: ${berth.agent.containerInstanceArn} (FARGATE, FARGATE_SPOT capacity).`);
+if (berth.agent) {
+  const pool = { cpu: poolCpu ?? DEFAULT_FARGATE_POOL.cpu, memory: poolMemory ?? DEFAULT_FARGATE_POOL.memory };
+  console.log(
+    `  Embedded agent: ${berth.agent.containerInstanceArn} (FARGATE, FARGATE_SPOT: a virtual pool of ${pool.cpu / 1024} vCPU / ${pool.memory / 1024} GiB in each region used).`,
+  );
+}
 console.log(`  Stop: Ctrl-C, or kill -TERM ${process.pid} (or the pid of npm start).`);
 console.log(`  Try: aws ecs create-cluster --cluster-name demo --endpoint-url ${berth.url} --region ${region}`);
 

@@ -15,13 +15,20 @@ export interface CapacitySweepProps {
   readonly entry?: string;
   /** How often the sweep runs. @default Duration.minutes(1) */
   readonly every?: Duration;
+  /**
+   * How long a task may wait for capacity before the sweep stops it with TaskFailedToStart (rounded to
+   * whole seconds; the sweep runs every `every`, so a wait ends up to that much later).
+   * @default Duration.minutes(5)
+   */
+  readonly capacityWait?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
 
 /**
  * The capacity sweep (lambdas/capacity-sweep.ts): on a schedule, places tasks still waiting for
- * capacity. The stream triggers placement as capacity frees up; this is the safety net under it.
+ * capacity, and stops those that waited past `capacityWait` (TaskFailedToStart, naming the missing
+ * resource). The stream triggers placement as capacity frees up; this is the safety net under it.
  * A missed or failed run is not retried: the next run does the same work.
  */
 export class CapacitySweep extends Construct {
@@ -41,7 +48,10 @@ export class CapacitySweep extends Construct {
       // Shorter than the schedule's period, so runs rarely overlap (placement is conditional anyway).
       timeout: Duration.seconds(Math.min(50, every.toSeconds() - 10)),
       logRetention: props.logRetention,
-      environment: berthEnvironment(this, props.table),
+      environment: {
+        ...berthEnvironment(this, props.table),
+        BERTH_CAPACITY_WAIT_SECONDS: String((props.capacityWait ?? Duration.minutes(5)).toSeconds()),
+      },
     });
     grantTableReadWrite(this.handler.function, props.table);
     // Lambda's own async retries would only run a stale sweep next to a fresh one.

@@ -16,6 +16,15 @@ export function berthContextFromEnvironment(env: NodeJS.ProcessEnv): BerthContex
   });
 }
 
+/** BERTH_CAPACITY_WAIT_SECONDS: how long a task may wait for capacity (undefined: the default). */
+export function capacityWaitMs(env: NodeJS.ProcessEnv): number | undefined {
+  const seconds = env.BERTH_CAPACITY_WAIT_SECONDS;
+  if (seconds === undefined || seconds === '') return undefined;
+  const value = Number(seconds);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`BERTH_CAPACITY_WAIT_SECONDS must be a positive number, got '${seconds}'`);
+  return value * 1000;
+}
+
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
   if (!value) throw new Error(`${name} is not set`);

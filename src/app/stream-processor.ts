@@ -18,7 +18,10 @@ import {
 import type { BerthContext } from './context';
 import type { EventPublisher } from './event-publisher';
 import { instanceUpdatedAt, toStoredInstance } from '../adapters/dynamodb/container-instance-repository';
+import { capacityKindOf } from '../domain/placement';
 import { advanceTask, placeWaitingTasks, scopeOfArn } from './task-engine';
+
+const sweepOptions = (deps: StreamProcessorDeps) => ({ maxWaitMs: deps.maxCapacityWaitMs ?? Infinity });
 
 /** The parts of a DynamoDB stream record (Lambda's event shape) the processor reads. */
 export interface StreamRecord {
@@ -36,7 +39,12 @@ export interface StreamProcessorDeps {
   readonly context: BerthContext;
   readonly publisher: EventPublisher;
   readonly eventSource: string;
-  readonly logger?: Pick<Console, 'error' | 'warn'>;
+  readonly logger?: Pick<Console, 'error' | 'warn'> & Partial<Pick<Console, 'info'>>;
+  /**
+   * How long tasks may wait for capacity: the placements this processor triggers also stop tasks that
+   * waited longer. Default: never (the scheduled sweep, with its own configured bound, ends waits).
+   */
+  readonly maxCapacityWaitMs?: number;
 }
 
 export interface BatchResult {
@@ -86,9 +94,14 @@ async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after
   if (taskStatusChanged(previous, task)) {
     await deps.publisher.publish([taskStateChangeEvent(task, envelopeFor(deps, task.taskArn), unstampedTime)]);
   }
-  await advanceTask(deps.context, { record: task, version: after.version as number });
+  // The record that makes a task PENDING is its first look for a host: a miss is logged here, once.
+  await advanceTask(deps.context, { record: task, version: after.version as number }, undefined, (waiting, failure) =>
+    deps.logger?.info?.(
+      `Task ${waiting.taskArn} is waiting for ${capacityKindOf(waiting)} capacity (${failure.reason}: ${failure.detail})`,
+    ),
+  );
   // Capacity a stopped task gave back may be what a waiting task needs.
-  if (previous?.reservation && !task.reservation) await placeWaitingTasks(deps.context, scopeOfArn(task.taskArn));
+  if (previous?.reservation && !task.reservation) await placeWaitingTasks(deps.context, scopeOfArn(task.taskArn), sweepOptions(deps));
 }
 
 /** What moves beside an instance's record: version, remaining capacity, task counts. */
@@ -113,6 +126,6 @@ async function onContainerInstance(deps: StreamProcessorDeps, before: Item | und
     !old || state.remaining.cpu > old.remaining.cpu || state.remaining.memory > old.remaining.memory ||
     (before?.doc as ContainerInstanceRecord | undefined)?.status !== instance.status;
   if (instance.status === 'ACTIVE' && gainedCapacity) {
-    await placeWaitingTasks(deps.context, scopeOfArn(instance.containerInstanceArn));
+    await placeWaitingTasks(deps.context, scopeOfArn(instance.containerInstanceArn), sweepOptions(deps));
   }
 }

@@ -6,11 +6,18 @@
 import { parseArn, taskIdOfArn, type Scope } from '../domain/arns';
 import { availabilityZoneOf } from '../domain/container-instance';
 import { VersionConflictError } from '../domain/errors';
-import { capacityKindOf, placeTask, taskRequirements, type PlacementCandidate } from '../domain/placement';
+import {
+  capacityKindOf,
+  placeTasks,
+  taskRequirements,
+  whyUnplaced,
+  type PlacementCandidate,
+  type PlacementFailure,
+} from '../domain/placement';
 import type { TaskRecord } from '../domain/records';
 import { decideEngineStep } from '../domain/task-engine';
 import { stampTask, type StampedTask } from '../domain/update-time';
-import { taskCountBucket } from '../domain/task-lifecycle';
+import { requestStop, taskCountBucket } from '../domain/task-lifecycle';
 import { taskCountDeltas } from '../adapters/dynamodb/cluster-repository';
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
 import type { StoredContainerInstance } from '../adapters/dynamodb/container-instance-repository';
@@ -27,6 +34,9 @@ export function scopeOfArn(arn: string): Scope {
 /** The hosts of a partition (a cluster's, or the region's Fargate pool). */
 export type HostReader = (partition: string) => Promise<StoredContainerInstance[]>;
 
+/** Told when a task found no host, with the reason (the local runtime logs it once per task). */
+export type NoCapacityObserver = (task: TaskRecord, failure: PlacementFailure) => void;
+
 /**
  * Takes the next engine step for a task as the caller saw it (a stream image, a fresh read). The
  * write is conditional on that version, so nothing is read first: if the write loses, a read tells
@@ -34,7 +44,12 @@ export type HostReader = (partition: string) => Promise<StoredContainerInstance[
  * taken meanwhile (worth another look at fresh candidates). `hosts` may serve the first look from a
  * cache shared by several placements.
  */
-export async function advanceTask(ctx: BerthContext, seen: StoredTask, hosts?: HostReader): Promise<EngineOutcome> {
+export async function advanceTask(
+  ctx: BerthContext,
+  seen: StoredTask,
+  hosts?: HostReader,
+  onNoCapacity?: NoCapacityObserver,
+): Promise<EngineOutcome> {
   let current = seen;
   for (let attempt = 0; attempt < 5; attempt++) {
     const step = decideEngineStep(current.record, ctx.clock(), ctx.retention.stoppedTaskMs);
@@ -42,7 +57,7 @@ export async function advanceTask(ctx: BerthContext, seen: StoredTask, hosts?: H
     try {
       if (step.kind === 'place') {
         const read: HostReader = attempt === 0 && hosts ? hosts : (partition) => ctx.containerInstances.all(partition);
-        return await place(ctx, current.record, current.version, read);
+        return await place(ctx, current.record, current.version, read, onNoCapacity);
       }
       await ctx.tasks.applyChange(changeFor(current.record, step.task, current.version, step.releaseCapacity));
       return 'advanced';
@@ -72,7 +87,8 @@ export function changeFor(before: TaskRecord, after: StampedTask, expectedVersio
       runningTasks: (to === 'running' ? 1 : 0) - (from === 'running' ? 1 : 0),
     };
   }
-  const entering = before.lastStatus === 'PROVISIONING' && after.lastStatus === 'PENDING';
+  // A task placed at birth (RunTask's EC2 tasks) has its host already and never waits.
+  const entering = before.lastStatus === 'PROVISIONING' && after.lastStatus === 'PENDING' && !reservation;
   return {
     task: releaseCapacity ? { ...after, reservation: undefined } : after,
     expectedVersion,
@@ -88,38 +104,27 @@ export function changeFor(before: TaskRecord, after: StampedTask, expectedVersio
   };
 }
 
-async function place(ctx: BerthContext, task: TaskRecord, version: number, hosts: HostReader): Promise<EngineOutcome> {
+async function place(
+  ctx: BerthContext,
+  task: TaskRecord,
+  version: number,
+  hosts: HostReader,
+  onNoCapacity?: NoCapacityObserver,
+): Promise<EngineOutcome> {
   const scope = scopeOfArn(task.taskArn);
   const kind = capacityKindOf(task);
-  const stored = await hosts(kind === 'EC2' ? task.clusterArn : fargatePoolPartition(scope));
-  const candidates: PlacementCandidate[] = stored.map((instance) => ({
-    containerInstanceArn: instance.record.containerInstanceArn,
-    availabilityZone: availabilityZoneOf(instance.record, scope.region),
-    status: instance.record.status,
-    remaining: instance.remaining,
-    serves: servedKinds(instance),
-  }));
-  const needs = taskRequirements(
-    task,
-    task.containers.map((c) => ({
-      cpu: Number(c.cpu ?? 0),
-      memory: c.memory === undefined ? undefined : Number(c.memory),
-      memoryReservation: c.memoryReservation === undefined ? undefined : Number(c.memoryReservation),
-    })),
-  );
+  const candidates = (await hosts(kind === 'EC2' ? task.clusterArn : fargatePoolPartition(scope))).map(placementCandidate(scope.region));
+  const needs = requirementsOf(task);
   // Spread the task's group (its service, its family) across zones, as ECS does by default.
   const zones = new Set(candidates.map((c) => c.availabilityZone));
   const perZone = zones.size > 1 ? await ctx.tasks.groupTasksPerZone(task.clusterArn, task.group) : {};
-  const decision = placeTask(needs, kind, candidates, perZone);
-  if (!decision) return 'no-capacity';
-  const placed = stampTask(task, {
-    ...task,
-    version: version + 1,
-    availabilityZone: decision.availabilityZone,
-    // ECS shows the container instance of EC2/EXTERNAL tasks only; Fargate hosts are not the user's.
-    ...(kind === 'EC2' ? { containerInstanceArn: decision.containerInstanceArn } : {}),
-    reservation: { containerInstanceArn: decision.containerInstanceArn, ...needs },
-  }, ctx.clock());
+  const [outcome] = placeTasks([{ needs, kind }], candidates, perZone).outcomes;
+  if ('failed' in outcome) {
+    onNoCapacity?.(task, outcome.failed);
+    return 'no-capacity';
+  }
+  const decision = outcome.placed;
+  const placed = stampTask(task, { ...task, version: version + 1, ...reservationFields(kind, decision, needs) }, ctx.clock());
   await ctx.tasks.applyChange({
     task: placed,
     expectedVersion: version,
@@ -136,12 +141,70 @@ async function place(ctx: BerthContext, task: TaskRecord, version: number, hosts
   return 'placed';
 }
 
+/** A stored host as the placement function sees it. */
+export const placementCandidate =
+  (region: string) =>
+  (instance: StoredContainerInstance): PlacementCandidate => ({
+    containerInstanceArn: instance.record.containerInstanceArn,
+    availabilityZone: availabilityZoneOf(instance.record, region),
+    status: instance.record.status,
+    remaining: instance.remaining,
+    serves: servedKinds(instance),
+    agentConnected: instance.record.agentConnected,
+  });
+
+/** What a stored task reserves on its host. */
+export const requirementsOf = (task: TaskRecord) =>
+  taskRequirements(
+    task,
+    task.containers.map((c) => ({
+      cpu: Number(c.cpu ?? 0),
+      memory: c.memory === undefined ? undefined : Number(c.memory),
+      memoryReservation: c.memoryReservation === undefined ? undefined : Number(c.memoryReservation),
+    })),
+  );
+
+/** The fields a placement sets on a task: its zone, its host (EC2 only, as ECS shows), the reservation. */
+export function reservationFields(
+  kind: string,
+  decision: { containerInstanceArn: string; availabilityZone: string },
+  needs: { cpu: number; memory: number },
+): Partial<TaskRecord> {
+  return {
+    availabilityZone: decision.availabilityZone,
+    // ECS shows the container instance of EC2/EXTERNAL tasks only; Fargate hosts are not the user's.
+    ...(kind === 'EC2' ? { containerInstanceArn: decision.containerInstanceArn } : {}),
+    reservation: { containerInstanceArn: decision.containerInstanceArn, ...needs },
+  };
+}
+
+/**
+ * How long a task may wait for capacity before it stops with TaskFailedToStart. ECS lets tasks of a
+ * capacity provider wait while capacity is being added (its managed scaling's default instance
+ * warm-up is 300 seconds); Berth adds capacity only when an agent joins or a task stops, so five
+ * minutes is long enough for a stopping task to hand its share over and short enough to be noticed.
+ */
+export const DEFAULT_CAPACITY_WAIT_MS = 5 * 60_000;
+
+/** ECS's words for Fargate capacity that is not there; the resource follows in parentheses. */
+export const CAPACITY_UNAVAILABLE = 'Capacity is unavailable at this time. Please try again later or in a different availability zone.';
+
+export interface SweepOptions {
+  /** A task waiting longer than this stops with TaskFailedToStart. Default DEFAULT_CAPACITY_WAIT_MS. */
+  readonly maxWaitMs?: number;
+  readonly logger?: Pick<Console, 'info'>;
+}
+
 /**
  * Tries to place every task of the account+region that waits for capacity: run when capacity appears
  * (an agent registers, a task releases its share) and on a timer, so no trigger can be lost for good.
- * Tasks waiting for a kind of capacity that no host offers at all are skipped without a look.
+ * Tasks waiting for a kind of capacity that no host offers at all are skipped without a look until
+ * their wait is over; then (placed or not on a last try) they stop with TaskFailedToStart and a reason
+ * naming what was missing.
  */
-export async function placeWaitingTasks(ctx: BerthContext, scope: Scope): Promise<number> {
+export async function placeWaitingTasks(ctx: BerthContext, scope: Scope, options: SweepOptions = {}): Promise<number> {
+  const maxWaitMs = options.maxWaitMs ?? DEFAULT_CAPACITY_WAIT_MS;
+  const now = ctx.clock();
   let placed = 0;
   // Each partition's hosts are read once per sweep; a placement that meets capacity taken since then
   // looks again at fresh hosts (advanceTask), so the cache can only cost a retry.
@@ -153,11 +216,35 @@ export async function placeWaitingTasks(ctx: BerthContext, scope: Scope): Promis
   for (const pointer of await ctx.tasks.unplaced(scope)) {
     const kind = pointer.capacity ?? 'EC2';
     const offered = await hosts(kind === 'EC2' ? pointer.clusterArn : fargatePoolPartition(scope));
-    if (!offered.some((h) => h.record.status === 'ACTIVE' && servedKinds(h).includes(kind))) continue;
+    const served = offered.some((h) => h.record.status === 'ACTIVE' && servedKinds(h).includes(kind));
+    const overdue = pointer.since === undefined || now - pointer.since >= maxWaitMs;
+    if (!served && !overdue) continue;
     const stored = await ctx.tasks.get(pointer.clusterArn, pointer.taskId);
-    if (stored && (await advanceTask(ctx, stored, hosts)) === 'placed') placed++;
+    if (!stored) continue;
+    let failure: PlacementFailure | undefined;
+    const outcome = served ? await advanceTask(ctx, stored, hosts, (_task, why) => (failure = why)) : 'no-capacity';
+    if (outcome === 'placed') placed++;
+    if (outcome !== 'no-capacity' || now - stored.record.createdAt < maxWaitMs) continue;
+    failure ??= whyUnplaced({ needs: requirementsOf(stored.record), kind }, offered.map(placementCandidate(scope.region)));
+    await giveUp(ctx, stored, failure, options.logger);
   }
   return placed;
+}
+
+/** Stops a task that waited too long (conditional on the version read; a lost race waits for the next sweep). */
+async function giveUp(ctx: BerthContext, stored: StoredTask, failure: PlacementFailure, logger?: Pick<Console, 'info'>) {
+  if (stored.record.lastStatus !== 'PENDING' || stored.record.reservation) return;
+  const reason = `${CAPACITY_UNAVAILABLE} (${failure.reason}: ${failure.detail})`.slice(0, 255);
+  const stop = requestStop(stored.record, 'TaskFailedToStart', reason);
+  if (!stop.changed) return;
+  const { changed: _changed, ...fields } = stop;
+  try {
+    const task = stampTask(stored.record, { ...stored.record, ...fields, version: stored.version + 1 }, ctx.clock());
+    await ctx.tasks.applyChange({ task, expectedVersion: stored.version });
+    logger?.info(`Task ${stored.record.taskArn} stopped: no ${capacityKindOf(stored.record)} capacity came (${failure.reason}).`);
+  } catch (error) {
+    if (!(error instanceof VersionConflictError)) throw error;
+  }
 }
 
 /** The kinds of capacity a host serves: its Fargate providers, or EC2 for a cluster's instance. */

@@ -15,11 +15,15 @@ import {
 } from '../domain/errors';
 import { newTask, uuidFrom, type LaunchTarget } from '../domain/new-task';
 import type { ClusterRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord } from '../domain/records';
+import { capacityKindOf, placeTasks } from '../domain/placement';
+import { validateTaskSizeOverride } from '../domain/task-definition-rules';
 import { validateTags } from '../domain/tags';
 import { visibleStatus } from '../domain/task-engine';
 import { requestStop, taskCountBucket, type DesiredStatus } from '../domain/task-lifecycle';
-import { stampTask } from '../domain/update-time';
+import { stampTask, type StampedTask } from '../domain/update-time';
 import { taskCountDeltas, type CountDeltas } from '../adapters/dynamodb/cluster-repository';
+import type { InstanceChange } from '../adapters/dynamodb/task-repository';
+import { placementCandidate, requirementsOf, reservationFields } from './task-engine';
 import { pageSize } from './clusters';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
@@ -96,6 +100,7 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
     checkOverrides(td, input.overrides);
     const targets = launchTargets(cluster.record, input, count);
     checkCompatibility(td, targets, input);
+    validateTaskSizeOverride(td, (input.overrides ?? {}) as { cpu?: unknown; memory?: unknown }, targets.some((t) => t.launchType === 'FARGATE'));
     return createTasks(ctx, cluster.record, td, targets, tags, input);
   });
 }
@@ -110,7 +115,7 @@ async function createTasks(
 ) {
   const clusterArn = cluster.clusterArn;
   const now = ctx.clock();
-  const tasks = targets.map((target) => {
+  const built = targets.map((target) => {
     const taskId = taskIdFrom(ctx.randomBytes(16));
     return newTask({
       scope: ctx.scope,
@@ -131,6 +136,9 @@ async function createTasks(
       tags,
     });
   });
+  const { tasks, failures, reservations } = await placeAtOnce(ctx, clusterArn, built);
+  // Nothing fits: nothing is written (ECS creates nothing for failed tasks; a clientToken is not spent).
+  if (!tasks.length) return { tasks: [], failures };
   const deltas = tasks.reduce<CountDeltas>((sum, task) => {
     for (const [name, delta] of Object.entries(taskCountDeltas(task.launchType, undefined, taskCountBucket(task.lastStatus)))) {
       sum[name as keyof CountDeltas] = (sum[name as keyof CountDeltas] ?? 0) + (delta ?? 0);
@@ -148,16 +156,63 @@ async function createTasks(
           expiresAtMs: now + ctx.retention.clientTokenMs,
         }
       : undefined,
+    reservations,
   );
-  // The cluster went INACTIVE or lost a capacity provider since it was read: decide again.
-  if (outcome === 'cluster-changed') throw new VersionConflictError(clusterArn);
+  // The cluster went INACTIVE or lost a capacity provider, or a host's capacity was taken, since it
+  // was read: decide again on fresh reads.
+  if (outcome === 'cluster-changed' || outcome === 'capacity-changed') throw new VersionConflictError(clusterArn);
   if (outcome === 'token-exists') {
     // Another call with this token won the race: answer as its replay.
     const replay = await replayOfClientToken(ctx, clusterArn, input);
     if (replay) return replay;
     throw new ConflictException('The clientToken was used by a request that has not finished.');
   }
-  return { tasks: tasks.map(taskView(false)), failures: [] };
+  return { tasks: tasks.map(taskView(false)), failures };
+}
+
+/**
+ * EC2/EXTERNAL tasks without a capacity provider are placed at birth, as ECS does: on the cluster's
+ * container instances as they are now, with one RunTask failure (reason RESOURCE:CPU, RESOURCE:MEMORY,
+ * AGENT, MISSING; arn the container instance it is about) per task that fits nowhere. The chosen
+ * shares are reserved by conditional ADDs in RunTask's own transaction, so a host that lost capacity
+ * meanwhile fails the transaction and RunTask decides again. Tasks of a capacity provider (Fargate)
+ * are created unplaced and wait for the engine, as ECS lets them wait in PROVISIONING.
+ */
+async function placeAtOnce(ctx: RequestContext, clusterArn: string, built: StampedTask[]) {
+  const atOnce = built.filter((task) => capacityKindOf(task) === 'EC2' && !task.capacityProviderName);
+  if (!atOnce.length) return { tasks: built, failures: [], reservations: [] };
+  const hosts = await ctx.containerInstances.all(clusterArn);
+  if (!hosts.some((host) => host.record.status !== 'INACTIVE')) {
+    throw new InvalidParameterException('No Container Instances were found in your cluster.');
+  }
+  const candidates = hosts.map(placementCandidate(ctx.scope.region));
+  const zones = new Set(candidates.map((c) => c.availabilityZone));
+  const group = atOnce[0].group;
+  const perZone = zones.size > 1 ? await ctx.tasks.groupTasksPerZone(clusterArn, group) : {};
+  const needs = atOnce.map(requirementsOf);
+  const { outcomes } = placeTasks(needs.map((n) => ({ needs: n, kind: 'EC2' })), candidates, perZone);
+  const placedTasks = new Map<StampedTask, StampedTask>();
+  const failures: { arn?: string; reason: string; detail: string }[] = [];
+  const shares = new Map<string, InstanceChange>();
+  outcomes.forEach((outcome, index) => {
+    if ('failed' in outcome) {
+      const { arn, reason, detail } = outcome.failed;
+      failures.push({ ...(arn ? { arn } : {}), reason, detail });
+      return;
+    }
+    const { containerInstanceArn } = outcome.placed;
+    placedTasks.set(atOnce[index], { ...atOnce[index], ...reservationFields('EC2', outcome.placed, needs[index]) });
+    const share = shares.get(containerInstanceArn);
+    shares.set(containerInstanceArn, {
+      containerInstanceArn,
+      cpu: (share?.cpu ?? 0) - needs[index].cpu,
+      memory: (share?.memory ?? 0) - needs[index].memory,
+      pendingTasks: (share?.pendingTasks ?? 0) + 1,
+      requireCapacity: true,
+    });
+  });
+  const tasks = built.flatMap((task) => (atOnce.includes(task) ? (placedTasks.has(task) ? [placedTasks.get(task)!] : []) : [task]));
+  return { tasks, failures, reservations: [...shares.values()] };
 }
 
 /** Idempotency: the same token and request answers with the first call's tasks; another request conflicts. */

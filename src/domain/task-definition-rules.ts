@@ -178,3 +178,27 @@ export function normalizedSizes(request: { cpu?: string; memory?: string }) {
     ...(request.memory !== undefined ? { memory: String(parseMemory(request.memory)) } : {}),
   };
 }
+
+/**
+ * RunTask's task-level `cpu`/`memory` overrides: each must parse, and a task bound for Fargate must
+ * still be one of Fargate's sizes (checked at RunTask, as RegisterTaskDefinition checks the definition,
+ * so a size no Fargate host has is refused at once instead of waiting for capacity forever).
+ */
+export function validateTaskSizeOverride(
+  td: { networkMode?: string; cpu?: string; memory?: string },
+  overrides: { cpu?: unknown; memory?: unknown },
+  fargate: boolean,
+): void {
+  if (overrides.cpu === undefined && overrides.memory === undefined) return;
+  if (overrides.cpu !== undefined && (typeof overrides.cpu !== 'string' || parseCpu(overrides.cpu) === undefined)) {
+    throw new ClientException("Invalid 'cpu' setting for task.");
+  }
+  if (overrides.memory !== undefined && (typeof overrides.memory !== 'string' || parseMemory(overrides.memory) === undefined)) {
+    throw new ClientException("Invalid 'memory' setting for task.");
+  }
+  const cpu = (overrides.cpu as string | undefined) ?? td.cpu;
+  const memory = (overrides.memory as string | undefined) ?? td.memory;
+  if (fargate && !isFargateCompatible({ networkMode: td.networkMode, cpu, memory })) {
+    throw new ClientException(`No Fargate configuration exists for given values: ${cpu} CPU, ${memory} memory.`);
+  }
+}

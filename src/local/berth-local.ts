@@ -5,16 +5,17 @@ import { createLocalDocumentClient } from '../adapters/dynamodb/document-client'
 import { ensureTable } from '../adapters/dynamodb/create-table';
 import { DEFAULT_TABLE_NAME } from '../adapters/dynamodb/table-schema';
 import type { BerthAgent } from '../agent/agent';
+import { parseArn } from '../domain/arns';
 import type { BerthContext } from '../app/context';
 import { createBerthContext } from '../app/create-context';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventPublisher } from '../app/event-publisher';
 import { processStreamRecords, type BatchResult, type StreamRecord } from '../app/stream-processor';
-import { placeWaitingTasks } from '../app/task-engine';
+import { DEFAULT_CAPACITY_WAIT_MS, placeWaitingTasks } from '../app/task-engine';
 import { DEFAULT_EVENT_SOURCE } from '../domain/task-events';
 import { lockDataDirectory } from './data-directory-lock';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
-import { startEmbeddedAgent } from './embedded-agent';
+import { RegionalAgents } from './regional-agents';
 import { LocalEventSink } from './event-sink';
 import { startEcsHttpServer, type RunningServer } from './http-server';
 import { StreamPoller } from './stream-poller';
@@ -44,6 +45,16 @@ export interface BerthLocalOptions {
   readonly rulesFile?: string;
   /** Run the embedded agent (this machine as FARGATE/FARGATE_SPOT capacity). Default true. */
   readonly agent?: boolean;
+  /**
+   * What the embedded agent offers as FARGATE/FARGATE_SPOT capacity in each region (CPU units, MiB):
+   * a virtual pool, not this machine's cores. Default 64 vCPU / 480 GiB (DEFAULT_FARGATE_POOL).
+   */
+  readonly fargatePool?: { cpu: number; memory: number };
+  /**
+   * How long a task may wait for capacity before it stops with TaskFailedToStart and a reason naming
+   * the missing resource. Default five minutes (DEFAULT_CAPACITY_WAIT_MS).
+   */
+  readonly capacityWaitMs?: number;
   /** How long STOPPED tasks stay describable. Default one hour. */
   readonly stoppedTaskRetentionMs?: number;
   readonly logger?: Pick<Console, 'info' | 'warn' | 'error'>;
@@ -135,8 +146,23 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     cleanups.push(() => events.drain());
 
     const publisher = options.instrument?.publisher?.(events) ?? events;
-    const handle: StreamHandler = (records) =>
-      processStreamRecords({ context, publisher, eventSource: options.eventSource ?? DEFAULT_EVENT_SOURCE, logger }, records);
+    const maxCapacityWaitMs = options.capacityWaitMs ?? DEFAULT_CAPACITY_WAIT_MS;
+    let agents: RegionalAgents | undefined;
+    const handle: StreamHandler = (records) => {
+      // A cluster created in a region the embedded agent does not serve yet: join it there (not awaited;
+      // its registration places the region's waiting tasks).
+      for (const record of records) {
+        const created = record.eventName === 'INSERT' && record.dynamodb?.NewImage;
+        if (created && (created.kind as { S?: string } | undefined)?.S === 'cluster') {
+          const region = parseArn(String((created.pk as { S?: string }).S))?.region;
+          if (region) void agents?.serve(region);
+        }
+      }
+      return processStreamRecords(
+        { context, publisher, eventSource: options.eventSource ?? DEFAULT_EVENT_SOURCE, logger, maxCapacityWaitMs },
+        records,
+      );
+    };
     const poller = new StreamPoller({
       endpoint: dynamoDb.endpoint,
       streamArn,
@@ -153,7 +179,12 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     let sweep: Promise<void> = Promise.resolve();
     const scheduleSweep = () => {
       sweepTimer = setTimeout(() => {
-        sweep = placeWaitingTasks(context, { account: context.account, region })
+        const regions = new Set([region, ...(agents?.regions() ?? [])]);
+        sweep = Promise.all(
+          [...regions].map((r) =>
+            placeWaitingTasks(context, { account: context.account, region: r }, { maxWaitMs: maxCapacityWaitMs, logger }),
+          ),
+        )
           .then(() => undefined)
           .catch((error) => logger.error('placement sweep:', error))
           .finally(() => sweeping && scheduleSweep());
@@ -179,16 +210,18 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
 
     let agent: BerthAgent | undefined;
     if (options.agent !== false) {
-      agent = await startEmbeddedAgent({
+      const regional = new RegionalAgents({
         endpoint: server.url,
-        region,
+        defaultRegion: region,
         dataDirectory,
         persistent: !scratch,
+        fargatePool: options.fargatePool,
         logger,
       });
-      const running = agent;
       // Stopping Berth stops the task processes it started (SIGTERM, then SIGKILL).
-      cleanups.push(() => running.stop({ stopContainers: true }));
+      cleanups.push(() => regional.stop());
+      agent = await regional.start();
+      agents = regional;
     }
     return { url: server.url, dataDirectory, dynamoDb, context, events, agent, stop };
   } catch (error) {

@@ -1,19 +1,29 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BerthAgent } from '../agent/agent';
 import { ControlPlaneClient } from '../agent/control-plane-client';
 import { ProcessRuntime } from '../agent/process-runtime';
 
 /**
- * `npm start`'s own agent: this machine as FARGATE and FARGATE_SPOT capacity for the default region,
- * running tasks as OS processes. Its identity is kept in a file so a restart finds its tasks again.
+ * What the embedded agent offers as FARGATE/FARGATE_SPOT capacity. Not the laptop's cores: a task's
+ * processes reserve no real cores or memory, so the pool is virtual. By default it holds four of the
+ * largest Fargate tasks (16 vCPU / 120 GiB each) or 256 of the smallest (0.25 vCPU / 512 MiB) at once:
+ * any valid Fargate size is accepted, more tasks than a laptop runs as processes fit, and a runaway
+ * loop of RunTask still meets a limit and an honest TaskFailedToStart.
+ */
+export const DEFAULT_FARGATE_POOL = { cpu: 64 * 1024, memory: 4 * 120 * 1024 };
+
+/**
+ * `npm start`'s own agent: FARGATE and FARGATE_SPOT capacity (a virtual pool) for one region, running
+ * tasks as OS processes. Its identity is kept in a file so a restart finds its tasks again.
  */
 export async function startEmbeddedAgent(options: {
   endpoint: string;
   region: string;
   dataDirectory: string;
   persistent: boolean;
+  /** CPU units and MiB offered. Default DEFAULT_FARGATE_POOL. */
+  fargatePool?: { cpu: number; memory: number };
   logger?: Pick<Console, 'info' | 'error'>;
 }): Promise<BerthAgent> {
   const identityFile = join(options.dataDirectory, 'agent.json');
@@ -29,7 +39,7 @@ export async function startEmbeddedAgent(options: {
     }),
     runtime: new ProcessRuntime({ rootDir: join(options.dataDirectory, 'tasks') }),
     fargateProviders: ['FARGATE', 'FARGATE_SPOT'],
-    resources: { cpu: cpus().length * 1024, memory: Math.floor(totalmem() / 1024 / 1024) },
+    resources: options.fargatePool ?? DEFAULT_FARGATE_POOL,
     availabilityZone: `${options.region}a`,
     containerInstanceArn: previous,
     logger: options.logger,

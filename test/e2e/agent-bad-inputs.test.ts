@@ -2,11 +2,15 @@
 import { CreateClusterCommand, ListContainerInstancesCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/berth-harness';
+import { registerHost } from '../support/hosts';
 
 let berth: Harness;
 beforeAll(async () => {
   berth = await startHarness();
   await berth.ecs().send(new CreateClusterCommand({ clusterName: 'agents' }));
+  // EC2 tasks are placed at RunTask: a cluster with a host for the tasks agents report on.
+  await berth.ecs().send(new CreateClusterCommand({ clusterName: 'stamping' }));
+  await registerHost(berth.ecs(), 'stamping');
 });
 afterAll(() => berth.close());
 
@@ -156,11 +160,11 @@ describe('values no record can hold', () => {
   ])('SubmitTaskStateChange with %s -> InvalidParameterException', async (_name, pullStartedAt) => {
     const ecs = berth.ecs();
     await berth.raw('RegisterTaskDefinition', JSON.stringify({ family: 'stamped', containerDefinitions: [{ name: 'c', image: 'x', memory: 64 }] }));
-    const run = await berth.raw('RunTask', JSON.stringify({ cluster: 'agents', taskDefinition: 'stamped', launchType: 'EC2' }));
+    const run = await berth.raw('RunTask', JSON.stringify({ cluster: 'stamping', taskDefinition: 'stamped', launchType: 'EC2' }));
     const task = run.json.tasks[0].taskArn;
-    const response = await berth.raw('SubmitTaskStateChange', JSON.stringify({ cluster: 'agents', task, status: 'ACTIVATING', pullStartedAt }));
+    const response = await berth.raw('SubmitTaskStateChange', JSON.stringify({ cluster: 'stamping', task, status: 'ACTIVATING', pullStartedAt }));
     expect([response.status, response.json.__type]).toEqual([400, 'InvalidParameterException']);
-    await ecs.send(new StopTaskCommand({ cluster: 'agents', task }));
+    await ecs.send(new StopTaskCommand({ cluster: 'stamping', task }));
   });
 
   it.each([

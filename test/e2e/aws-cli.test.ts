@@ -49,6 +49,23 @@ describe.skipIf(!hasCli)('the AWS CLI against Berth', { timeout: 180_000 }, () =
       '--container-definitions',
       JSON.stringify([{ name: 'main', image: 'busybox', memory: 64, command: ['true'] }]),
     );
+    // EC2 tasks are placed at RunTask: a host first (no agent behind it; the tasks stay PENDING).
+    await expect(aws('run-task', '--cluster', 'cli', '--task-definition', 'cli-job', '--launch-type', 'EC2')).rejects.toThrow(
+      /InvalidParameterException.*No Container Instances were found in your cluster/,
+    );
+    const host = await aws(
+      'register-container-instance',
+      '--cluster',
+      'cli',
+      '--total-resources',
+      'name=CPU,type=INTEGER,integerValue=1024',
+      'name=MEMORY,type=INTEGER,integerValue=1024',
+    );
+    const refused = await aws('run-task', '--cluster', 'cli', '--task-definition', 'cli-job', '--launch-type', 'EC2', '--overrides', '{"memory":"4096"}');
+    expect(refused.tasks).toEqual([]);
+    expect(refused.failures).toEqual([
+      { arn: host.containerInstance.containerInstanceArn, reason: 'RESOURCE:MEMORY', detail: expect.stringContaining('4096 MiB') },
+    ]);
     const run = await aws('run-task', '--cluster', 'cli', '--task-definition', 'cli-job', '--count', '2', '--launch-type', 'EC2');
     expect(run.tasks).toHaveLength(2);
     expect(run.tasks[0].lastStatus).toBe('PROVISIONING');

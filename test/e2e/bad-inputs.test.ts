@@ -27,6 +27,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
+import { registerHost } from '../support/hosts';
 
 const COMMANDS = {
   CreateCluster: CreateClusterCommand,
@@ -807,9 +808,19 @@ beforeAll(async () => {
   await ecs.send(new RegisterTaskDefinitionCommand({ family: 'old', containerDefinitions: [container('app')] }));
   await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: 'old:1' }));
 
-  const busy = await ecs.send(new RunTaskCommand({ cluster: 'busy', taskDefinition: 'web', launchType: 'EC2', count: 2 }));
+  // Fargate tasks need no host to exist, so `busy` holds tasks but no container instance.
+  const busy = await ecs.send(
+    new RunTaskCommand({
+      cluster: 'busy',
+      taskDefinition: 'web-fargate',
+      launchType: 'FARGATE',
+      count: 2,
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-local'] } },
+    }),
+  );
   const busyTasks = (busy.tasks ?? []).map((task) => task.taskArn!);
   expect(busyTasks).toHaveLength(2);
+  await registerHost(ecs, 'idem');
   await ecs.send(
     new RunTaskCommand({ cluster: 'idem', taskDefinition: 'web', clientToken: 'token-1', startedBy: 'first' }),
   );

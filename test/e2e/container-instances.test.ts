@@ -10,6 +10,7 @@ import {
   DescribeClustersCommand,
   DescribeContainerInstancesCommand,
   ListContainerInstancesCommand,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
@@ -96,7 +97,7 @@ describe('an agent as an EC2 container instance', () => {
     expect(idle.runningTasksCount).toBe(0);
   });
 
-  it('keeps a task PENDING while no host has room, and places it when room appears', async () => {
+  it('answers RESOURCE:MEMORY for a task no host has room for, creating nothing, and runs it once room appears', async () => {
     await local.ecs.send(
       new RegisterTaskDefinitionCommand({
         family: 'too-big',
@@ -105,12 +106,14 @@ describe('an agent as an EC2 container instance', () => {
     );
     const first = (await local.ecs.send(new RunTaskCommand({ cluster: 'ec2', taskDefinition: 'too-big', launchType: 'EC2' }))).tasks![0];
     await local.waitForTask('ec2', first.taskArn!, (t) => t.lastStatus === 'RUNNING');
-    const second = (await local.ecs.send(new RunTaskCommand({ cluster: 'ec2', taskDefinition: 'too-big', launchType: 'EC2' }))).tasks![0];
-    await local.waitForTask('ec2', second.taskArn!, (t) => t.lastStatus === 'PENDING');
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect((await local.waitForTask('ec2', second.taskArn!, () => true)).lastStatus).toBe('PENDING');
+    const refused = await local.ecs.send(new RunTaskCommand({ cluster: 'ec2', taskDefinition: 'too-big', launchType: 'EC2' }));
+    expect(refused.tasks).toEqual([]);
+    expect(refused.failures).toEqual([{ arn: instanceArn, reason: 'RESOURCE:MEMORY', detail: expect.stringContaining('900 MiB') }]);
+    expect((await local.ecs.send(new ListTasksCommand({ cluster: 'ec2', family: 'too-big' }))).taskArns).toEqual([first.taskArn]);
 
     await local.ecs.send(new StopTaskCommand({ cluster: 'ec2', task: first.taskArn! }));
+    await local.waitForTask('ec2', first.taskArn!, (t) => t.lastStatus === 'STOPPED');
+    const second = (await local.ecs.send(new RunTaskCommand({ cluster: 'ec2', taskDefinition: 'too-big', launchType: 'EC2' }))).tasks![0];
     await local.waitForTask('ec2', second.taskArn!, (t) => t.lastStatus === 'RUNNING');
     await local.ecs.send(new StopTaskCommand({ cluster: 'ec2', task: second.taskArn! }));
     await local.waitForTask('ec2', second.taskArn!, (t) => t.lastStatus === 'STOPPED');

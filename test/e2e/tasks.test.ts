@@ -16,6 +16,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLocalDocumentClient } from '../../src/adapters/dynamodb/document-client';
 import { ACCOUNT, startHarness, type Harness } from '../support/berth-harness';
+import { registerHost } from '../support/hosts';
 
 let berth: Harness;
 const FARGATE_NETWORK = { awsvpcConfiguration: { subnets: ['subnet-local'] } };
@@ -24,6 +25,8 @@ beforeAll(async () => {
   berth = await startHarness();
   const ecs = berth.ecs();
   await ecs.send(new CreateClusterCommand({ clusterName: 'work' }));
+  // EC2 tasks are placed at RunTask: give them a (large) container instance.
+  await registerHost(ecs, 'work');
   await ecs.send(
     new PutClusterCapacityProvidersCommand({
       cluster: 'work',
@@ -189,7 +192,11 @@ describe('tasks through the ECS SDK', () => {
   });
 
   it('refuses to delete a cluster with active tasks', async () => {
-    await expect(berth.ecs().send(new DeleteClusterCommand({ cluster: 'work' }))).rejects.toMatchObject({
+    // Fargate tasks, no container instance: the task is what holds the cluster.
+    const ecs = berth.ecs();
+    await ecs.send(new CreateClusterCommand({ clusterName: 'tasks-only' }));
+    await ecs.send(new RunTaskCommand({ cluster: 'tasks-only', taskDefinition: 'job', launchType: 'FARGATE', networkConfiguration: FARGATE_NETWORK }));
+    await expect(ecs.send(new DeleteClusterCommand({ cluster: 'tasks-only' }))).rejects.toMatchObject({
       name: 'ClusterContainsTasksException',
     });
   });
@@ -202,6 +209,7 @@ describe('stopped tasks after their retention', () => {
     try {
       const ecs = aged.ecs();
       await ecs.send(new CreateClusterCommand({ clusterName: 'aging' }));
+      await registerHost(ecs, 'aging');
       await ecs.send(
         new RegisterTaskDefinitionCommand({ family: 'brief', containerDefinitions: [{ name: 'main', image: 'busybox', memory: 64 }] }),
       );

@@ -188,6 +188,14 @@ describe('CapacitySweep', () => {
     Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
   });
 
+  it('tells its function how long a task may wait for capacity', () => {
+    const { state, stack } = stateAndStack();
+    new CapacitySweep(stack, 'Sweep', { table: state.table, entry: ECHO, capacityWait: Duration.minutes(30) });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ BERTH_CAPACITY_WAIT_SECONDS: '1800' }) },
+    });
+  });
+
   it('rejects a rate under a minute', () => {
     const { state, stack } = stateAndStack();
     expect(() => new CapacitySweep(stack, 'Sweep', { table: state.table, entry: ECHO, every: Duration.seconds(30) })).toThrow(

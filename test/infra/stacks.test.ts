@@ -492,11 +492,13 @@ describe('Berth-ControlPlane: the capacity sweep', () => {
     expect(fn.Properties.Timeout).toBeLessThan(60);
   });
 
-  it('gets the table, account and region through the environment', () => {
+  it('gets the table, account, region and how long tasks may wait for capacity through the environment', () => {
     expect(functionAt(FUNCTIONS.capacitySweep)[1].Properties.Environment.Variables).toEqual({
       BERTH_TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/RefStateTable/) }),
       BERTH_ACCOUNT_ID: ACCOUNT,
       BERTH_REGION: REGION,
+      // Five minutes by default: then the sweep stops a waiting task with TaskFailedToStart.
+      BERTH_CAPACITY_WAIT_SECONDS: '300',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });

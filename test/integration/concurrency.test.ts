@@ -34,6 +34,9 @@ import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-ha
 
 const scope = { account: ACCOUNT, region: REGION };
 const FAMILY = 'racer';
+// Fargate tasks are created without a host (they wait for capacity), so these races stay about the
+// cluster item; EC2 tasks would be placed, or refused, at RunTask (test/e2e/unplaceable-tasks.test.ts).
+const ON_FARGATE = { launchType: 'FARGATE' as const, networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-local'] } } };
 
 let berth: Harness;
 let ecs: ECSClient;
@@ -41,7 +44,14 @@ beforeAll(async () => {
   berth = await startHarness();
   ecs = berth.ecs();
   await ecs.send(
-    new RegisterTaskDefinitionCommand({ family: FAMILY, containerDefinitions: [{ name: 'app', image: 'nginx', memory: 64 }] }),
+    new RegisterTaskDefinitionCommand({
+      family: FAMILY,
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      cpu: '256',
+      memory: '512',
+      containerDefinitions: [{ name: 'app', image: 'nginx', memory: 64 }],
+    }),
   );
 });
 afterAll(() => berth?.close());
@@ -130,7 +140,7 @@ describe('concurrent writers', () => {
     await ecs.send(new CreateClusterCommand({ clusterName: 'busy' }));
     const results = await settle(
       Array.from({ length: 10 }, () =>
-        berth.ecs().send(new RunTaskCommand({ cluster: 'busy', taskDefinition: FAMILY, count: 10 })),
+        berth.ecs().send(new RunTaskCommand({ cluster: 'busy', taskDefinition: FAMILY, ...ON_FARGATE, count: 10 })),
       ),
     );
     expect(results.filter((r) => !r.ok)).toEqual([]);
@@ -140,13 +150,13 @@ describe('concurrent writers', () => {
 
     const { clusters } = await ecs.send(new DescribeClustersCommand({ clusters: ['busy'], include: ['STATISTICS'] }));
     expect(clusters?.[0]).toMatchObject({ pendingTasksCount: 100, runningTasksCount: 0 });
-    expect(clusters?.[0].statistics).toContainEqual({ name: 'pendingEC2TasksCount', value: '100' });
+    expect(clusters?.[0].statistics).toContainEqual({ name: 'pendingFargateTasksCount', value: '100' });
     expect((await listAllTasks('busy')).sort()).toEqual([...started].sort());
   });
 
   it('concurrent StopTask calls on one task all succeed; the first stop wins and the version moves once', async () => {
     await ecs.send(new CreateClusterCommand({ clusterName: 'stopper' }));
-    const run = await ecs.send(new RunTaskCommand({ cluster: 'stopper', taskDefinition: FAMILY }));
+    const run = await ecs.send(new RunTaskCommand({ cluster: 'stopper', taskDefinition: FAMILY, ...ON_FARGATE }));
     const taskArn = run.tasks![0].taskArn!;
     const before = (await ecs.send(new DescribeTasksCommand({ cluster: 'stopper', tasks: [taskArn] }))).tasks![0];
     expect(before.version).toBe(1);
@@ -180,7 +190,7 @@ describe('concurrent writers', () => {
         await sleep(round % 2 ? 0 : round * 2);
         return berth.ecs().send(new DeleteClusterCommand({ cluster: name }));
       };
-      const runCall = () => berth.ecs().send(new RunTaskCommand({ cluster: name, taskDefinition: FAMILY, count: 3 }));
+      const runCall = () => berth.ecs().send(new RunTaskCommand({ cluster: name, taskDefinition: FAMILY, ...ON_FARGATE, count: 3 }));
       const calls: Promise<unknown>[] = [];
       if (round % 2) {
         calls[0] = deleteCall();
@@ -216,7 +226,7 @@ describe('concurrent writers', () => {
 
   it('concurrent TagResource calls with different keys all land (no lost update)', async () => {
     const cluster = await ecs.send(new CreateClusterCommand({ clusterName: 'tagged', tags: [{ key: 'base', value: '0' }] }));
-    const run = await ecs.send(new RunTaskCommand({ cluster: 'tagged', taskDefinition: FAMILY }));
+    const run = await ecs.send(new RunTaskCommand({ cluster: 'tagged', taskDefinition: FAMILY, ...ON_FARGATE }));
     const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: FAMILY }));
     const resources = [cluster.cluster!.clusterArn!, run.tasks![0].taskArn!, td.taskDefinition!.taskDefinitionArn!];
 
@@ -239,7 +249,7 @@ describe('concurrent writers', () => {
 
   it('RunTask with one clientToken sent 5 times at once starts one set of tasks, and every answer names them', async () => {
     await ecs.send(new CreateClusterCommand({ clusterName: 'idempotent' }));
-    const request = { cluster: 'idempotent', taskDefinition: FAMILY, count: 3, clientToken: 'same-token-1', startedBy: 'me' };
+    const request = { cluster: 'idempotent', taskDefinition: FAMILY, ...ON_FARGATE, count: 3, clientToken: 'same-token-1', startedBy: 'me' };
     const results = await settle(Array.from({ length: 5 }, () => berth.ecs().send(new RunTaskCommand(request))));
     expect(results.filter((r) => !r.ok)).toEqual([]);
 
@@ -267,6 +277,7 @@ describe('interleavings held open between read and write (use cases)', () => {
     const running = runTask(useCaseContext({ tasks: held.paused }), {
       cluster: name,
       taskDefinition: FAMILY,
+      ...ON_FARGATE,
       count: 3,
       clientToken: 'held-token',
     });
@@ -294,7 +305,7 @@ describe('interleavings held open between read and write (use cases)', () => {
     deleting.catch(() => undefined);
     await held.reached;
 
-    const ran = await runTask(useCaseContext(), { cluster: name, taskDefinition: FAMILY, count: 3 });
+    const ran = await runTask(useCaseContext(), { cluster: name, taskDefinition: FAMILY, ...ON_FARGATE, count: 3 });
     expect(ran.tasks).toHaveLength(3);
     held.release();
 
@@ -427,7 +438,7 @@ describe('transaction conflicts as DynamoDB reports them (injected once)', () =>
         }),
     );
     const tasks = new TaskRepository(faulty.client, berth.tableName);
-    const result = runTask(useCaseContext({ tasks }), { cluster: name, taskDefinition: FAMILY, count: 2 });
+    const result = runTask(useCaseContext({ tasks }), { cluster: name, taskDefinition: FAMILY, ...ON_FARGATE, count: 2 });
     await expect(result).resolves.toMatchObject({ tasks: [expect.anything(), expect.anything()] });
     expect(faulty.injected()).toBe(1);
     expect(await listAllTasks(name)).toHaveLength(2);

@@ -21,6 +21,7 @@ import { InvalidParameterException, VersionConflictError } from '../../src/domai
 import { newTask } from '../../src/domain/new-task';
 import { EMPTY_COUNTS, type ClusterRecord, type LaunchType, type TaskDefinitionRecord, type TaskRecord } from '../../src/domain/records';
 import type { StampedTask } from '../../src/domain/update-time';
+import { registerHost } from '../support/hosts';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
 
 const scope: Scope = { account: ACCOUNT, region: REGION };
@@ -444,6 +445,9 @@ describe('list pagination', () => {
     const ecs = berth.ecs();
     await ecs.send(new CreateClusterCommand({ clusterName: 'api-a' }));
     await ecs.send(new CreateClusterCommand({ clusterName: 'api-b' }));
+    // EC2 tasks are placed at RunTask: each cluster gets a host.
+    await registerHost(ecs, 'api-a');
+    await registerHost(ecs, 'api-b');
     await ecs.send(
       new RegisterTaskDefinitionCommand({ family: 'api-td', containerDefinitions: [{ name: 'app', image: 'nginx', memory: 64 }] }),
     );

@@ -521,7 +521,7 @@ describe('waiting for capacity', () => {
     expect(waiting.record.lastStatus).toBe('PENDING');
     expect(waiting.version).toBe(2);
     expect(waiting.record.reservation).toBeUndefined();
-    expect(await f.berth.context.tasks.unplaced(SCOPE)).toEqual([{ clusterArn: f.clusterArn, taskId: taskIdOf(taskArn), capacity: 'FARGATE' }]);
+    expect(await f.berth.context.tasks.unplaced(SCOPE)).toEqual([{ clusterArn: f.clusterArn, taskId: taskIdOf(taskArn), capacity: 'FARGATE', since: expect.any(Number) }]);
     expect(await placeWaitingTasks(f.berth.context, SCOPE)).toBe(0);
     expect((await storedTask(taskArn)).version).toBe(2);
 
@@ -555,7 +555,7 @@ describe('waiting for capacity', () => {
     await drain();
     expect((await storedTask(onDemand)).record.reservation?.containerInstanceArn).toBe(fargateHost);
     expect((await storedTask(spot)).record.reservation).toBeUndefined();
-    expect(await f.berth.context.tasks.unplaced(SCOPE)).toEqual([{ clusterArn: f.clusterArn, taskId: taskIdOf(spot), capacity: 'FARGATE_SPOT' }]);
+    expect(await f.berth.context.tasks.unplaced(SCOPE)).toEqual([{ clusterArn: f.clusterArn, taskId: taskIdOf(spot), capacity: 'FARGATE_SPOT', since: expect.any(Number) }]);
 
     const spotHost = await registerFargateHost('FARGATE_SPOT');
     await drain();

@@ -7,8 +7,11 @@ import fc from 'fast-check';
 import {
   capacityKindOf,
   placeTask,
+  placeTasks,
   taskRequirements,
+  whyUnplaced,
   type PlacementCandidate,
+  type PlacementRequest,
 } from '../../src/domain/placement';
 import type { ResourceAmounts } from '../../src/domain/container-instance';
 import type { LaunchType } from '../../src/domain/records';
@@ -250,6 +253,159 @@ describe('placeTask, properties', () => {
         fc.pre(!fits(extra, needs, kind));
         fc.pre(!candidates.some((c) => c.containerInstanceArn === extra.containerInstanceArn));
         expect(placeTask(needs, kind, [...candidates, extra])).toEqual(placeTask(needs, kind, candidates));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+const ec2 = (count: number, needs: ResourceAmounts = NEEDS): PlacementRequest[] => Array.from({ length: count }, () => ({ needs, kind: 'EC2' }));
+/** 'a' for a placement on host a, 'RESOURCE:CPU@a' for a failure about host a, 'MISSING' without a host. */
+const summary = (outcome: ReturnType<typeof placeTasks>['outcomes'][number]) =>
+  'placed' in outcome
+    ? outcome.placed.containerInstanceArn.slice(-1)
+    : `${outcome.failed.reason}${outcome.failed.arn ? `@${outcome.failed.arn.slice(-1)}` : ''}`;
+
+describe('placeTasks (a batch: RunTask count, or one waiting task)', () => {
+  it.each<{ name: string; requests: PlacementRequest[]; candidates: PlacementCandidate[]; expected: string[] }>([
+    { name: 'no container instance at all: MISSING, no arn', requests: ec2(1), candidates: [], expected: ['MISSING'] },
+    {
+      name: 'only DRAINING instances: MISSING',
+      requests: ec2(1),
+      candidates: [host('a', { status: 'DRAINING' })],
+      expected: ['MISSING'],
+    },
+    {
+      name: 'only Fargate pool hosts for an EC2 task: MISSING',
+      requests: ec2(1),
+      candidates: [host('a', { serves: ['FARGATE', 'FARGATE_SPOT'] })],
+      expected: ['MISSING'],
+    },
+    {
+      name: 'the only host has too little cpu: RESOURCE:CPU naming it',
+      requests: ec2(1),
+      candidates: [host('a', { remaining: { cpu: 128, memory: 8192 } })],
+      expected: ['RESOURCE:CPU@a'],
+    },
+    {
+      name: 'the only host has too little memory: RESOURCE:MEMORY naming it',
+      requests: ec2(1),
+      candidates: [host('a', { remaining: { cpu: 4096, memory: 256 } })],
+      expected: ['RESOURCE:MEMORY@a'],
+    },
+    {
+      name: 'short of both: cpu is named first, as ECS checks it first',
+      requests: ec2(1),
+      candidates: [host('a', { remaining: { cpu: 1, memory: 1 } })],
+      expected: ['RESOURCE:CPU@a'],
+    },
+    {
+      name: 'several hosts short: the roomiest (most memory) is named',
+      requests: ec2(1, { cpu: 256, memory: 4096 }),
+      candidates: [host('a', { remaining: { cpu: 4096, memory: 1024 } }), host('b', { remaining: { cpu: 4096, memory: 2048 } })],
+      expected: ['RESOURCE:MEMORY@b'],
+    },
+    {
+      name: 'only a disconnected agent: AGENT naming it',
+      requests: ec2(1),
+      candidates: [host('a', { agentConnected: false })],
+      expected: ['AGENT@a'],
+    },
+    {
+      name: 'a disconnected host with room is passed over for a connected one',
+      requests: ec2(1),
+      candidates: [host('a', { agentConnected: false, remaining: { cpu: 8192, memory: 16384 } }), host('b')],
+      expected: ['b'],
+    },
+    {
+      name: 'count 5 where 3 fit: 3 placements, then 2 failures',
+      requests: ec2(5),
+      candidates: [host('a', { remaining: { cpu: 768, memory: 4096 } })],
+      expected: ['a', 'a', 'a', 'RESOURCE:CPU@a', 'RESOURCE:CPU@a'],
+    },
+    {
+      name: 'a batch spreads over hosts as they fill (most memory left first)',
+      requests: ec2(4),
+      candidates: [host('a', { remaining: { cpu: 2048, memory: 2048 } }), host('b', { remaining: { cpu: 2048, memory: 2048 } })],
+      expected: ['a', 'b', 'a', 'b'],
+    },
+    {
+      name: 'a batch spreads over zones, counting its own placements',
+      requests: ec2(3),
+      candidates: [
+        host('a', { availabilityZone: 'us-east-1a', remaining: { cpu: 8192, memory: 16384 } }),
+        host('b', { availabilityZone: 'us-east-1b' }),
+      ],
+      expected: ['a', 'b', 'a'],
+    },
+    {
+      name: 'a FARGATE task on the virtual pool: the largest Fargate size fits a 64 vCPU / 480 GiB pool four times',
+      requests: Array.from({ length: 5 }, () => ({ needs: { cpu: 16384, memory: 122880 }, kind: 'FARGATE' })),
+      candidates: [host('p', { serves: ['FARGATE', 'FARGATE_SPOT'], remaining: { cpu: 65536, memory: 491520 } })],
+      expected: ['p', 'p', 'p', 'p', 'RESOURCE:CPU@p'],
+    },
+  ])('$name', ({ requests, candidates, expected }) => {
+    const snapshot = structuredClone(candidates);
+    expect(placeTasks(requests, candidates).outcomes.map(summary)).toEqual(expected);
+    expect(candidates).toEqual(snapshot);
+  });
+
+  it('every failure carries a detail naming what was short', () => {
+    const failure = whyUnplaced({ needs: { cpu: 99999, memory: 512 }, kind: 'EC2' }, [host('a')]);
+    expect(failure).toEqual({ reason: 'RESOURCE:CPU', arn: arn('a'), detail: expect.stringContaining('99999 CPU units') });
+    expect(whyUnplaced({ needs: NEEDS, kind: 'FARGATE' }, []).detail).toContain('FARGATE');
+  });
+});
+
+describe('placeTasks, properties', () => {
+  const arbitraryRequests = fc.array(fc.record({ needs: arbitraryNeeds, kind: fc.constantFrom(...KINDS) }), { maxLength: 10 });
+  const connected = arbitraryCandidates.chain((hosts) =>
+    fc.tuple(...hosts.map(() => fc.boolean())).map((flags) => hosts.map((h, i) => ({ ...h, agentConnected: flags[i] }))),
+  );
+
+  it('SAFETY: never overcommits a host, and places only on ACTIVE connected hosts of the right kind', () => {
+    fc.assert(
+      fc.property(arbitraryRequests, connected, arbitraryGroups, (requests, candidates, groups) => {
+        const { outcomes } = placeTasks(requests, candidates, groups);
+        for (const host of candidates) {
+          const mine = outcomes.flatMap((o, i) => ('placed' in o && o.placed.containerInstanceArn === host.containerInstanceArn ? [requests[i]] : []));
+          if (!mine.length) continue;
+          expect(host.status).toBe('ACTIVE');
+          expect(host.agentConnected).not.toBe(false);
+          expect(mine.every((r) => host.serves.includes(r.kind))).toBe(true);
+          expect(mine.reduce((sum, r) => sum + r.needs.cpu, 0)).toBeLessThanOrEqual(host.remaining.cpu);
+          expect(mine.reduce((sum, r) => sum + r.needs.memory, 0)).toBeLessThanOrEqual(host.remaining.memory);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('placements + failures == requested, in request order; a failure names a candidate or none', () => {
+    fc.assert(
+      fc.property(arbitraryRequests, connected, (requests, candidates) => {
+        const { outcomes } = placeTasks(requests, candidates);
+        expect(outcomes).toHaveLength(requests.length);
+        const arns = new Set(candidates.map((c) => c.containerInstanceArn));
+        for (const outcome of outcomes) {
+          if ('failed' in outcome) {
+            if (outcome.failed.arn !== undefined) expect(arns.has(outcome.failed.arn)).toBe(true);
+            else expect(outcome.failed.reason).toBe('MISSING');
+          } else expect(arns.has(outcome.placed.containerInstanceArn)).toBe(true);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('a batch of one decides as placeTask does among connected hosts', () => {
+    fc.assert(
+      fc.property(arbitraryNeeds, fc.constantFrom(...KINDS), connected, arbitraryGroups, (needs, kind, candidates, groups) => {
+        const [outcome] = placeTasks([{ needs, kind }], candidates, groups).outcomes;
+        const single = placeTask(needs, kind, candidates.filter((c) => c.agentConnected !== false), groups);
+        expect('placed' in outcome ? outcome.placed : undefined).toEqual(single);
       }),
       { numRuns: 500 },
     );

@@ -57,9 +57,11 @@ export interface TaskPointer {
   readonly taskId: string;
   /** For waiting tasks: the kind of capacity they wait for (EC2, FARGATE, FARGATE_SPOT). */
   readonly capacity?: string;
+  /** For waiting tasks: when they began to wait (epoch ms). */
+  readonly since?: number;
 }
 
-export type CreateTasksOutcome = 'created' | 'cluster-changed' | 'token-exists';
+export type CreateTasksOutcome = 'created' | 'cluster-changed' | 'token-exists' | 'capacity-changed';
 
 export class TaskRepository {
   constructor(
@@ -68,14 +70,17 @@ export class TaskRepository {
   ) {}
 
   /**
-   * Writes new tasks, the cluster's counters and (when given) the clientToken record in one
-   * transaction: either RunTask happened completely or not at all.
+   * Writes new tasks, the cluster's counters, the capacity reserved for tasks placed at birth (one
+   * conditional ADD per host: it fails unless the host is still ACTIVE with that much left) with
+   * their agents' assignments, and (when given) the clientToken record in one transaction: either
+   * RunTask happened completely or not at all.
    */
   async create(
     clusterArn: string,
     tasks: readonly StampedTask[],
     deltas: CountDeltas,
     token?: { clientToken: string; record: RunTaskTokenRecord; expiresAtMs: number },
+    reservations: readonly InstanceChange[] = [],
   ): Promise<CreateTasksOutcome> {
     const providers = [...new Set(tasks.flatMap((task) => (task.capacityProviderName ? [task.capacityProviderName] : [])))];
     const items = [
@@ -87,6 +92,9 @@ export class TaskRepository {
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       })),
+      ...tasks.flatMap((task) => (task.reservation ? [{ Put: this.assignmentPut(task, task.reservation.containerInstanceArn) }] : [])),
+      // The hosts' capacity moved with the tasks' creation, so their change carries its time.
+      ...reservations.map((reservation) => this.instanceUpdate(reservation, Math.max(...tasks.map((t) => t.updatedAt)))),
       ...(token
         ? [
             {
@@ -113,6 +121,7 @@ export class TaskRepository {
       if (!failed) throw error;
       if (failed.includes(0)) return 'cluster-changed';
       if (token && failed.includes(items.length - 1)) return 'token-exists';
+      if (failed.some((index) => index >= items.length - (token ? 1 : 0) - reservations.length)) return 'capacity-changed';
       throw new VersionConflictError(clusterArn, { cause: error });
     }
   }
@@ -170,9 +179,7 @@ export class TaskRepository {
     if (change.assignment && hostArn) {
       const key = { pk: assignmentPartition(hostArn), sk: task.taskArn };
       items.push(
-        change.assignment === 'put'
-          ? { Put: { TableName: this.tableName, Item: { ...key, kind: 'assignment', clusterArn: task.clusterArn, taskId: taskIdOfArn(task.taskArn) } } }
-          : { Delete: { TableName: this.tableName, Key: key } },
+        change.assignment === 'put' ? { Put: this.assignmentPut(task, hostArn) } : { Delete: { TableName: this.tableName, Key: key } },
       );
     }
     if (change.unplaced) {
@@ -182,7 +189,15 @@ export class TaskRepository {
           ? {
               Put: {
                 TableName: this.tableName,
-                Item: { ...key, kind: 'unplaced', clusterArn: task.clusterArn, taskId: taskIdOfArn(task.taskArn), capacity: capacityKindOf(task) },
+                Item: {
+                  ...key,
+                  kind: 'unplaced',
+                  clusterArn: task.clusterArn,
+                  taskId: taskIdOfArn(task.taskArn),
+                  capacity: capacityKindOf(task),
+                  // When the wait began, so a sweep can end a wait past its bound without reading the task.
+                  since: task.createdAt,
+                },
               },
             }
           : { Delete: { TableName: this.tableName, Key: key } },
@@ -198,6 +213,13 @@ export class TaskRepository {
       if (failedConditions(error)) throw new VersionConflictError(task.taskArn, { cause: error });
       throw error;
     }
+  }
+
+  private assignmentPut(task: TaskRecord, hostArn: string) {
+    return {
+      TableName: this.tableName,
+      Item: { pk: assignmentPartition(hostArn), sk: task.taskArn, kind: 'assignment', clusterArn: task.clusterArn, taskId: taskIdOfArn(task.taskArn) },
+    };
   }
 
   /** `at`: the time of the task's write, which is also when the host's capacity and counts moved. */
@@ -255,6 +277,7 @@ export class TaskRepository {
         clusterArn: item.clusterArn as string,
         taskId: item.taskId as string,
         capacity: item.capacity as string | undefined,
+        since: item.since as number | undefined,
       });
     }
     return found;
