@@ -1,10 +1,14 @@
-// Every minute: place tasks still waiting for capacity (a safety net under the stream's triggers). Wiring only.
+// Every minute: mark instances whose agent fell silent (BERTH_AGENT_TIMEOUT_SECONDS, default 60), then
+// place tasks still waiting for capacity (a safety net under the stream's triggers). Wiring only.
 import middy from '@middy/core';
 import { berthContextFromEnvironment } from '../src/app/context-from-environment';
+import { disconnectSilentAgents } from '../src/app/agent-liveness';
 import { placeWaitingTasks } from '../src/app/task-engine';
 
 const context = berthContextFromEnvironment(process.env);
 
-export const handler = middy().handler(async () => ({
-  placed: await placeWaitingTasks(context, { account: context.account, region: context.defaultRegion }),
-}));
+export const handler = middy().handler(async () => {
+  const scope = { account: context.account, region: context.defaultRegion };
+  const disconnected = await disconnectSilentAgents(context, scope);
+  return { disconnected, placed: await placeWaitingTasks(context, scope) };
+});

@@ -91,7 +91,8 @@ export function changeFor(before: TaskRecord, after: StampedTask, expectedVersio
 async function place(ctx: BerthContext, task: TaskRecord, version: number, hosts: HostReader): Promise<EngineOutcome> {
   const scope = scopeOfArn(task.taskArn);
   const kind = capacityKindOf(task);
-  const stored = await hosts(kind === 'EC2' ? task.clusterArn : fargatePoolPartition(scope));
+  // A host whose agent is silent would never start the task (src/app/agent-liveness.ts).
+  const stored = (await hosts(kind === 'EC2' ? task.clusterArn : fargatePoolPartition(scope))).filter((h) => h.record.agentConnected);
   const candidates: PlacementCandidate[] = stored.map((instance) => ({
     containerInstanceArn: instance.record.containerInstanceArn,
     availabilityZone: availabilityZoneOf(instance.record, scope.region),
@@ -153,7 +154,7 @@ export async function placeWaitingTasks(ctx: BerthContext, scope: Scope): Promis
   for (const pointer of await ctx.tasks.unplaced(scope)) {
     const kind = pointer.capacity ?? 'EC2';
     const offered = await hosts(kind === 'EC2' ? pointer.clusterArn : fargatePoolPartition(scope));
-    if (!offered.some((h) => h.record.status === 'ACTIVE' && servedKinds(h).includes(kind))) continue;
+    if (!offered.some((h) => h.record.status === 'ACTIVE' && h.record.agentConnected && servedKinds(h).includes(kind))) continue;
     const stored = await ctx.tasks.get(pointer.clusterArn, pointer.taskId);
     if (stored && (await advanceTask(ctx, stored, hosts)) === 'placed') placed++;
   }

@@ -10,6 +10,7 @@ import { createBerthContext } from '../app/create-context';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventPublisher } from '../app/event-publisher';
 import { processStreamRecords, type BatchResult, type StreamRecord } from '../app/stream-processor';
+import { disconnectSilentAgents } from '../app/agent-liveness';
 import { placeWaitingTasks } from '../app/task-engine';
 import { DEFAULT_EVENT_SOURCE } from '../domain/task-events';
 import { lockDataDirectory } from './data-directory-lock';
@@ -43,6 +44,8 @@ export interface BerthLocalOptions {
   readonly rulesFile?: string;
   /** Run the embedded agent (this machine as FARGATE/FARGATE_SPOT capacity). Default true. */
   readonly agent?: boolean;
+  /** How long an agent may stay silent before its instance shows agentConnected false. Default 60 s. */
+  readonly agentTimeoutMs?: number;
   /** How long STOPPED tasks stay describable. Default one hour. */
   readonly stoppedTaskRetentionMs?: number;
   readonly logger?: Pick<Console, 'info' | 'warn' | 'error'>;
@@ -124,6 +127,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       account: options.account ?? DEFAULT_ACCOUNT,
       region,
       retention: options.stoppedTaskRetentionMs ? { stoppedTaskMs: options.stoppedTaskRetentionMs } : undefined,
+      agentTimeoutMs: options.agentTimeoutMs,
     });
 
     const events = await LocalEventSink.open({
@@ -152,7 +156,9 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     let sweep: Promise<void> = Promise.resolve();
     const scheduleSweep = () => {
       sweepTimer = setTimeout(() => {
-        sweep = placeWaitingTasks(context, { account: context.account, region })
+        const scope = { account: context.account, region };
+        sweep = disconnectSilentAgents(context, scope)
+          .then(() => placeWaitingTasks(context, scope))
           .then(() => undefined)
           .catch((error) => logger.error('placement sweep:', error))
           .finally(() => sweeping && scheduleSweep());

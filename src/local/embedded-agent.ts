@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { BerthAgent } from '../agent/agent';
 import { ControlPlaneClient } from '../agent/control-plane-client';
 import { ProcessRuntime } from '../agent/process-runtime';
 
 /**
  * `npm start`'s own agent: this machine as FARGATE and FARGATE_SPOT capacity for the default region,
- * running tasks as OS processes. Its identity is kept in a file so a restart finds its tasks again.
+ * running tasks as OS processes. Its identity is kept in `<data>/agent.json` so a restart comes back
+ * as the same instance and adopts the tasks still running (src/agent/agent.ts).
  */
 export async function startEmbeddedAgent(options: {
   endpoint: string;
@@ -16,11 +16,6 @@ export async function startEmbeddedAgent(options: {
   persistent: boolean;
   logger?: Pick<Console, 'info' | 'error'>;
 }): Promise<BerthAgent> {
-  const identityFile = join(options.dataDirectory, 'agent.json');
-  const previous =
-    options.persistent && existsSync(identityFile)
-      ? (JSON.parse(readFileSync(identityFile, 'utf8')) as { containerInstanceArn?: string }).containerInstanceArn
-      : undefined;
   const agent = new BerthAgent({
     client: new ControlPlaneClient({
       endpoint: options.endpoint,
@@ -31,13 +26,9 @@ export async function startEmbeddedAgent(options: {
     fargateProviders: ['FARGATE', 'FARGATE_SPOT'],
     resources: { cpu: cpus().length * 1024, memory: Math.floor(totalmem() / 1024 / 1024) },
     availabilityZone: `${options.region}a`,
-    containerInstanceArn: previous,
+    stateDirectory: options.persistent ? options.dataDirectory : undefined,
     logger: options.logger,
   });
-  const arn = await agent.start();
-  if (options.persistent) {
-    mkdirSync(dirname(identityFile), { recursive: true });
-    writeFileSync(identityFile, JSON.stringify({ containerInstanceArn: arn }));
-  }
+  await agent.start();
   return agent;
 }
