@@ -12,6 +12,7 @@
  *   --work-dir DIR        the agent's state: its identity (agent.json) and the process containers'
  *                         logs and records (tasks/) (default .berth-agent, relative to the current directory)
  *   --signing-name NAME   `execute-api` behind IAM-authorized API Gateway (default ecs)
+ *   --poll-wait S         longest wait of one PollAssignments long poll, 1-20 (default 10)
  * Credentials come from the usual AWS chain (environment, profile, instance role).
  *
  * SIGINT/SIGTERM stop the agent and leave its containers running: started again with the same
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     runtime: { type: 'string' },
     'work-dir': { type: 'string' },
     'signing-name': { type: 'string' },
+    'poll-wait': { type: 'string' },
   },
 });
 const endpoint = values.endpoint ?? process.env.BERTH_ENDPOINT;
@@ -70,6 +72,7 @@ const agent = new BerthAgent({
   },
   availabilityZone: values.az ?? `${region}a`,
   stateDirectory: workDirectory,
+  pollWaitSeconds: values['poll-wait'] ? Number(values['poll-wait']) : undefined,
   logger: console,
 });
 console.log(`berth-agent: registered as ${await agent.start()} (${runtime.name} runtime)`);
