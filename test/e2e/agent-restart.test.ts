@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerthAgent } from '../../src/agent/agent';
 import { ControlPlaneClient } from '../../src/agent/control-plane-client';
 import { ProcessRuntime } from '../../src/agent/process-runtime';
-import { PROCESSES_LOST } from '../../src/agent/reasons';
+import { AGENT_SHUT_DOWN, PROCESSES_LOST } from '../../src/agent/reasons';
 import { startLocalBerth, type LocalBerth } from '../support/local-berth';
 
 /** Small, so the test sees a silent agent marked; agents here poll every second to stay inside it. */
@@ -144,6 +144,23 @@ describe('an agent object stopped and started again on the same state directory'
     expect(done).toMatchObject({ stopCode: 'UserInitiated', stoppedReason: 'done' });
     expect(isAlive(keptPid)).toBe(false);
   }, 90_000);
+});
+
+describe('an agent shut down with its containers', () => {
+  it('reports its tasks stopped by the agent, not as if their containers had exited', async () => {
+    await local.ecs.send(new CreateClusterCommand({ clusterName: 'shutdown' }));
+    const state = join(scratch, 'shutdown');
+    const agent = agentIn('shutdown', state);
+    await agent.start();
+    const [taskArn] = await runTasks('shutdown', 1);
+    const pid = pidOf(state, taskArn);
+    await agent.stop({ stopContainers: true });
+    expect(isAlive(pid)).toBe(false);
+    const stopped = await local.waitForTask('shutdown', taskArn, (t) => t.lastStatus === 'STOPPED');
+    expect(stopped).toMatchObject({ stopCode: 'TerminationNotice', stoppedReason: AGENT_SHUT_DOWN });
+    // `sleep` ends on the SIGTERM: that exit happened, and the task's reason says who sent it.
+    expect(stopped.containers![0]).toMatchObject({ lastStatus: 'STOPPED', exitCode: 143 });
+  }, 60_000);
 });
 
 describe('a berth-agent process killed with SIGKILL and started again', () => {
