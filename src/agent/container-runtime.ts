@@ -44,7 +44,7 @@ export interface ContainerExit {
   signal?: string;
   /** Free-text reason (e.g. the stop timeout expired, OOM). */
   reason?: string;
-  /** The runtime was asked to stop the container (stop()) before it exited. */
+  /** The runtime was asked to stop the container (stop()) before it exited (as a runtime records it for adoption). */
   stoppedByRuntime?: boolean;
 }
 

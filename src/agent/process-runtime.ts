@@ -418,9 +418,9 @@ export class ProcessContainer implements RunningContainer {
       } else if (init.adopted && code === null) {
         exit.reason = UNKNOWN_EXIT_REASON;
       }
-      if (this.stopping) exit.stoppedByRuntime = true;
       // The parent knows best; an adopter only fills in what nobody recorded.
-      await writeFile(path.join(this.logDir, 'exit.json'), JSON.stringify({ ...exit, at: new Date().toISOString() }), {
+      const recorded = { ...exit, ...(this.stopping ? { stoppedByRuntime: true } : {}), at: new Date().toISOString() };
+      await writeFile(path.join(this.logDir, 'exit.json'), JSON.stringify(recorded), {
         flag: init.adopted ? 'wx' : 'w',
       }).catch(() => undefined);
       this.exit = exit;
