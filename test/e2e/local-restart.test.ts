@@ -27,10 +27,12 @@ const pids: number[] = [];
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   for (const pid of pids) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // gone already
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // gone already (or not a group leader)
+      }
     }
   }
   rmSync(dataDirectory, { recursive: true, force: true });
@@ -49,6 +51,9 @@ async function startRuntime(port: number) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`runtime did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  // A runtime killed with SIGKILL cannot stop its DynamoDB Local: the test does.
+  const jvm = /DynamoDB Local: pid (\d+)/.exec(output)?.[1];
+  if (jvm) pids.push(Number(jvm));
   return { child, exited: new Promise((resolve) => child.once('exit', resolve)), output: () => output };
 }
 
