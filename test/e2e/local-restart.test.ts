@@ -23,16 +23,22 @@ import { freePort } from '../../src/local/dynamodb-local';
 const dataDirectory = mkdtempSync(join(tmpdir(), 'berth-local-restart-'));
 const children: ChildProcess[] = [];
 const pids: number[] = [];
+const jvmPids: number[] = [];
 
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   for (const pid of pids) {
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL');
-      } catch {
-        // gone already (or not a group leader)
-      }
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  for (const pid of jvmPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
     }
   }
   rmSync(dataDirectory, { recursive: true, force: true });
@@ -53,7 +59,7 @@ async function startRuntime(port: number) {
   }
   // A runtime killed with SIGKILL cannot stop its DynamoDB Local: the test does.
   const jvm = /DynamoDB Local: pid (\d+)/.exec(output)?.[1];
-  if (jvm) pids.push(Number(jvm));
+  if (jvm) jvmPids.push(Number(jvm));
   return { child, exited: new Promise((resolve) => child.once('exit', resolve)), output: () => output };
 }
 
