@@ -9,12 +9,17 @@
  *   --cpu N --memory MiB  capacity to offer (default: this machine's cores x 1024 and its memory)
  *   --az ZONE             availability zone attribute (default <region>a)
  *   --runtime process|docker   (default process)
- *   --work-dir DIR        where process containers keep logs and scratch files (default .berth-agent)
+ *   --work-dir DIR        the agent's state: its identity (agent.json) and the process containers'
+ *                         logs and records (tasks/) (default .berth-agent, relative to the current directory)
  *   --signing-name NAME   `execute-api` behind IAM-authorized API Gateway (default ecs)
+ *   --poll-wait S         longest wait of one PollAssignments long poll, 1-20 (default 10)
  * Credentials come from the usual AWS chain (environment, profile, instance role).
+ *
+ * SIGINT/SIGTERM stop the agent and leave its containers running: started again with the same
+ * --work-dir, it comes back as the same container instance and adopts them (docs/agent.md).
  */
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BerthAgent } from '../src/agent/agent';
 import type { ContainerRuntime } from '../src/agent/container-runtime';
@@ -34,6 +39,7 @@ const { values } = parseArgs({
     runtime: { type: 'string' },
     'work-dir': { type: 'string' },
     'signing-name': { type: 'string' },
+    'poll-wait': { type: 'string' },
   },
 });
 const endpoint = values.endpoint ?? process.env.BERTH_ENDPOINT;
@@ -42,6 +48,7 @@ if (!endpoint) {
   process.exit(2);
 }
 const region = values.region ?? process.env.AWS_REGION ?? process.env.BERTH_REGION ?? 'us-east-1';
+const workDirectory = resolve(values['work-dir'] ?? '.berth-agent');
 
 let runtime: ContainerRuntime;
 if (values.runtime === 'docker') {
@@ -51,7 +58,7 @@ if (values.runtime === 'docker') {
   }
   runtime = new DockerRuntime({});
 } else {
-  runtime = new ProcessRuntime({ rootDir: join(values['work-dir'] ?? '.berth-agent', 'tasks') });
+  runtime = new ProcessRuntime({ rootDir: join(workDirectory, 'tasks') });
 }
 
 const agent = new BerthAgent({
@@ -64,6 +71,8 @@ const agent = new BerthAgent({
     memory: Number(values.memory ?? Math.floor(totalmem() / 1024 / 1024)),
   },
   availabilityZone: values.az ?? `${region}a`,
+  stateDirectory: workDirectory,
+  pollWaitSeconds: values['poll-wait'] ? Number(values['poll-wait']) : undefined,
   logger: console,
 });
 console.log(`berth-agent: registered as ${await agent.start()} (${runtime.name} runtime)`);

@@ -26,9 +26,10 @@ export interface CapacitySweepProps {
 }
 
 /**
- * The capacity sweep (lambdas/capacity-sweep.ts): on a schedule, places tasks still waiting for
- * capacity, and stops those that waited past `capacityWait` (TaskFailedToStart, naming the missing
- * resource). The stream triggers placement as capacity frees up; this is the safety net under it.
+ * The capacity sweep (lambdas/capacity-sweep.ts): on a schedule, marks container instances whose
+ * agent fell silent `agentConnected: false`, places tasks still waiting for capacity, and stops those
+ * that waited past `capacityWait` (TaskFailedToStart, naming the missing resource). The stream
+ * triggers placement as capacity frees up; this is the safety net under it.
  * A missed or failed run is not retried: the next run does the same work.
  */
 export class CapacitySweep extends Construct {

@@ -7,6 +7,11 @@
  *                                          report STOPPED with the exit codes
  *   an essential container exits        -> stop the others the same way, report STOPPED
  *   a container cannot start            -> stop what started, report STOPPED (TaskFailedToStart)
+ *   a task it has no process object for -> (after a restart) adopt its containers if they still run,
+ *                                          else report STOPPED with what is known (src/agent/reasons.ts)
+ *
+ * Its identity (the container instance ARN) is kept in `<stateDirectory>/agent.json`: a restarted
+ * agent registers with it and comes back as the same instance, with its tasks.
  *
  * Reports go through SubmitTaskStateChange / SubmitContainerStateChange; the control plane decides
  * the rest of the lifecycle. Everything the agent does is keyed by task ARN and idempotent, so a
@@ -14,14 +19,18 @@
  */
 import type { Assignment } from '../app/agent-assignments';
 import type { ContainerDefinition, TaskRecord } from '../domain/records';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import {
   DEFAULT_STOP_TIMEOUT_SECONDS,
+  type Adoption,
   type ContainerExit,
   type ContainerRuntime,
   type ContainerSpec,
   type RunningContainer,
 } from './container-runtime';
 import type { ContainerReport, ControlPlaneClient } from './control-plane-client';
+import { AGENT_SHUT_DOWN, adoptionOutcome, type AgentStop } from './reasons';
 
 export interface AgentOptions {
   readonly client: ControlPlaneClient;
@@ -34,6 +43,8 @@ export interface AgentOptions {
   readonly availabilityZone: string;
   /** Come back as this instance (an agent restarting keeps its identity and its tasks). */
   readonly containerInstanceArn?: string;
+  /** Where the agent keeps its identity (agent.json), so a restart comes back as the same instance. */
+  readonly stateDirectory?: string;
   readonly pollWaitSeconds?: number;
   readonly logger?: Pick<Console, 'info' | 'error'>;
 }
@@ -53,7 +64,7 @@ interface LocalTask {
 }
 
 export const AGENT_VERSION = '0.1.0';
-const LOST_CONTAINER = 'The container process was lost: the agent restarted while the task was running.';
+const IDENTITY_FILE = 'agent.json';
 
 export class BerthAgent {
   private arn?: string;
@@ -71,10 +82,45 @@ export class BerthAgent {
   }
 
   async start(): Promise<string> {
+    const previous = this.options.containerInstanceArn ?? (await this.savedIdentity());
+    try {
+      this.arn = await this.register(previous);
+    } catch (error) {
+      // The saved identity belongs elsewhere (another cluster, region, account): join afresh.
+      if (!previous || (error as Error).name !== 'InvalidParameterException') throw error;
+      this.options.logger?.error(`berth-agent: cannot come back as ${previous} (${(error as Error).message}); registering anew`);
+      this.arn = await this.register(undefined);
+    }
+    await this.saveIdentity(this.arn);
+    this.running = true;
+    this.loop = this.pollLoop();
+    return this.arn;
+  }
+
+  private async savedIdentity(): Promise<string | undefined> {
+    if (!this.options.stateDirectory) return undefined;
+    const file = path.join(this.options.stateDirectory, IDENTITY_FILE);
+    try {
+      return (JSON.parse(await readFile(file, 'utf8')) as { containerInstanceArn?: string }).containerInstanceArn;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async saveIdentity(arn: string): Promise<void> {
+    if (!this.options.stateDirectory) return;
+    await mkdir(this.options.stateDirectory, { recursive: true });
+    const file = path.join(this.options.stateDirectory, IDENTITY_FILE);
+    // Write-then-rename: a crash mid-write never leaves a torn identity behind.
+    await writeFile(`${file}.tmp`, JSON.stringify({ containerInstanceArn: arn }));
+    await rename(`${file}.tmp`, file);
+  }
+
+  private register(containerInstanceArn: string | undefined): Promise<string> {
     const { fargateProviders = [] } = this.options;
-    this.arn = await this.options.client.register({
+    return this.options.client.register({
       cluster: fargateProviders.length ? undefined : this.options.cluster,
-      containerInstanceArn: this.options.containerInstanceArn,
+      containerInstanceArn,
       totalResources: [
         { name: 'CPU', type: 'INTEGER', integerValue: this.options.resources.cpu },
         { name: 'MEMORY', type: 'INTEGER', integerValue: this.options.resources.memory },
@@ -86,21 +132,28 @@ export class BerthAgent {
       ],
       versionInfo: { agentVersion: AGENT_VERSION, agentHash: 'berth', dockerVersion: this.options.runtime.name },
     });
-    this.running = true;
-    this.loop = this.pollLoop();
-    return this.arn;
   }
 
-  /** Stops polling; with `stopContainers`, also stops every container (SIGTERM, then SIGKILL). */
-  async stop(options: { stopContainers?: boolean; timeoutSeconds?: number } = {}): Promise<void> {
+  /**
+   * Stops polling. Without `stopContainers` the containers keep running: a restarted agent with the
+   * same state directory adopts them. With it, every task is stopped (SIGTERM, then SIGKILL after
+   * `timeoutSeconds`, else each container's stopTimeout) and reported STOPPED as stopped by the agent
+   * (`reason`, default: the agent shut down), not as if its containers had exited by themselves.
+   */
+  async stop(options: { stopContainers?: boolean; timeoutSeconds?: number; reason?: string } = {}): Promise<void> {
     this.running = false;
     this.polling.abort();
     await this.loop;
     if (options.stopContainers) {
-      await Promise.all(
-        [...this.tasks.values()].flatMap((task) =>
-          [...task.containers.values()].map((c) => c.stop(options.timeoutSeconds ?? 2).catch(() => undefined)),
-        ),
+      const stop: AgentStop = { stopCode: 'TerminationNotice', reason: options.reason ?? AGENT_SHUT_DOWN };
+      await Promise.allSettled(
+        [...this.tasks.values()].map(async (task) => {
+          await task.started;
+          if (task.phase !== 'running') return;
+          await this.stopTask(task, options.timeoutSeconds, stop).catch((error) =>
+            this.options.logger?.error(`berth-agent: could not report ${task.taskArn} stopped: ${(error as Error).message}`),
+          );
+        }),
       );
     }
     await Promise.allSettled([...this.work]);
@@ -132,8 +185,12 @@ export class BerthAgent {
     if (!local) {
       if (task.desiredStatus === 'RUNNING' && task.lastStatus === 'PENDING') this.track(this.launch(task, containers));
       else if (['ACTIVATING', 'RUNNING', 'DEACTIVATING', 'STOPPING'].includes(task.lastStatus) && task.executionStoppedAt === undefined) {
-        this.tasks.set(task.taskArn, this.localTask(task, containers, 'stopped'));
-        this.track(this.report(task.clusterArn, task.taskArn, 'STOPPED', { reason: LOST_CONTAINER }));
+        // Started before this agent did (it restarted): find its containers again.
+        const adopted = this.localTask(task, containers, 'starting');
+        this.tasks.set(task.taskArn, adopted);
+        adopted.started = this.adopt(adopted, task);
+        this.track(adopted.started);
+        if (task.lastStatus === 'STOPPING') adopted.stopRequested = true;
       }
       return;
     }
@@ -173,18 +230,7 @@ export class BerthAgent {
     await this.report(local.clusterArn, local.taskArn, 'ACTIVATING', { pullStartedAt: new Date() });
     for (const definition of definitions) {
       try {
-        const container = await this.options.runtime.start(taskId, specOf(definition), {
-          onHealthChange: (healthStatus) =>
-            this.track(
-              this.options.client.submitContainer({
-                cluster: local.clusterArn,
-                task: local.taskArn,
-                containerName: definition.name,
-                status: 'RUNNING',
-                healthStatus,
-              }),
-            ),
-        });
+        const container = await this.options.runtime.start(taskId, specOf(definition), this.healthReporter(local, definition));
         local.containers.set(definition.name, container);
         container.exited.then((exit) => this.track(this.onExit(local, definition, exit)));
       } catch (error) {
@@ -209,42 +255,106 @@ export class BerthAgent {
     });
   }
 
+  /**
+   * A task this agent did not start: a running one goes on being watched; one whose containers
+   * ended (or vanished) while no agent watched is reported STOPPED with what is known of why.
+   */
+  private async adopt(local: LocalTask, task: TaskRecord): Promise<void> {
+    const taskId = task.taskArn.split('/').pop()!;
+    const found = new Map<string, Adoption>();
+    for (const definition of local.definitions) {
+      const adoption = this.options.runtime.adopt
+        ? await this.options.runtime.adopt(taskId, specOf(definition), this.healthReporter(local, definition)).catch(
+            (error): Adoption => ({ state: 'lost', reason: (error as Error).message, hostRestarted: false }),
+          )
+        : { state: 'lost' as const, reason: `the ${this.options.runtime.name} runtime cannot find containers again`, hostRestarted: false };
+      found.set(definition.name, adoption);
+      if (adoption.state === 'running') local.containers.set(definition.name, adoption.container);
+      else if (adoption.state === 'exited') local.exits.set(definition.name, adoption.exit);
+      else local.exits.set(definition.name, { exitCode: null, reason: adoption.reason });
+    }
+    const outcome = adoptionOutcome(task, local.definitions, found);
+    if (outcome.kind === 'adopt') {
+      // Every essential container still runs: watch them as if this agent had started them.
+      local.phase = 'running';
+      for (const definition of local.definitions) {
+        const container = local.containers.get(definition.name);
+        if (container) container.exited.then((exit) => this.track(this.onExit(local, definition, exit)));
+        else await this.reportContainerExit(local, definition, local.exits.get(definition.name)!);
+      }
+      this.options.logger?.info(`berth-agent: adopted ${task.taskArn} (${local.containers.size} running containers)`);
+      // The previous agent started them but did not live to say so.
+      if (task.lastStatus === 'ACTIVATING') {
+        await this.report(local.clusterArn, local.taskArn, 'RUNNING', {
+          pullStoppedAt: new Date(),
+          containers: this.containerReports(local, 'RUNNING'),
+        });
+      }
+      if (local.stopRequested) await this.stopTask(local);
+      return;
+    }
+    const stop = outcome.kind === 'agent-stop' ? outcome.stop : undefined;
+    this.options.logger?.info(`berth-agent: ${task.taskArn}: ${stop?.reason ?? 'an essential container exited while the agent was not running'}`);
+    await this.stopTask(local, undefined, stop);
+  }
+
+  private healthReporter(local: LocalTask, definition: ContainerDefinition) {
+    return {
+      onHealthChange: (healthStatus: 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN') =>
+        this.track(
+          this.options.client.submitContainer({
+            cluster: local.clusterArn,
+            task: local.taskArn,
+            containerName: definition.name,
+            status: 'RUNNING',
+            healthStatus,
+          }),
+        ),
+    };
+  }
+
+  private async reportContainerExit(local: LocalTask, definition: ContainerDefinition, exit: ContainerExit): Promise<void> {
+    await this.options.client.submitContainer({
+      cluster: local.clusterArn,
+      task: local.taskArn,
+      containerName: definition.name,
+      status: 'STOPPED',
+      exitCode: exit.exitCode ?? undefined,
+      reason: exit.reason,
+    });
+  }
+
   private async onExit(local: LocalTask, definition: ContainerDefinition, exit: ContainerExit): Promise<void> {
     local.exits.set(definition.name, exit);
     // A command that exits at once still ran: ECS reports the task RUNNING before it stops it.
     await local.started;
     if (local.phase === 'stopping' || local.phase === 'stopped') return;
     if (definition.essential === false) {
-      await this.options.client.submitContainer({
-        cluster: local.clusterArn,
-        task: local.taskArn,
-        containerName: definition.name,
-        status: 'STOPPED',
-        exitCode: exit.exitCode ?? undefined,
-        reason: exit.reason,
-      });
+      await this.reportContainerExit(local, definition, exit);
       return;
     }
     // An essential container is gone: the task ends; the others get the normal stop.
     await this.stopTask(local);
   }
 
-  private async stopTask(local: LocalTask): Promise<void> {
+  /** Stops the task's containers and reports it STOPPED; `stop` when the agent itself decided it. */
+  private async stopTask(local: LocalTask, timeoutSeconds?: number, stop?: AgentStop): Promise<void> {
     local.phase = 'stopping';
-    await this.stopContainers(local);
+    await this.stopContainers(local, timeoutSeconds);
     local.phase = 'stopped';
     await this.report(local.clusterArn, local.taskArn, 'STOPPED', {
+      ...(stop ? { reason: stop.reason, stopCode: stop.stopCode } : {}),
       containers: this.containerReports(local, 'STOPPED'),
       executionStoppedAt: new Date(),
     });
   }
 
   /** SIGTERM to every container at once, SIGKILL to each after its own stopTimeout. */
-  private async stopContainers(local: LocalTask): Promise<void> {
+  private async stopContainers(local: LocalTask, timeoutSeconds?: number): Promise<void> {
     await Promise.all(
       [...local.containers.entries()].map(async ([name, container]) => {
         const definition = local.definitions.find((d) => d.name === name);
-        const exit = await container.stop(definition?.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS);
+        const exit = await container.stop(timeoutSeconds ?? definition?.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS);
         if (!local.exits.has(name)) local.exits.set(name, exit);
       }),
     );
@@ -268,7 +378,14 @@ export class BerthAgent {
     cluster: string,
     task: string,
     status: 'ACTIVATING' | 'RUNNING' | 'STOPPED',
-    details: { reason?: string; containers?: ContainerReport[]; pullStartedAt?: Date; pullStoppedAt?: Date; executionStoppedAt?: Date } = {},
+    details: {
+      reason?: string;
+      stopCode?: AgentStop['stopCode'];
+      containers?: ContainerReport[];
+      pullStartedAt?: Date;
+      pullStoppedAt?: Date;
+      executionStoppedAt?: Date;
+    } = {},
   ): Promise<void> {
     await this.options.client.submitTask({ cluster, task, status, ...details });
   }

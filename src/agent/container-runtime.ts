@@ -44,6 +44,8 @@ export interface ContainerExit {
   signal?: string;
   /** Free-text reason (e.g. the stop timeout expired, OOM). */
   reason?: string;
+  /** The runtime was asked to stop the container (stop()) before it exited (as a runtime records it for adoption). */
+  stoppedByRuntime?: boolean;
 }
 
 export type HealthStatus = 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
@@ -70,7 +72,22 @@ export interface ContainerRuntime {
    * so the task can stop with TaskFailedToStart.
    */
   start(taskId: string, spec: ContainerSpec, events: ContainerEvents): Promise<RunningContainer>;
+  /**
+   * After an agent restart: finds the container this runtime started earlier for the task, so the new
+   * agent can watch and stop it. A runtime that cannot find its containers again leaves it out, and
+   * the agent reports such tasks as lost.
+   */
+  adopt?(taskId: string, spec: ContainerSpec, events: ContainerEvents): Promise<Adoption>;
 }
+
+/**
+ * What an agent restart finds of a container: still running (watched again from now on), exited
+ * while nobody watched (as the runtime recorded it), or gone without a trace of how.
+ */
+export type Adoption =
+  | { readonly state: 'running'; readonly container: RunningContainer }
+  | { readonly state: 'exited'; readonly exit: ContainerExit }
+  | { readonly state: 'lost'; readonly reason: string; readonly hostRestarted: boolean };
 
 /** The container could not be started; the task should stop with stopCode TaskFailedToStart. */
 export class ContainerStartError extends Error {

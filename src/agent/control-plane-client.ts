@@ -57,11 +57,24 @@ export class ControlPlaneClient {
     task: string;
     status: 'ACTIVATING' | 'RUNNING' | 'STOPPED';
     reason?: string;
+    /** Berth's extension member: why the agent itself stopped a task that ran (docs/agent.md). */
+    stopCode?: string;
     containers?: ContainerReport[];
     pullStartedAt?: Date;
     pullStoppedAt?: Date;
     executionStoppedAt?: Date;
   }): Promise<void> {
+    // The SDK would drop the extension member: such a report goes as raw JSON, times in epoch seconds.
+    if (input.stopCode) {
+      const seconds = (date: Date | undefined) => (date ? date.getTime() / 1000 : undefined);
+      await this.call('AmazonEC2ContainerServiceV20141113.SubmitTaskStateChange', {
+        ...input,
+        pullStartedAt: seconds(input.pullStartedAt),
+        pullStoppedAt: seconds(input.pullStoppedAt),
+        executionStoppedAt: seconds(input.executionStoppedAt),
+      });
+      return;
+    }
     await this.ecs.send(new SubmitTaskStateChangeCommand(input));
   }
 

@@ -21,14 +21,22 @@
  *   Two containers running the same binary report the same digest; a changed binary, a new one.
  *   (For an interpreter such as `sh -c ...` it is the interpreter's digest, not the script's.)
  * - Exit: the exit code, or for a signal 128 + its number (SIGKILL 137, SIGTERM 143) as Docker does.
+ *   It is also written to `exit.json` beside `container.json`, so an agent that restarts learns how a
+ *   container ended while nobody watched.
+ * - Adoption after an agent restart: `container.json` records the pid, the process's start time
+ *   (field 22 of /proc/<pid>/stat) and the boot id; a process is the container's only when all
+ *   three still match, so a reused pid or a rebooted host is never mistaken for it. An adopted process
+ *   is not the new agent's child: its exit is seen by watching /proc and its exit code is unknown
+ *   (unless the process that started it recorded it in `exit.json`).
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { constants as fsConstants, createReadStream } from 'node:fs';
-import { access, mkdir, open, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  type Adoption,
   type ContainerEvents,
   type ContainerExit,
   type ContainerRuntime,
@@ -103,6 +111,56 @@ export async function fileDigest(file: string): Promise<string> {
   return digest;
 }
 
+/** How often an adopted process (not this agent's child, so no exit event) is looked for in /proc. */
+const ADOPTED_WATCH_INTERVAL_MS = 250;
+export const UNKNOWN_EXIT_REASON =
+  'exit code unknown: the process was adopted after an agent restart, and only its parent can learn its exit status';
+
+/** State letter and start time (clock ticks since boot) of a live process, from /proc/<pid>/stat. */
+export async function processStat(pid: number): Promise<{ state: string; startTime: string } | undefined> {
+  try {
+    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: fields are counted after its last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0], startTime: fields[19] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process that was started at `startTime` with this pid still runs (zombies have ended). */
+async function stillRunning(pid: number, startTime: string | undefined): Promise<boolean> {
+  const found = await processStat(pid);
+  return found !== undefined && found.startTime === startTime && found.state !== 'Z' && found.state !== 'X';
+}
+
+let bootIdRead: Promise<string | undefined> | undefined;
+/** This boot of the host: a process recorded under another boot id cannot be running any more. */
+function bootId(): Promise<string | undefined> {
+  bootIdRead ??= readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((id) => id.trim(), () => undefined);
+  return bootIdRead;
+}
+
+/** What container.json records about a started container. */
+interface ContainerRecordFile {
+  runtimeId: string;
+  taskId: string;
+  pid: number;
+  processStartTime?: string;
+  bootId?: string;
+  startedAt: string;
+  imageDigest: string;
+  cwd: string;
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -161,8 +219,7 @@ export class ProcessRuntime implements ContainerRuntime {
       fail(`working directory ${cwd} does not exist`, err);
     }
 
-    const env: NodeJS.ProcessEnv = { PATH: this.basePath, HOME: scratch };
-    for (const { name, value } of spec.environment ?? []) env[name] = value;
+    const env = this.environmentOf(spec, scratch);
 
     const [exe, ...args] = argv;
     const resolved = await resolveExecutable(exe, env.PATH ?? '', cwd);
@@ -204,46 +261,109 @@ export class ProcessRuntime implements ContainerRuntime {
       await stderr.close();
     }
 
+    const pid = child.pid as number;
+    // Read at once: the start time tells this process from a later one that reuses its pid.
+    const processStartTime = (await processStat(pid))?.startTime;
     const container = new ProcessContainer({
       runtimeId: `process-${pathSegment(taskId)}-${pathSegment(spec.name)}-${randomUUID().slice(0, 8)}`,
       imageDigest,
-      pid: child.pid as number,
+      pid,
       exitEvent,
       logDir: scratch,
       cwd,
       env,
       stopTimeout: spec.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS,
-      healthRunner: healthConfig
-        ? new HealthCheckRunner({
-            config: healthConfig,
-            env,
-            cwd,
-            containerStartedAt: startedAt,
-            onChange: (status) => events.onHealthChange?.(status),
-          })
-        : undefined,
+      healthRunner: this.healthRunner(spec, env, cwd, startedAt, events),
     });
 
-    await writeFile(
-      path.join(scratch, 'container.json'),
-      JSON.stringify(
-        {
-          runtimeId: container.runtimeId,
-          taskId,
-          pid: container.pid,
-          startedAt: new Date(startedAt).toISOString(),
-          executable,
-          argv,
-          cwd,
-          imageDigest,
-          spec,
-        },
-        null,
-        2,
-      ),
-    ).catch(() => undefined);
+    const record: ContainerRecordFile & Record<string, unknown> = {
+      runtimeId: container.runtimeId,
+      taskId,
+      pid,
+      processStartTime,
+      bootId: await bootId(),
+      startedAt: new Date(startedAt).toISOString(),
+      executable,
+      argv,
+      cwd,
+      imageDigest,
+      spec,
+    };
+    await writeFile(path.join(scratch, 'container.json'), JSON.stringify(record, null, 2)).catch(() => undefined);
     return container;
   }
+
+  /**
+   * Finds the process this runtime started for the container before the agent restarted: running
+   * (same pid, same start time, same boot), exited as `exit.json` recorded, or lost.
+   */
+  async adopt(taskId: string, spec: ContainerSpec, events: ContainerEvents = {}): Promise<Adoption> {
+    const scratch = this.scratchDir(taskId, spec.name);
+    const recorded = await readJson<ContainerRecordFile>(path.join(scratch, 'container.json'));
+    const exit = await readJson<ContainerExit>(path.join(scratch, 'exit.json'));
+    if (exit) return { state: 'exited', exit };
+    if (!recorded) {
+      return { state: 'lost', reason: `no record of the container's process (${scratch}/container.json)`, hostRestarted: false };
+    }
+    const boot = await bootId();
+    if (recorded.bootId && boot && recorded.bootId !== boot) {
+      return { state: 'lost', reason: `process ${recorded.pid} did not survive the host's restart`, hostRestarted: true };
+    }
+    if (!(await stillRunning(recorded.pid, recorded.processStartTime))) {
+      return {
+        state: 'lost',
+        reason: `process ${recorded.pid} ended while the agent was not running; its exit code is unknown`,
+        hostRestarted: false,
+      };
+    }
+    const env = this.environmentOf(spec, scratch);
+    const container = new ProcessContainer({
+      runtimeId: recorded.runtimeId,
+      imageDigest: recorded.imageDigest,
+      pid: recorded.pid,
+      exitEvent: watchAdopted(recorded.pid, recorded.processStartTime, scratch),
+      logDir: scratch,
+      cwd: recorded.cwd,
+      env,
+      stopTimeout: spec.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS,
+      healthRunner: this.healthRunner(spec, env, recorded.cwd, Date.parse(recorded.startedAt), events),
+      adopted: true,
+    });
+    return { state: 'running', container };
+  }
+
+  private environmentOf(spec: ContainerSpec, scratch: string): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { PATH: this.basePath, HOME: scratch };
+    for (const { name, value } of spec.environment ?? []) env[name] = value;
+    return env;
+  }
+
+  private healthRunner(spec: ContainerSpec, env: NodeJS.ProcessEnv, cwd: string, startedAt: number, events: ContainerEvents) {
+    const config = spec.healthCheck ? resolveHealthCheck(spec.healthCheck) : undefined;
+    return config
+      ? new HealthCheckRunner({
+          config,
+          env,
+          cwd,
+          containerStartedAt: startedAt,
+          onChange: (status) => events.onHealthChange?.(status),
+        })
+      : undefined;
+  }
+}
+
+/**
+ * The exit of a process that is not this agent's child: it has ended when /proc no longer shows it
+ * (or shows a zombie, or another process under its pid). Its status is known only if its own parent
+ * recorded it in exit.json meanwhile; otherwise [null, null].
+ */
+async function watchAdopted(pid: number, startTime: string | undefined, logDir: string): Promise<[number | null, NodeJS.Signals | null]> {
+  while (await stillRunning(pid, startTime)) {
+    await new Promise((resolve) => setTimeout(resolve, ADOPTED_WATCH_INTERVAL_MS));
+  }
+  const recorded = await readJson<ContainerExit>(path.join(logDir, 'exit.json'));
+  if (recorded && typeof recorded.exitCode === 'number') return [recorded.exitCode, null];
+  return [null, null];
 }
 
 interface ProcessContainerInit {
@@ -256,6 +376,8 @@ interface ProcessContainerInit {
   env: NodeJS.ProcessEnv;
   stopTimeout: number;
   healthRunner?: HealthCheckRunner;
+  /** Adopted after an agent restart: not this agent's child, so its exit status may be unknown. */
+  adopted?: boolean;
 }
 
 export class ProcessContainer implements RunningContainer {
@@ -282,7 +404,7 @@ export class ProcessContainer implements RunningContainer {
     this.cwd = init.cwd;
     this.defaultStopTimeout = init.stopTimeout;
     this.healthRunner = init.healthRunner;
-    this.exited = init.exitEvent.then(([code, signal]) => {
+    this.exited = init.exitEvent.then(async ([code, signal]) => {
       // The container's main process is gone: so is the rest of its process group.
       killGroup(this.pid, 'SIGKILL');
       if (this.killTimer) clearTimeout(this.killTimer);
@@ -291,9 +413,16 @@ export class ProcessContainer implements RunningContainer {
         code !== null
           ? { exitCode: code }
           : { exitCode: signal ? exitCodeForSignal(signal) : null, ...(signal ? { signal } : {}) };
-      if (this.killedAfterTimeout !== undefined && signal === 'SIGKILL') {
+      if (this.killedAfterTimeout !== undefined && (signal === 'SIGKILL' || (init.adopted && code === null))) {
         exit.reason = `stop timeout of ${this.killedAfterTimeout} s expired; killed with SIGKILL`;
+      } else if (init.adopted && code === null) {
+        exit.reason = UNKNOWN_EXIT_REASON;
       }
+      // The parent knows best; an adopter only fills in what nobody recorded.
+      const recorded = { ...exit, ...(this.stopping ? { stoppedByRuntime: true } : {}), at: new Date().toISOString() };
+      await writeFile(path.join(this.logDir, 'exit.json'), JSON.stringify(recorded), {
+        flag: init.adopted ? 'wx' : 'w',
+      }).catch(() => undefined);
       this.exit = exit;
       return exit;
     });

@@ -75,6 +75,7 @@ export async function handleEcsRequest(
  */
 const EXTENSION_MEMBERS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   SubmitContainerStateChange: { healthStatus: 'HealthStatus' },
+  SubmitTaskStateChange: { stopCode: 'TaskStopCode' },
 };
 
 /** The validated input as the use case gets it: declared members, plus the operation's extension members. */

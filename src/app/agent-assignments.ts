@@ -6,6 +6,7 @@
  */
 import { InvalidParameterException } from '../domain/errors';
 import type { ContainerDefinition, TaskRecord } from '../domain/records';
+import { recordPoll } from './agent-liveness';
 import { requireOwnInstanceArn } from './container-instances';
 import type { RequestContext } from './context';
 import { findTaskDefinition } from './task-definitions';
@@ -60,6 +61,8 @@ export async function pollAssignments(
   if (typeof known !== 'object' || known === null || Array.isArray(known)) {
     throw new InvalidParameterException('known must map task ARNs to versions.');
   }
+  // Polling is how an agent shows it is there (src/app/agent-liveness.ts).
+  await recordPoll(ctx, host);
   // Counted in checks, not read off the clock, so the wait is bounded whatever the clock does.
   const checks = Math.ceil((Math.min(Math.max(waitSeconds, 0), MAX_POLL_WAIT_SECONDS) * 1000) / POLL_INTERVAL_MS);
   for (let check = 0; ; check++) {

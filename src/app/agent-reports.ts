@@ -18,6 +18,13 @@ import { taskIdIn } from './tasks';
 
 export const SPOT_INTERRUPTION_REASON = 'Your Spot Task was interrupted.';
 export const ESSENTIAL_CONTAINER_EXITED = 'Essential container in task exited';
+/**
+ * The stop codes an agent may give (Berth's extension member `stopCode` of SubmitTaskStateChange)
+ * when it stopped a task itself rather than seeing an essential container exit: it could not finish
+ * the start, it shut down, or the task's processes were lost (docs/agent.md).
+ */
+const AGENT_STOP_CODES = ['TaskFailedToStart', 'TerminationNotice', 'InfrastructureHealth'] as const;
+type AgentStopCode = (typeof AGENT_STOP_CODES)[number];
 
 interface ContainerReport {
   containerName?: string;
@@ -101,9 +108,15 @@ export async function submitTaskStateChange(
     pullStartedAt?: number;
     pullStoppedAt?: number;
     executionStoppedAt?: number;
+    /** Berth's extension member: the agent stopped the task itself, for this reason. */
+    stopCode?: unknown;
   },
 ) {
   if (!input.task) throw new InvalidParameterException('task is required.');
+  const agentStopCode = input.stopCode as AgentStopCode | undefined;
+  if (agentStopCode !== undefined && !AGENT_STOP_CODES.includes(agentStopCode)) {
+    throw new InvalidParameterException(`stopCode must be one of ${AGENT_STOP_CODES.join(', ')}.`);
+  }
   const now = ctx.clock();
   await updateTask(ctx, input.cluster, input.task, now, (task) => {
     const reports = input.containers ?? [];
@@ -129,12 +142,15 @@ export async function submitTaskStateChange(
         // The containers are gone; the engine walks the task on to STOPPED from here.
         next = { ...next, executionStoppedAt: toMs(input.executionStoppedAt) ?? now };
         if (task.desiredStatus === 'RUNNING') {
+          // An essential container exit only when the agent says nothing else: a task whose processes
+          // were lost, or that the agent stopped, must not read as if its container had exited.
           const neverRan = task.lastStatus !== 'RUNNING';
-          const stop = requestStop(
-            task,
-            neverRan ? 'TaskFailedToStart' : 'EssentialContainerExited',
-            neverRan ? (input.reason ?? 'Task failed to start') : ESSENTIAL_CONTAINER_EXITED,
-          );
+          const [stopCode, reason] = agentStopCode
+            ? [agentStopCode, input.reason ?? 'Task stopped by the agent']
+            : neverRan
+              ? (['TaskFailedToStart', input.reason ?? 'Task failed to start'] as const)
+              : (['EssentialContainerExited', ESSENTIAL_CONTAINER_EXITED] as const);
+          const stop = requestStop(task, stopCode, reason);
           next = { ...next, desiredStatus: stop.desiredStatus, stopCode: stop.stopCode, stoppedReason: stop.stoppedReason };
         }
         break;

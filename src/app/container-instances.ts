@@ -93,7 +93,7 @@ export async function registerContainerInstance(
 ) {
   // An agent that restarts comes back as the same instance, keeping its tasks and reservations.
   if (input.containerInstanceArn) {
-    const again = await reRegister(ctx, input.containerInstanceArn, input.versionInfo);
+    const again = await reRegister(ctx, input.containerInstanceArn, input);
     if (again) return { containerInstance: containerInstanceView(again, true) };
   }
   const attributes = [...(input.attributes ?? [])];
@@ -130,20 +130,45 @@ export async function registerContainerInstance(
   return { containerInstance: containerInstanceView(created, true) };
 }
 
+/**
+ * RegisterContainerInstance with the ARN of an earlier registration (ECS's agent does this when it
+ * restarts): the same instance, ACTIVE or DRAINING as it was, connected again, with the agent's
+ * current version info and attributes; its registered resources, tasks and reservations stay. A
+ * deregistered or unknown instance is not brought back (undefined: the caller registers a new one).
+ * An instance of another cluster, or a Fargate host asked to join a cluster (or the reverse), is
+ * refused: the agent's saved identity is for somewhere else.
+ */
 async function reRegister(
   ctx: RequestContext,
   arn: string,
-  versionInfo: ContainerInstanceRecord['versionInfo'] | undefined,
+  input: { cluster?: string; attributes?: KeyValuePair[]; versionInfo?: ContainerInstanceRecord['versionInfo'] },
 ): Promise<StoredContainerInstance | undefined> {
   if (!ownInstanceArn(ctx, arn)) {
     throw new InvalidParameterException('containerInstanceArn is not a container instance ARN of this account and region.');
   }
+  const attributes = input.attributes ?? [];
+  const fargateProviders = fargateProvidersOf(attributes);
+  const wanted = fargateProviders.length ? undefined : (await activeCluster(ctx, input.cluster)).record.clusterArn;
   return withOptimisticRetry(async () => {
     const stored = await ctx.containerInstances.get(arn);
     if (!stored || stored.record.status === 'INACTIVE') return undefined;
-    const record = { ...stored.record, agentConnected: true, versionInfo: versionInfo ?? stored.record.versionInfo, updatedAt: ctx.clock() };
-    await ctx.containerInstances.update(record, stored.version);
-    return { ...stored, record, version: stored.version + 1 };
+    if (stored.record.clusterArn !== wanted) {
+      const where = (clusterArn: string | undefined) => (clusterArn ? `cluster ${clusterArn}` : 'the Fargate capacity pool');
+      throw new InvalidParameterException(
+        `containerInstanceArn ${arn} is registered in ${where(stored.record.clusterArn)}, not in ${where(wanted)}.`,
+      );
+    }
+    const now = ctx.clock();
+    const record: ContainerInstanceRecord = {
+      ...stored.record,
+      agentConnected: true,
+      attributes: attributes.length ? attributes : stored.record.attributes,
+      fargateProviders: attributes.length ? fargateProviders : stored.record.fargateProviders,
+      versionInfo: input.versionInfo ?? stored.record.versionInfo,
+      updatedAt: now,
+    };
+    await ctx.containerInstances.setAgentConnected(record, stored.version, { now });
+    return { ...stored, record, version: stored.version + 1, lastPolledAt: now };
   });
 }
 

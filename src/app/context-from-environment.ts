@@ -13,6 +13,7 @@ export function berthContextFromEnvironment(env: NodeJS.ProcessEnv): BerthContex
     retention: env.BERTH_STOPPED_TASK_RETENTION_SECONDS
       ? { stoppedTaskMs: Number(env.BERTH_STOPPED_TASK_RETENTION_SECONDS) * 1000 }
       : undefined,
+    agentTimeoutMs: env.BERTH_AGENT_TIMEOUT_SECONDS ? Number(env.BERTH_AGENT_TIMEOUT_SECONDS) * 1000 : undefined,
   });
 }
 

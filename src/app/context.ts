@@ -18,6 +18,8 @@ export interface BerthContext {
   readonly account: string;
   readonly defaultRegion: string;
   readonly retention: RetentionSettings;
+  /** How long an agent may stay silent before its instance shows agentConnected false. */
+  readonly agentTimeoutMs: number;
 }
 
 export interface RetentionSettings {

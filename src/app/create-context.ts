@@ -5,6 +5,7 @@ import { ContainerInstanceRepository } from '../adapters/dynamodb/container-inst
 import { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-repository';
 import { TaskRepository } from '../adapters/dynamodb/task-repository';
 import { ScheduleRepository } from '../adapters/dynamodb/schedule-repository';
+import { DEFAULT_AGENT_TIMEOUT_MS } from '../domain/agent-liveness';
 import { DEFAULT_RETENTION, type BerthContext, type RetentionSettings } from './context';
 
 export interface ContextOptions {
@@ -13,6 +14,8 @@ export interface ContextOptions {
   readonly account: string;
   readonly region: string;
   readonly retention?: Partial<RetentionSettings>;
+  /** Default DEFAULT_AGENT_TIMEOUT_MS (src/domain/agent-liveness.ts). */
+  readonly agentTimeoutMs?: number;
   readonly clock?: () => number;
   readonly randomBytes?: (size: number) => Uint8Array;
 }
@@ -29,5 +32,6 @@ export function createBerthContext(options: ContextOptions): BerthContext {
     account: options.account,
     defaultRegion: options.region,
     retention: { ...DEFAULT_RETENTION, ...options.retention },
+    agentTimeoutMs: options.agentTimeoutMs ?? DEFAULT_AGENT_TIMEOUT_MS,
   };
 }

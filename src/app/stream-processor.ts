@@ -104,9 +104,9 @@ async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after
   if (previous?.reservation && !task.reservation) await placeWaitingTasks(deps.context, scopeOfArn(task.taskArn), sweepOptions(deps));
 }
 
-/** What moves beside an instance's record: version, remaining capacity, task counts. */
+/** What moves beside an instance's record: version, remaining capacity, task counts (not the agent's polls). */
 function countsOf(item: Item) {
-  const { record: _record, ...counts } = toStoredInstance(item);
+  const { record: _record, lastPolledAt: _polled, ...counts } = toStoredInstance(item);
   return counts;
 }
 
@@ -124,8 +124,9 @@ async function onContainerInstance(deps: StreamProcessorDeps, before: Item | und
   }
   const gainedCapacity =
     !old || state.remaining.cpu > old.remaining.cpu || state.remaining.memory > old.remaining.memory ||
-    (before?.doc as ContainerInstanceRecord | undefined)?.status !== instance.status;
-  if (instance.status === 'ACTIVE' && gainedCapacity) {
+    (before?.doc as ContainerInstanceRecord | undefined)?.status !== instance.status ||
+    (before?.doc as ContainerInstanceRecord | undefined)?.agentConnected !== instance.agentConnected;
+  if (instance.status === 'ACTIVE' && instance.agentConnected && gainedCapacity) {
     await placeWaitingTasks(deps.context, scopeOfArn(instance.containerInstanceArn), sweepOptions(deps));
   }
 }

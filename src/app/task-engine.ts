@@ -113,6 +113,7 @@ async function place(
 ): Promise<EngineOutcome> {
   const scope = scopeOfArn(task.taskArn);
   const kind = capacityKindOf(task);
+  // placeTasks leaves out hosts whose agent is silent: it would never start the task (src/app/agent-liveness.ts).
   const candidates = (await hosts(kind === 'EC2' ? task.clusterArn : fargatePoolPartition(scope))).map(placementCandidate(scope.region));
   const needs = requirementsOf(task);
   // Spread the task's group (its service, its family) across zones, as ECS does by default.
@@ -216,7 +217,7 @@ export async function placeWaitingTasks(ctx: BerthContext, scope: Scope, options
   for (const pointer of await ctx.tasks.unplaced(scope)) {
     const kind = pointer.capacity ?? 'EC2';
     const offered = await hosts(kind === 'EC2' ? pointer.clusterArn : fargatePoolPartition(scope));
-    const served = offered.some((h) => h.record.status === 'ACTIVE' && servedKinds(h).includes(kind));
+    const served = offered.some((h) => h.record.status === 'ACTIVE' && h.record.agentConnected && servedKinds(h).includes(kind));
     const overdue = pointer.since === undefined || now - pointer.since >= maxWaitMs;
     if (!served && !overdue) continue;
     const stored = await ctx.tasks.get(pointer.clusterArn, pointer.taskId);

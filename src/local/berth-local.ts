@@ -11,6 +11,7 @@ import { createBerthContext } from '../app/create-context';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventPublisher } from '../app/event-publisher';
 import { processStreamRecords, type BatchResult, type StreamRecord } from '../app/stream-processor';
+import { disconnectSilentAgents } from '../app/agent-liveness';
 import { DEFAULT_CAPACITY_WAIT_MS, placeWaitingTasks } from '../app/task-engine';
 import { DEFAULT_EVENT_SOURCE } from '../domain/task-events';
 import { lockDataDirectory } from './data-directory-lock';
@@ -55,6 +56,8 @@ export interface BerthLocalOptions {
    * the missing resource. Default five minutes (DEFAULT_CAPACITY_WAIT_MS).
    */
   readonly capacityWaitMs?: number;
+  /** How long an agent may stay silent before its instance shows agentConnected false. Default 60 s. */
+  readonly agentTimeoutMs?: number;
   /** How long STOPPED tasks stay describable. Default one hour. */
   readonly stoppedTaskRetentionMs?: number;
   readonly logger?: Pick<Console, 'info' | 'warn' | 'error'>;
@@ -136,6 +139,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       account: options.account ?? DEFAULT_ACCOUNT,
       region,
       retention: options.stoppedTaskRetentionMs ? { stoppedTaskMs: options.stoppedTaskRetentionMs } : undefined,
+      agentTimeoutMs: options.agentTimeoutMs,
     });
 
     const events = await LocalEventSink.open({
@@ -181,9 +185,11 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       sweepTimer = setTimeout(() => {
         const regions = new Set([region, ...(agents?.regions() ?? [])]);
         sweep = Promise.all(
-          [...regions].map((r) =>
-            placeWaitingTasks(context, { account: context.account, region: r }, { maxWaitMs: maxCapacityWaitMs, logger }),
-          ),
+          [...regions].map(async (r) => {
+            const scope = { account: context.account, region: r };
+            await disconnectSilentAgents(context, scope);
+            await placeWaitingTasks(context, scope, { maxWaitMs: maxCapacityWaitMs, logger });
+          }),
         )
           .then(() => undefined)
           .catch((error) => logger.error('placement sweep:', error))

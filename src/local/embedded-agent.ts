@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { BerthAgent } from '../agent/agent';
 import { ControlPlaneClient } from '../agent/control-plane-client';
 import { ProcessRuntime } from '../agent/process-runtime';
@@ -15,7 +14,8 @@ export const DEFAULT_FARGATE_POOL = { cpu: 64 * 1024, memory: 4 * 120 * 1024 };
 
 /**
  * `npm start`'s own agent: FARGATE and FARGATE_SPOT capacity (a virtual pool) for one region, running
- * tasks as OS processes. Its identity is kept in a file so a restart finds its tasks again.
+ * tasks as OS processes. Its identity is kept in `<data>/agent.json` so a restart comes back as the
+ * same instance and adopts the tasks still running (src/agent/agent.ts).
  */
 export async function startEmbeddedAgent(options: {
   endpoint: string;
@@ -26,11 +26,6 @@ export async function startEmbeddedAgent(options: {
   fargatePool?: { cpu: number; memory: number };
   logger?: Pick<Console, 'info' | 'error'>;
 }): Promise<BerthAgent> {
-  const identityFile = join(options.dataDirectory, 'agent.json');
-  const previous =
-    options.persistent && existsSync(identityFile)
-      ? (JSON.parse(readFileSync(identityFile, 'utf8')) as { containerInstanceArn?: string }).containerInstanceArn
-      : undefined;
   const agent = new BerthAgent({
     client: new ControlPlaneClient({
       endpoint: options.endpoint,
@@ -41,13 +36,9 @@ export async function startEmbeddedAgent(options: {
     fargateProviders: ['FARGATE', 'FARGATE_SPOT'],
     resources: options.fargatePool ?? DEFAULT_FARGATE_POOL,
     availabilityZone: `${options.region}a`,
-    containerInstanceArn: previous,
+    stateDirectory: options.persistent ? options.dataDirectory : undefined,
     logger: options.logger,
   });
-  const arn = await agent.start();
-  if (options.persistent) {
-    mkdirSync(dirname(identityFile), { recursive: true });
-    writeFileSync(identityFile, JSON.stringify({ containerInstanceArn: arn }));
-  }
+  await agent.start();
   return agent;
 }

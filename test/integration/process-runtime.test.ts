@@ -194,3 +194,62 @@ describe('ProcessRuntime', () => {
     await Promise.all([ok.stop(1), slow.stop(1)]);
   });
 });
+
+describe('ProcessRuntime.adopt: finding a container again after the agent restarted', () => {
+  const spec = (_taskId: string): ContainerSpec => ({ name: 'app', image: 'local/sh', command: ['sleep', '30'], stopTimeout: 1 });
+
+  it('adopts a process that still runs: same pid and runtime id, and stop() ends it', async () => {
+    const { taskId, container } = await start({ command: ['sleep', '30'] });
+    const again = await new ProcessRuntime({ rootDir: root }).adopt(taskId, spec(taskId));
+    if (again.state !== 'running') throw new Error(`not adopted: ${JSON.stringify(again)}`);
+    const adopted = again.container as ProcessContainer;
+    expect([adopted.pid, adopted.runtimeId, adopted.imageDigest]).toEqual([container.pid, container.runtimeId, container.imageDigest]);
+    const exit = await adopted.stop(1);
+    expect(isAlive(container.pid)).toBe(false);
+    // The process that started it (this test) saw the exit; the adopter reports what it can know.
+    expect(exit.exitCode === null ? exit.reason : exit.exitCode).toBeDefined();
+  });
+
+  it('reads the exit the runtime recorded while no agent watched', async () => {
+    const { taskId, container } = await start(sh('exit 7'));
+    await container.exited;
+    expect(await new ProcessRuntime({ rootDir: root }).adopt(taskId, spec(taskId))).toMatchObject({ state: 'exited', exit: { exitCode: 7 } });
+  });
+
+  it('records that the runtime stopped it, so a restart does not take it for an exit of its own', async () => {
+    const { taskId, container } = await start({ command: ['sleep', '30'] });
+    await container.stop(1);
+    expect(await new ProcessRuntime({ rootDir: root }).adopt(taskId, spec(taskId))).toMatchObject({
+      state: 'exited',
+      exit: { exitCode: 143, stoppedByRuntime: true },
+    });
+  });
+
+  it('never takes another process under a reused pid for the container', async () => {
+    const { taskId, container } = await start({ command: ['sleep', '30'] });
+    const file = path.join(container.logDir, 'container.json');
+    const record = JSON.parse(await readFile(file, 'utf8'));
+    await writeFile(file, JSON.stringify({ ...record, processStartTime: '1' }));
+    expect(await new ProcessRuntime({ rootDir: root }).adopt(taskId, spec(taskId))).toMatchObject({
+      state: 'lost',
+      reason: expect.stringMatching(/ended while the agent was not running/),
+      hostRestarted: false,
+    });
+    expect(isAlive(container.pid)).toBe(true);
+  });
+
+  it('knows a process of an earlier boot is gone', async () => {
+    const { taskId, container } = await start({ command: ['sleep', '30'] });
+    const file = path.join(container.logDir, 'container.json');
+    const record = JSON.parse(await readFile(file, 'utf8'));
+    await writeFile(file, JSON.stringify({ ...record, bootId: 'an-earlier-boot' }));
+    expect(await new ProcessRuntime({ rootDir: root }).adopt(taskId, spec(taskId))).toMatchObject({ state: 'lost', hostRestarted: true });
+  });
+
+  it('has nothing to adopt for a container it never started', async () => {
+    expect(await new ProcessRuntime({ rootDir: root }).adopt('never-started', spec('never-started'))).toMatchObject({
+      state: 'lost',
+      reason: expect.stringMatching(/no record/),
+    });
+  });
+});

@@ -10,7 +10,8 @@ import { clusterCountsUpdate } from './cluster-repository';
 import { clusterArn, parseArn, type Scope } from '../../domain/arns';
 import { FARGATE_POOL_NAME, type ContainerInstanceRecord, type ResourceAmounts } from '../../domain/container-instance';
 import { conditionally, failedConditions } from './conditional-writes';
-import { fargatePoolPartition, INSTANCE_SK_PREFIX, instanceKey } from './keys';
+import { connectedAgentsPartition, fargatePoolPartition, INSTANCE_SK_PREFIX, instanceKey, lastPolledSortKey } from './keys';
+import { TABLE_SCHEMA } from './table-schema';
 import { queryItems, queryPage, type Page, type PageRequest } from './query-pages';
 
 export interface StoredContainerInstance {
@@ -19,6 +20,8 @@ export interface StoredContainerInstance {
   readonly remaining: ResourceAmounts;
   readonly runningTasksCount: number;
   readonly pendingTasksCount: number;
+  /** When the agent last polled (epoch ms), written at most every few seconds (src/domain/agent-liveness.ts). */
+  readonly lastPolledAt?: number;
 }
 
 /** The item key of a container instance, from its ARN (cluster partition or Fargate pool). */
@@ -33,12 +36,22 @@ export function containerInstanceKey(containerInstanceArn: string) {
   return instanceKey(partition, id);
 }
 
+/** The index entry that lists a connected agent among its region's, by when it last polled. */
+function connectedAgentEntry(containerInstanceArn: string, lastPolledAt: number) {
+  const parsed = parseArn(containerInstanceArn)!;
+  return {
+    gsi1pk: connectedAgentsPartition({ account: parsed.account, region: parsed.region, partition: parsed.partition }),
+    gsi1sk: lastPolledSortKey(lastPolledAt),
+  };
+}
+
 export const toStoredInstance = (item: Record<string, unknown>): StoredContainerInstance => ({
   record: item.doc as ContainerInstanceRecord,
   version: item.version as number,
   remaining: { cpu: Number(item.remainingCpu), memory: Number(item.remainingMemory) },
   runningTasksCount: Number(item.runningTasksCount ?? 0),
   pendingTasksCount: Number(item.pendingTasksCount ?? 0),
+  ...(item.lastPolledAt !== undefined ? { lastPolledAt: Number(item.lastPolledAt) } : {}),
 });
 
 /**
@@ -73,6 +86,8 @@ export class ContainerInstanceRepository {
         remainingMemory: record.registeredResources.memory,
         runningTasksCount: 0,
         pendingTasksCount: 0,
+        lastPolledAt: record.registeredAt,
+        ...connectedAgentEntry(record.containerInstanceArn, record.registeredAt),
       },
       ConditionExpression: 'attribute_not_exists(pk)',
     };
@@ -104,7 +119,8 @@ export class ContainerInstanceRepository {
       Update: {
         TableName: this.tableName,
         Key: containerInstanceKey(record.containerInstanceArn),
-        UpdateExpression: 'SET #doc = :doc, #version = :next',
+        // No longer an agent the liveness sweep looks after.
+        UpdateExpression: 'SET #doc = :doc, #version = :next REMOVE gsi1pk, gsi1sk',
         ConditionExpression: '#version = :expected',
         ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version' },
         ExpressionAttributeValues: { ':doc': record, ':next': expectedVersion + 1, ':expected': expectedVersion },
@@ -143,6 +159,96 @@ export class ContainerInstanceRepository {
         }),
       ),
     );
+  }
+
+  /**
+   * The agent of a connected instance polled: records when. It moves no version (nothing a user sees
+   * changed) and holds only while the instance is connected and not deregistered; false otherwise, so
+   * the caller reconnects it with a versioned write.
+   */
+  async heartbeat(containerInstanceArn: string, now: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: containerInstanceKey(containerInstanceArn),
+          UpdateExpression: 'SET lastPolledAt = :now, gsi1pk = :gpk, gsi1sk = :gsk',
+          ConditionExpression: 'attribute_exists(pk) AND #doc.agentConnected = :true AND #doc.#status <> :inactive',
+          ExpressionAttributeNames: { '#doc': 'doc', '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':now': now,
+            ':gpk': connectedAgentEntry(containerInstanceArn, now).gsi1pk,
+            ':gsk': lastPolledSortKey(now),
+            ':true': true,
+            ':inactive': 'INACTIVE',
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes a change of `agentConnected` (conditional on the version read). Connecting records the poll
+   * and lists the instance among the connected agents; disconnecting unlists it and holds only if the
+   * agent has not polled since `silentSince` (a heartbeat moves no version, so the version alone
+   * would not see it).
+   */
+  async setAgentConnected(
+    record: ContainerInstanceRecord,
+    expectedVersion: number,
+    at: { now: number; silentSince?: number },
+  ): Promise<void> {
+    const names = { '#doc': 'doc', '#version': 'version' };
+    const values = { ':doc': record, ':next': expectedVersion + 1, ':expected': expectedVersion };
+    const input = record.agentConnected
+      ? {
+          UpdateExpression: 'SET #doc = :doc, #version = :next, lastPolledAt = :now, gsi1pk = :gpk, gsi1sk = :gsk',
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeValues: {
+            ...values,
+            ':now': at.now,
+            ':gpk': connectedAgentEntry(record.containerInstanceArn, at.now).gsi1pk,
+            ':gsk': lastPolledSortKey(at.now),
+          },
+        }
+      : {
+          UpdateExpression: 'SET #doc = :doc, #version = :next REMOVE gsi1pk, gsi1sk',
+          ConditionExpression: '#version = :expected AND (attribute_not_exists(lastPolledAt) OR lastPolledAt < :silentSince)',
+          ExpressionAttributeValues: { ...values, ':silentSince': at.silentSince ?? at.now },
+        };
+    await conditionally(record.containerInstanceArn, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: containerInstanceKey(record.containerInstanceArn),
+          ExpressionAttributeNames: names,
+          ...input,
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Connected instances of an account+region whose agent last polled before `before`. The index is
+   * eventually consistent: callers re-read each one before acting on it.
+   */
+  async silentAgents(scope: Scope, before: number): Promise<string[]> {
+    const arns: string[] = [];
+    for await (const item of queryItems(this.doc, {
+      TableName: this.tableName,
+      IndexName: TABLE_SCHEMA.listIndex.name,
+      KeyConditionExpression: 'gsi1pk = :p AND gsi1sk < :before',
+      ExpressionAttributeValues: { ':p': connectedAgentsPartition(scope), ':before': lastPolledSortKey(before) },
+      ProjectionExpression: '#doc.containerInstanceArn',
+      ExpressionAttributeNames: { '#doc': 'doc' },
+    })) {
+      arns.push((item.doc as { containerInstanceArn: string }).containerInstanceArn);
+    }
+    return arns;
   }
 
   /** All instances of a partition (a cluster, or the Fargate pool) for placement. */

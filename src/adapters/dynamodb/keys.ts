@@ -32,5 +32,11 @@ export const INSTANCE_SK_PREFIX = 'INSTANCE#';
 export const instanceKey = (partition: string, instanceId: string) => ({ pk: partition, sk: `${INSTANCE_SK_PREFIX}${instanceId}` });
 /** Which tasks an agent must run or stop: one item per task placed on the instance. */
 export const assignmentPartition = (containerInstanceArn: string) => `ASSIGN#${containerInstanceArn}`;
+/**
+ * Connected agents of an account+region in `gsi1`, ordered by when they last polled (epoch ms,
+ * zero-padded), so the sweep reads exactly the silent ones. Only connected instances are in it.
+ */
+export const connectedAgentsPartition = (scope: Scope) => `AGENTS#${scopeTag(scope)}`;
+export const lastPolledSortKey = (epochMs: number) => String(Math.max(0, Math.floor(epochMs))).padStart(15, '0');
 /** Tasks waiting for capacity, so new capacity can find them. */
 export const unplacedPartition = (scope: Scope) => `UNPLACED#${scopeTag(scope)}`;

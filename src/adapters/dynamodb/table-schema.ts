@@ -5,7 +5,10 @@
 export const TABLE_SCHEMA = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** Listing index: clusters and task definitions of an account+region, in name order. */
+  /**
+   * Listing index: clusters and task definitions of an account+region, in name order; connected
+   * agents of an account+region, by when they last polled.
+   */
   listIndex: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
   /** DynamoDB TTL attribute (epoch seconds): stopped tasks, inactive clusters, idempotency tokens. */
   ttlAttribute: 'expiresAt',

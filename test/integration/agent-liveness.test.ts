@@ -1,0 +1,238 @@
+/**
+ * Agent identity and liveness against DynamoDB Local, through the real ECS SDK, on a clock the test
+ * moves: re-registration with containerInstanceArn, agentConnected false after the bound and true
+ * after a poll, no placement on a disconnected host, and how agent STOPPED reports are read.
+ */
+import {
+  CreateClusterCommand,
+  DeregisterContainerInstanceCommand,
+  DescribeContainerInstancesCommand,
+  DescribeTasksCommand,
+  RegisterContainerInstanceCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  SubmitTaskStateChangeCommand,
+  type ECSClient,
+} from '@aws-sdk/client-ecs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disconnectSilentAgents } from '../../src/app/agent-liveness';
+import { advanceTask } from '../../src/app/task-engine';
+import { DEFAULT_AGENT_TIMEOUT_MS } from '../../src/domain/agent-liveness';
+import { VersionConflictError } from '../../src/domain/errors';
+import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
+
+const scope = { account: ACCOUNT, region: REGION };
+let now = Date.UTC(2026, 0, 1);
+let berth: Harness;
+let ecs: ECSClient;
+
+const resources = [
+  { name: 'CPU', type: 'INTEGER', integerValue: 1024 },
+  { name: 'MEMORY', type: 'INTEGER', integerValue: 1024 },
+];
+
+beforeAll(async () => {
+  berth = await startHarness({ clock: () => now });
+  ecs = berth.ecs();
+  for (const clusterName of ['live', 'other']) await ecs.send(new CreateClusterCommand({ clusterName }));
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: 'job',
+      containerDefinitions: [{ name: 'main', image: 'busybox', cpu: 256, memory: 128, command: ['sleep', '60'] }],
+    }),
+  );
+});
+afterAll(() => berth.close());
+
+async function register(input: { cluster?: string; containerInstanceArn?: string; fargate?: boolean }) {
+  const { containerInstance } = await ecs.send(
+    new RegisterContainerInstanceCommand({
+      cluster: input.cluster,
+      containerInstanceArn: input.containerInstanceArn,
+      totalResources: resources,
+      attributes: input.fargate ? [{ name: 'berth.fargate-capacity', value: 'FARGATE' }] : [],
+      versionInfo: { agentVersion: '9.9.9' },
+    }),
+  );
+  return containerInstance!;
+}
+
+async function describeInstance(cluster: string, arn: string) {
+  const { containerInstances } = await ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: [arn] }));
+  return containerInstances![0];
+}
+
+const poll = (containerInstanceArn: string) =>
+  berth.raw(undefined, JSON.stringify({ containerInstanceArn, known: {}, waitSeconds: 0 }), {
+    'x-amz-target': 'BerthAgentV1.PollAssignments',
+  });
+
+/** Engine steps (no stream processor here) until it places the task or cannot. */
+async function settle(clusterArn: string, taskArn: string) {
+  for (;;) {
+    const stored = await berth.context.tasks.get(clusterArn, taskArn.split('/').pop()!);
+    const outcome = await advanceTask(berth.context, stored!);
+    if (outcome !== 'advanced') return outcome;
+  }
+}
+
+async function task(taskArn: string) {
+  const { tasks } = await ecs.send(new DescribeTasksCommand({ cluster: 'live', tasks: [taskArn] }));
+  return tasks![0];
+}
+
+describe('RegisterContainerInstance with the containerInstanceArn of an earlier registration', () => {
+  it('re-activates the same instance (a conditional write) with the new version info', async () => {
+    const first = await register({ cluster: 'live' });
+    const again = await register({ cluster: 'live', containerInstanceArn: first.containerInstanceArn });
+    expect(again).toMatchObject({
+      containerInstanceArn: first.containerInstanceArn,
+      status: 'ACTIVE',
+      agentConnected: true,
+      version: first.version! + 1,
+      versionInfo: { agentVersion: '9.9.9' },
+    });
+  });
+
+  it.each([
+    { name: 'an instance of another cluster', from: { cluster: 'live' }, to: { cluster: 'other' } },
+    { name: 'a cluster instance offered as Fargate capacity', from: { cluster: 'live' }, to: { fargate: true } },
+    { name: 'a Fargate host asked to join a cluster', from: { fargate: true }, to: { cluster: 'live' } },
+  ])('refuses $name with InvalidParameterException', async ({ from, to }) => {
+    const first = await register(from);
+    await expect(register({ ...to, containerInstanceArn: first.containerInstanceArn })).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+    });
+    // Nothing changed on the instance.
+    const cluster = ('cluster' in from && from.cluster) || 'berth-fargate-pool';
+    expect((await describeInstance(cluster, first.containerInstanceArn!)).version).toBe(first.version);
+  });
+
+  it.each([
+    { name: 'deregistered', deregister: true },
+    { name: 'unknown', deregister: false },
+  ])('registers a new instance when the earlier one is $name', async ({ deregister }) => {
+    const first = await register({ cluster: 'live' });
+    let arn = first.containerInstanceArn!;
+    if (deregister) await ecs.send(new DeregisterContainerInstanceCommand({ cluster: 'live', containerInstance: arn }));
+    else arn = arn.replace(/[0-9a-f]{32}$/, '0123456789abcdef0123456789abcdef');
+    const fresh = await register({ cluster: 'live', containerInstanceArn: arn });
+    expect(fresh.containerInstanceArn).not.toBe(arn);
+    expect(fresh.containerInstanceArn).not.toBe(first.containerInstanceArn);
+  });
+});
+
+describe('agentConnected follows the agent polling', () => {
+  let arn: string;
+  let taskArn: string;
+
+  beforeAll(async () => {
+    await ecs.send(new CreateClusterCommand({ clusterName: 'silent' }));
+    arn = (await register({ cluster: 'silent' })).containerInstanceArn!;
+  });
+
+  it('stays true while the agent polled within the bound, and a poll moves no version', async () => {
+    const before = await describeInstance('silent', arn);
+    now += DEFAULT_AGENT_TIMEOUT_MS / 2;
+    expect((await poll(arn)).status).toBe(200);
+    now += DEFAULT_AGENT_TIMEOUT_MS - 1;
+    await disconnectSilentAgents(berth.context, scope);
+    expect(await describeInstance('silent', arn)).toMatchObject({ agentConnected: true, version: before.version });
+  });
+
+  it('turns false once the agent has been silent for longer than the bound', async () => {
+    const before = await describeInstance('silent', arn);
+    now += 2;
+    expect(await disconnectSilentAgents(berth.context, scope)).toBeGreaterThanOrEqual(1);
+    expect(await describeInstance('silent', arn)).toMatchObject({ agentConnected: false, status: 'ACTIVE', version: before.version! + 1 });
+    // Marked once: the next sweep finds nothing more to do for it.
+    await disconnectSilentAgents(berth.context, scope);
+    expect((await describeInstance('silent', arn)).version).toBe(before.version! + 1);
+  });
+
+  it('gets no new task while disconnected', async () => {
+    const { tasks } = await ecs.send(new RunTaskCommand({ cluster: 'silent', taskDefinition: 'job', launchType: 'EC2' }));
+    taskArn = tasks![0].taskArn!;
+    expect(await settle(tasks![0].clusterArn!, taskArn)).toBe('no-capacity');
+  });
+
+  it('turns true again when the agent polls, and the waiting task can be placed on it', async () => {
+    expect((await poll(arn)).status).toBe(200);
+    expect(await describeInstance('silent', arn)).toMatchObject({ agentConnected: true });
+    expect(await settle(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/silent`, taskArn)).toBe('placed');
+    expect((await ecs.send(new DescribeTasksCommand({ cluster: 'silent', tasks: [taskArn] }))).tasks![0]).toMatchObject({
+      lastStatus: 'PENDING',
+      containerInstanceArn: arn,
+    });
+  });
+
+  it('a sweep that read the instance before a poll cannot mark it disconnected', async () => {
+    const stored = (await berth.context.containerInstances.get(arn))!;
+    now += DEFAULT_AGENT_TIMEOUT_MS;
+    expect((await poll(arn)).status).toBe(200);
+    // The sweep's decision, on what it read before the poll: silent since before the poll's time.
+    const record = { ...stored.record, agentConnected: false, updatedAt: now };
+    await expect(
+      berth.context.containerInstances.setAgentConnected(record, stored.version, { now, silentSince: now - 1 }),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    expect(await describeInstance('silent', arn)).toMatchObject({ agentConnected: true });
+  });
+});
+
+describe('a STOPPED report of a task that ran', () => {
+  beforeAll(async () => {
+    await register({ cluster: 'live' });
+  });
+
+  async function runningTask(): Promise<string> {
+    const { tasks } = await ecs.send(new RunTaskCommand({ cluster: 'live', taskDefinition: 'job', launchType: 'EC2' }));
+    const taskArn = tasks![0].taskArn!;
+    // Place it, then the agent's reports.
+    expect(await settle(tasks![0].clusterArn!, taskArn)).toBe('placed');
+    for (const status of ['ACTIVATING', 'RUNNING']) await ecs.send(new SubmitTaskStateChangeCommand({ cluster: 'live', task: taskArn, status }));
+    expect((await task(taskArn)).lastStatus).toBe('RUNNING');
+    return taskArn;
+  }
+
+  it('is an essential container exit when the agent gives no stop code', async () => {
+    const taskArn = await runningTask();
+    await ecs.send(
+      new SubmitTaskStateChangeCommand({ cluster: 'live', task: taskArn, status: 'STOPPED', containers: [{ containerName: 'main', status: 'STOPPED', exitCode: 3 }] }),
+    );
+    expect(await task(taskArn)).toMatchObject({ desiredStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited' });
+  });
+
+  it("is the agent's stop, with its reason and no exit code, when the agent gives a stop code", async () => {
+    const taskArn = await runningTask();
+    const response = await berth.raw(
+      'SubmitTaskStateChange',
+      JSON.stringify({
+        cluster: 'live',
+        task: taskArn,
+        status: 'STOPPED',
+        reason: 'Task stopped by the agent: its processes were lost when the agent restarted',
+        stopCode: 'InfrastructureHealth',
+        containers: [{ containerName: 'main', status: 'STOPPED', reason: 'exit code unknown' }],
+      }),
+    );
+    expect(response.status).toBe(200);
+    const stopped = await task(taskArn);
+    expect(stopped).toMatchObject({
+      desiredStatus: 'STOPPED',
+      stopCode: 'InfrastructureHealth',
+      stoppedReason: 'Task stopped by the agent: its processes were lost when the agent restarted',
+    });
+    expect(stopped.containers![0].exitCode).toBeUndefined();
+  });
+
+  it('refuses a stop code an agent may not give, writing nothing', async () => {
+    const taskArn = await runningTask();
+    const before = await task(taskArn);
+    const response = await berth.raw(
+      'SubmitTaskStateChange',
+      JSON.stringify({ cluster: 'live', task: taskArn, status: 'STOPPED', reason: 'me', stopCode: 'UserInitiated' }),
+    );
+    expect([response.status, response.json.__type]).toEqual([400, 'InvalidParameterException']);
+    expect((await task(taskArn)).version).toBe(before.version);
+  });
+});
