@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_SHUT_DOWN } from '../../src/agent/reasons';
 import { freePort } from '../../src/local/dynamodb-local';
 
 const AWS = '/usr/bin/aws';
@@ -160,7 +161,7 @@ describe.skipIf(!hasCli)('the README quick start from a fresh copy', () => {
       const described = (await aws(port, 'describe-tasks', '--cluster', 'demo', '--tasks', task.taskArn)).tasks[0];
       return described.lastStatus === 'STOPPED' ? described : undefined;
     }, 30_000, 'the earlier task to be STOPPED');
-    expect(stopped.stoppedReason).not.toBe('Essential container in task exited');
+    expect(stopped).toMatchObject({ stopCode: 'TerminationNotice', stoppedReason: AGENT_SHUT_DOWN });
 
     // Ctrl-C: the terminal sends SIGINT to every process of the foreground group at once.
     const again = await runTaskToRunning(port, 'again');
