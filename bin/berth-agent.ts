@@ -21,9 +21,10 @@
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import '../src/local/quiet-node-version-warning';
 import { BerthAgent } from '../src/agent/agent';
 import type { ContainerRuntime } from '../src/agent/container-runtime';
-import { ControlPlaneClient } from '../src/agent/control-plane-client';
+import { ControlPlaneClient, credentialsFor } from '../src/agent/control-plane-client';
 import { DEFAULT_DOCKER_SOCKET, DockerRuntime } from '../src/agent/docker-runtime';
 import { ProcessRuntime } from '../src/agent/process-runtime';
 
@@ -62,7 +63,7 @@ if (values.runtime === 'docker') {
 }
 
 const agent = new BerthAgent({
-  client: new ControlPlaneClient({ endpoint, region, signingName: values['signing-name'] }),
+  client: new ControlPlaneClient({ endpoint, region, signingName: values['signing-name'], credentials: credentialsFor(endpoint) }),
   runtime,
   cluster: values.cluster,
   fargateProviders: values.fargate ? values.fargate.split(',') : undefined,
@@ -75,7 +76,17 @@ const agent = new BerthAgent({
   pollWaitSeconds: values['poll-wait'] ? Number(values['poll-wait']) : undefined,
   logger: console,
 });
-console.log(`berth-agent: registered as ${await agent.start()} (${runtime.name} runtime)`);
+try {
+  console.log(`berth-agent: registered as ${await agent.start()} (${runtime.name} runtime)`);
+} catch (error) {
+  const { name, message } = error as Error;
+  console.error(
+    name === 'CredentialsProviderError'
+      ? `berth-agent: no AWS credentials for ${endpoint} (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile or an instance role)`
+      : `berth-agent: cannot register with ${endpoint}: ${name}: ${message}`,
+  );
+  process.exit(1);
+}
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, async () => {

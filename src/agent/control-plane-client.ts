@@ -13,6 +13,7 @@ import {
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Assignment } from '../app/agent-assignments';
 
 export interface ControlPlaneClientOptions {
@@ -20,7 +21,27 @@ export interface ControlPlaneClientOptions {
   readonly region: string;
   /** `ecs` against Berth's own server, `execute-api` behind IAM-authorized API Gateway. */
   readonly signingName?: string;
-  readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Credentials, or a provider of them. Default: the AWS chain (environment, profile, instance role). */
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+}
+
+/**
+ * Berth's local server does not check signatures, so an agent pointed at a loopback endpoint needs no
+ * real credentials: the AWS chain's when there are some, placeholders when there are none.
+ */
+export function credentialsFor(endpoint: string): AwsCredentialIdentityProvider | undefined {
+  if (!isLoopbackEndpoint(endpoint)) return undefined;
+  const chain = defaultProvider();
+  return () => chain().catch(() => ({ accessKeyId: 'berth-agent', secretAccessKey: 'berth-agent' }));
+}
+
+function isLoopbackEndpoint(endpoint: string): boolean {
+  try {
+    const host = new URL(endpoint).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
 }
 
 export interface ContainerReport extends ContainerStateChange {
