@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/api/ecs-protocol';
 import { MAX_BODY_BYTES } from '../../src/local/http-server';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
+import { registerHost } from '../support/hosts';
 import { snapshotTable } from '../support/table-snapshot';
 
 const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
@@ -48,6 +49,8 @@ beforeAll(async () => {
   berth = await startHarness();
   const client = berth.ecs();
   await client.send(new CreateClusterCommand({ clusterName: 'demo', tags: [{ key: 'team', value: 'a' }] }));
+  // An EC2 task needs a container instance to be placed on at RunTask.
+  await registerHost(client, 'demo');
   await client.send(
     new RegisterTaskDefinitionCommand({ family: 'web', containerDefinitions: [{ name: 'app', image: 'nginx', memory: 128 }] }),
   );

@@ -150,16 +150,18 @@ describe('agentConnected follows the agent polling', () => {
     expect((await describeInstance('silent', arn)).version).toBe(before.version! + 1);
   });
 
-  it('gets no new task while disconnected', async () => {
-    const { tasks } = await ecs.send(new RunTaskCommand({ cluster: 'silent', taskDefinition: 'job', launchType: 'EC2' }));
-    taskArn = tasks![0].taskArn!;
-    expect(await settle(tasks![0].clusterArn!, taskArn)).toBe('no-capacity');
+  it('gets no new task while disconnected: RunTask answers the AGENT failure and creates nothing', async () => {
+    const { tasks, failures } = await ecs.send(new RunTaskCommand({ cluster: 'silent', taskDefinition: 'job', launchType: 'EC2' }));
+    expect(tasks).toEqual([]);
+    expect(failures).toEqual([{ arn, reason: 'AGENT', detail: expect.any(String) }]);
   });
 
-  it('turns true again when the agent polls, and the waiting task can be placed on it', async () => {
+  it('turns true again when the agent polls, and a task can be placed on it', async () => {
     expect((await poll(arn)).status).toBe(200);
     expect(await describeInstance('silent', arn)).toMatchObject({ agentConnected: true });
-    expect(await settle(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/silent`, taskArn)).toBe('placed');
+    const { tasks } = await ecs.send(new RunTaskCommand({ cluster: 'silent', taskDefinition: 'job', launchType: 'EC2' }));
+    taskArn = tasks![0].taskArn!;
+    await settle(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/silent`, taskArn);
     expect((await ecs.send(new DescribeTasksCommand({ cluster: 'silent', tasks: [taskArn] }))).tasks![0]).toMatchObject({
       lastStatus: 'PENDING',
       containerInstanceArn: arn,
@@ -187,8 +189,9 @@ describe('a STOPPED report of a task that ran', () => {
   async function runningTask(): Promise<string> {
     const { tasks } = await ecs.send(new RunTaskCommand({ cluster: 'live', taskDefinition: 'job', launchType: 'EC2' }));
     const taskArn = tasks![0].taskArn!;
-    // Place it, then the agent's reports.
-    expect(await settle(tasks![0].clusterArn!, taskArn)).toBe('placed');
+    // RunTask placed it; step the engine to PENDING, then the agent's reports.
+    await settle(tasks![0].clusterArn!, taskArn);
+    expect((await task(taskArn)).lastStatus).toBe('PENDING');
     for (const status of ['ACTIVATING', 'RUNNING']) await ecs.send(new SubmitTaskStateChangeCommand({ cluster: 'live', task: taskArn, status }));
     expect((await task(taskArn)).lastStatus).toBe('RUNNING');
     return taskArn;

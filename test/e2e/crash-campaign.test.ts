@@ -1,0 +1,16 @@
+/**
+ * Three rounds of the crash campaign (bench/crash-campaign.ts): kill -9 of the runtime process at a
+ * seeded random point of a mixed workload, then a restart on the same data. Every task converges,
+ * none runs twice, no process is orphaned, no event is missing. `npm run crash` runs it at any size.
+ */
+import { describe, expect, it } from 'vitest';
+import { runCrashCampaign } from '../../bench/crash-campaign';
+
+describe('kill -9 of the local runtime, three times in a row', () => {
+  it('costs no convergence, no double run, no orphan process and no event', async () => {
+    const result = await runCrashCampaign({ rounds: 3, seed: 20261127 });
+    expect(result.violations).toEqual([]);
+    expect(result.tasks).toBeGreaterThan(0);
+    expect(result.processes).toBeGreaterThan(0);
+  }, 300_000);
+});
