@@ -7,12 +7,14 @@
 import {
   CreateClusterCommand,
   CreateServiceCommand,
+  DeleteServiceCommand,
   DescribeServicesCommand,
   DescribeTasksCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   StopTaskCommand,
   UpdateServiceCommand,
+  waitUntilServicesInactive,
   waitUntilServicesStable,
   type Service,
   type Task,
@@ -135,5 +137,54 @@ describe('a REPLICA service in local mode', () => {
     expect(replaced.map((t) => t.taskArn)).toContain(survivor.taskArn);
     const { tasks } = await ecs().send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [victim.taskArn!] }));
     expect(tasks![0]).toMatchObject({ stopCode: 'UserInitiated', stoppedReason: 'chaos' });
+  });
+
+  it('rolls to a new task definition: old tasks stop only once new ones run, within 100%/200%, to COMPLETED', async () => {
+    await waitUntilServicesStable({ client: ecs(), ...WAIT }, { cluster: CLUSTER, services: ['heal'] });
+    const oldTasks = running(await serviceTasks('heal')).map((t) => t.taskArn!);
+    const { service } = await ecs().send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'heal', taskDefinition: 'web:2' }));
+    const [fresh, old] = service!.deployments!;
+    expect([fresh.status, old.status]).toEqual(['PRIMARY', 'ACTIVE']);
+    // Every observation: at least 2 available (floor 100% of 2) and at most 4 holding resources (200%).
+    const observed = await until(
+      async () => {
+        // A task stopped between the two lists shows in both: count it once, as last described.
+        const both = [...(await serviceTasks('heal')), ...(await serviceTasks('heal', 'STOPPED'))];
+        const listed = [...new Map(both.map((t) => [t.taskArn, t])).values()];
+        const available = listed.filter((t) => t.desiredStatus === 'RUNNING' && t.lastStatus === 'RUNNING').length;
+        const holding = listed.filter((t) => t.lastStatus !== 'STOPPED').length;
+        expect(available, 'available tasks at or above the floor').toBeGreaterThanOrEqual(2);
+        expect(holding, 'tasks at or below the ceiling').toBeLessThanOrEqual(4);
+        return describeService('heal');
+      },
+      (s) => s.deployments!.length === 1 && s.deployments![0].rolloutState === 'COMPLETED' && s.runningCount === 2,
+      'rollout COMPLETED',
+    );
+    expect(observed.deployments![0]).toMatchObject({ id: fresh.id, status: 'PRIMARY', taskDefinition: expect.stringMatching(/web:2$/) });
+    const messages = observed.events!.map((e) => e.message);
+    expect(messages).toContain(`(service heal) (deployment ${fresh.id}) deployment completed.`);
+    expect(messages.some((m) => /^\(service heal\) has stopped 2 running tasks: /.test(m!) || /^\(service heal\) has stopped 1 running tasks: /.test(m!))).toBe(true);
+    const now = running(await serviceTasks('heal'));
+    expect(now.every((t) => t.startedBy === fresh.id && t.taskDefinitionArn!.endsWith('web:2'))).toBe(true);
+    const { tasks: before } = await ecs().send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: oldTasks }));
+    for (const task of before!) {
+      expect(task.desiredStatus).toBe('STOPPED');
+      expect(task.stopCode).toBe('ServiceSchedulerInitiated');
+      // Replaced only after the new tasks ran: each old task's stop was requested after a new one started.
+      const newStarts = now.map((t) => t.startedAt!.getTime());
+      expect(task.stoppingAt === undefined || task.stoppingAt.getTime() >= Math.min(...newStarts)).toBe(true);
+    }
+  });
+
+  it('DeleteService with force drains the tasks to INACTIVE and the services-inactive waiter returns', async () => {
+    const taskArns = running(await serviceTasks('heal')).map((t) => t.taskArn!);
+    expect(taskArns.length).toBeGreaterThan(0);
+    const { service } = await ecs().send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'heal', force: true }));
+    expect(service).toMatchObject({ status: 'DRAINING', desiredCount: 0 });
+    const result = await waitUntilServicesInactive({ client: ecs(), ...WAIT }, { cluster: CLUSTER, services: ['heal'] });
+    expect(result.state).toBe('SUCCESS');
+    expect(await describeService('heal')).toMatchObject({ status: 'INACTIVE', runningCount: 0 });
+    const { tasks } = await ecs().send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: taskArns }));
+    for (const task of tasks!) expect(task).toMatchObject({ lastStatus: 'STOPPED', stopCode: 'ServiceSchedulerInitiated' });
   });
 });
