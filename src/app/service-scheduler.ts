@@ -65,12 +65,22 @@ export function serviceAddress(serviceArn: string): ServiceAddress {
   return { scope, clusterArn, serviceName: parsed.path[1] };
 }
 
-export async function runServicePass(ctx: BerthContext, serviceArn: string): Promise<PassResult> {
-  const address = serviceAddress(serviceArn);
-  return withOptimisticRetry(() => pass({ ...ctx, scope: address.scope }, address));
+/**
+ * Tasks an attempt committed starting or stopping: an attempt overtaken before its final write hands
+ * them to the next attempt, so the service events still say what happened ("has started 2 tasks").
+ */
+interface Committed {
+  readonly started: string[];
+  readonly stopped: string[];
 }
 
-async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAddress): Promise<PassResult> {
+export async function runServicePass(ctx: BerthContext, serviceArn: string): Promise<PassResult> {
+  const address = serviceAddress(serviceArn);
+  const committed: Committed = { started: [], stopped: [] };
+  return withOptimisticRetry(() => pass({ ...ctx, scope: address.scope }, address, committed));
+}
+
+async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAddress, committed: Committed): Promise<PassResult> {
   const stored = await ctx.services.get(clusterArn, serviceName);
   if (!stored || stored.record.status === 'INACTIVE') return { outcome: 'gone' };
   const held = await ctx.services.claim(clusterArn, serviceName, stored.version);
@@ -79,10 +89,17 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
   const now = ctx.clock();
   const plan = reconcile(stored.record, stored.deployments, tasks.map((t) => t.record), now, randomUnit(ctx));
 
-  await applyStops(ctx, plan, tasks, guard);
-  const started = await applyStarts(ctx, stored.record, stored.deployments, plan.start, guard, now);
+  await applyStops(ctx, plan, tasks, guard, committed.stopped);
+  await applyStarts(ctx, stored.record, stored.deployments, plan.start, guard, now, committed.started);
+  const started = [...committed.started];
 
-  const messages = [...plan.events, ...(started.length ? [serviceMessages.started(serviceName, started)] : [])];
+  // The plan's "has stopped" message names the stops it planned; say which ones were made.
+  const planned = plan.stop.length ? serviceMessages.stopped(serviceName, plan.stop.map((s) => s.taskArn)) : undefined;
+  const messages = [
+    ...plan.events.filter((m) => m !== planned),
+    ...(committed.stopped.length ? [serviceMessages.stopped(serviceName, committed.stopped)] : []),
+    ...(committed.started.length ? [serviceMessages.started(serviceName, committed.started)] : []),
+  ];
   const record: ServiceRecord = { ...stored.record, ...plan.service, version: held + 1 };
   const next: StoredService = {
     ...stored,
@@ -98,11 +115,13 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
     const inactive = record.status === 'INACTIVE';
     await ctx.services.update(next, held, 'scheduler', inactive ? { expiresAtMs: now + ctx.retention.inactiveClusterMs } : {});
   }
+  committed.started.length = 0;
+  committed.stopped.length = 0;
   const nextWakeAt = plan.nextWakeSeconds === undefined ? undefined : now + plan.nextWakeSeconds * 1000;
   return { outcome: record.status === 'INACTIVE' ? 'gone' : 'reconciled', nextWakeAt, plan, started };
 }
 
-async function applyStops(ctx: RequestContext, plan: Plan, tasks: readonly StoredTask[], guard: ServiceGuard) {
+async function applyStops(ctx: RequestContext, plan: Plan, tasks: readonly StoredTask[], guard: ServiceGuard, stopped: string[]) {
   const byArn = new Map(tasks.map((t) => [t.record.taskArn, t]));
   for (const stop of plan.stop) {
     const stored = byArn.get(stop.taskArn);
@@ -115,6 +134,7 @@ async function applyStops(ctx: RequestContext, plan: Plan, tasks: readonly Store
       expectedVersion: stored.version,
       guard,
     });
+    stopped.push(stop.taskArn);
   }
 }
 
@@ -125,11 +145,11 @@ async function applyStarts(
   starts: readonly TaskStart[],
   guard: ServiceGuard,
   now: number,
+  started: string[],
 ) {
-  const started: string[] = [];
-  if (starts.length === 0) return started;
+  if (starts.length === 0) return;
   const cluster = await ctx.clusters.get(service.clusterArn);
-  if (!cluster || cluster.record.status !== 'ACTIVE') return started;
+  if (!cluster || cluster.record.status !== 'ACTIVE') return;
   for (const start of starts) {
     const td = await findTaskDefinition(ctx, start.taskDefinition);
     if (!td) continue; // a deleted revision: nothing can launch it (ECS keeps revisions a service uses)
@@ -153,7 +173,6 @@ async function applyStarts(
       started.push(...batch.map((t) => t.taskArn));
     }
   }
-  return started;
 }
 
 /** propagateTags and enableECSManagedTags, as ECS applies them to a service's tasks. */
