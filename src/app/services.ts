@@ -178,7 +178,12 @@ export async function updateService(ctx: RequestContext, input: UpdateServiceReq
   return withOptimisticRetry(async () => {
     const { cluster, stored } = await namedService(ctx, input.cluster, input.service);
     if (stored.record.status !== 'ACTIVE') throw new ServiceNotActiveException('Service was not ACTIVE.');
-    const td = await activeTaskDefinition(ctx, input.taskDefinition ?? stored.record.taskDefinition);
+    // A new task definition must be ACTIVE; the current one may have been deregistered since (ECS
+    // keeps running and scaling a service on a deregistered revision).
+    const td =
+      input.taskDefinition !== undefined
+        ? await activeTaskDefinition(ctx, input.taskDefinition)
+        : await findTaskDefinition(ctx, stored.record.taskDefinition);
     const strategy = input.capacityProviderStrategy?.length ? input.capacityProviderStrategy : undefined;
     if (strategy) validateCapacityProviderStrategy(strategy, cluster.record.capacityProviders, 'placement');
     const outcome = decideUpdateService(
@@ -186,7 +191,7 @@ export async function updateService(ctx: RequestContext, input: UpdateServiceReq
       stored.deployments,
       {
         desiredCount: input.desiredCount,
-        taskDefinition: input.taskDefinition === undefined ? undefined : td.record.taskDefinitionArn,
+        taskDefinition: input.taskDefinition === undefined ? undefined : td!.record.taskDefinitionArn,
         capacityProviderStrategy: strategy,
         networkConfiguration: input.networkConfiguration,
         platformVersion: input.platformVersion,
@@ -194,10 +199,10 @@ export async function updateService(ctx: RequestContext, input: UpdateServiceReq
         deploymentConfiguration: input.deploymentConfiguration,
         healthCheckGracePeriodSeconds: input.healthCheckGracePeriodSeconds,
       },
-      { now: ctx.clock(), newDeploymentId: deploymentIdFrom(randomUnit(ctx)), hasHealthCheck: hasHealthCheck(td.record) },
+      { now: ctx.clock(), newDeploymentId: deploymentIdFrom(randomUnit(ctx)), hasHealthCheck: td ? hasHealthCheck(td.record) : false },
     );
     if ('refused' in outcome) throw refusal(outcome);
-    if (outcome.trigger) checkLaunch(td.record, outcome.service);
+    if (outcome.trigger && td) checkLaunch(td.record, outcome.service);
     const record: ServiceRecord = {
       ...outcome.service,
       ...(input.propagateTags !== undefined ? { propagateTags: input.propagateTags } : {}),

@@ -8,6 +8,7 @@ import {
   CreateClusterCommand,
   CreateServiceCommand,
   DeleteServiceCommand,
+  DeregisterTaskDefinitionCommand,
   DescribeClustersCommand,
   DescribeServicesCommand,
   ListServicesCommand,
@@ -163,6 +164,26 @@ describe('UpdateService', () => {
     expect(service!.desiredCount).toBe(5);
     expect(service!.deployments).toHaveLength(1);
     expect(service!.deployments![0]).toMatchObject({ id: created!.deployments![0].id, desiredCount: 5 });
+  });
+
+  it('scales a service whose task definition was deregistered since, but refuses to move it to an inactive one', async () => {
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'retired',
+        requiresCompatibilities: ['FARGATE'],
+        networkMode: 'awsvpc',
+        cpu: '256',
+        memory: '512',
+        containerDefinitions: [{ name: 'main', image: 'busybox' }],
+      }),
+    );
+    await create({ serviceName: 'retiree', taskDefinition: 'retired:1' });
+    await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: 'retired:1' }));
+    const { service } = await ecs.send(new UpdateServiceCommand({ cluster: 'svc', service: 'retiree', desiredCount: 4 }));
+    expect(service).toMatchObject({ desiredCount: 4, taskDefinition: `${ARN}:task-definition/retired:1` });
+    await expect(
+      ecs.send(new UpdateServiceCommand({ cluster: 'svc', service: 'scale', taskDefinition: 'retired:1' })),
+    ).rejects.toMatchObject({ name: 'ClientException', message: 'TaskDefinition is inactive.' });
   });
 
   it.each([
