@@ -23,6 +23,8 @@ export interface ServiceLoopRunnerOptions {
   readonly debounceMs?: number;
   /** How soon a failed pass is tried again. */
   readonly retryMs?: number;
+  /** A seam for measurement: told when a pass starts and ends. */
+  readonly observe?: (serviceArn: string, phase: 'start' | 'end') => void;
 }
 
 interface Entry {
@@ -84,6 +86,7 @@ export class ServiceLoopRunner implements ServiceLoop {
     entry.running = (async () => {
       let next: number | undefined;
       let failed = false;
+      this.options.observe?.(serviceArn, 'start');
       try {
         const result = await runServicePass(this.options.context, serviceArn);
         next = result.nextWakeAt;
@@ -91,6 +94,7 @@ export class ServiceLoopRunner implements ServiceLoop {
         failed = true;
         this.options.logger?.error(`service loop ${serviceArn}: pass failed; will retry`, error);
       }
+      this.options.observe?.(serviceArn, 'end');
       entry.running = undefined;
       if (failed) this.schedule(serviceArn, this.options.retryMs ?? 1_000);
       else if (entry.again) {
