@@ -27,6 +27,7 @@ import { appendServiceEvents, serviceMessages } from '../domain/service-messages
 import type { Plan, TaskStart } from '../domain/service-plan';
 import { reconcile } from '../domain/service-reconciler';
 import { requestStop } from '../domain/task-lifecycle';
+import { stampTask } from '../domain/update-time';
 import type { ServiceGuard, StoredService } from '../adapters/dynamodb/service-repository';
 import type { StoredTask } from '../adapters/dynamodb/task-repository';
 import type { BerthContext, RequestContext } from './context';
@@ -130,7 +131,7 @@ async function applyStops(ctx: RequestContext, plan: Plan, tasks: readonly Store
     if (!request.changed) continue;
     const { changed: _changed, ...fields } = request;
     await ctx.tasks.applyChange({
-      task: { ...stored.record, ...fields, version: stored.version + 1 },
+      task: stampTask(stored.record, { ...stored.record, ...fields, version: stored.version + 1 }, ctx.clock()),
       expectedVersion: stored.version,
       guard,
     });

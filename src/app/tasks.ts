@@ -208,7 +208,7 @@ export function buildTasks(
   targets: readonly LaunchTarget[],
   options: Pick<NewTaskInput, 'group' | 'startedBy' | 'overrides' | 'subnets' | 'platformVersion' | 'enableExecuteCommand' | 'tags'>,
   now: number,
-): TaskRecord[] {
+): StampedTask[] {
   return targets.map((target) => {
     const taskId = taskIdFrom(ctx.randomBytes(16));
     return newTask({

@@ -101,12 +101,12 @@ describe('a scheduler pass', () => {
     expect(pass.started).toHaveLength(1);
     const [task] = await tasksOf('overtaken');
     const stale = berth.context.services.guard(CLUSTER_ARN, 'overtaken', held);
-    const copy = { ...task.record, taskArn: task.record.taskArn.replace(/[0-9a-f]{4}$/, 'beef') };
+    const copy = { ...task.record, taskArn: task.record.taskArn.replace(/[0-9a-f]{4}$/, 'beef'), updatedAt: Date.now() };
     await expect(berth.context.tasks.create(CLUSTER_ARN, [copy], { pendingTasksCount: 1 }, undefined, stale)).rejects.toBeInstanceOf(
       VersionConflictError,
     );
     await expect(
-      berth.context.tasks.applyChange({ task: { ...task.record, desiredStatus: 'STOPPED', version: task.version + 1 }, expectedVersion: task.version, guard: stale }),
+      berth.context.tasks.applyChange({ task: { ...task.record, desiredStatus: 'STOPPED', version: task.version + 1, updatedAt: Date.now() }, expectedVersion: task.version, guard: stale }),
     ).rejects.toBeInstanceOf(VersionConflictError);
     expect(await tasksOf('overtaken')).toEqual([task]);
     expect((await berth.context.clusters.get(CLUSTER_ARN))!.counts.pendingTasksCount).toBe(before.pendingTasksCount + 1);
