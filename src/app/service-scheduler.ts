@@ -169,7 +169,7 @@ async function applyStarts(
     }, now);
     for (let i = 0; i < records.length; i += CREATE_BATCH) {
       const batch = records.slice(i, i + CREATE_BATCH);
-      const outcome = await ctx.tasks.create(service.clusterArn, batch, countDeltasOf(batch), undefined, guard);
+      const outcome = await ctx.tasks.create(service.clusterArn, batch, countDeltasOf(batch), undefined, [], guard);
       if (outcome !== 'created') throw new Error(`service ${service.serviceArn}: task creation ${outcome}`);
       started.push(...batch.map((t) => t.taskArn));
     }

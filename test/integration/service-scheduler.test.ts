@@ -102,7 +102,7 @@ describe('a scheduler pass', () => {
     const [task] = await tasksOf('overtaken');
     const stale = berth.context.services.guard(CLUSTER_ARN, 'overtaken', held);
     const copy = { ...task.record, taskArn: task.record.taskArn.replace(/[0-9a-f]{4}$/, 'beef'), updatedAt: Date.now() };
-    await expect(berth.context.tasks.create(CLUSTER_ARN, [copy], { pendingTasksCount: 1 }, undefined, stale)).rejects.toBeInstanceOf(
+    await expect(berth.context.tasks.create(CLUSTER_ARN, [copy], { pendingTasksCount: 1 }, undefined, [], stale)).rejects.toBeInstanceOf(
       VersionConflictError,
     );
     await expect(
