@@ -4,6 +4,7 @@ import * as agentReports from '../app/agent-reports';
 import * as clusters from '../app/clusters';
 import * as containerInstances from '../app/container-instances';
 import type { RequestContext } from '../app/context';
+import * as services from '../app/services';
 import * as tagging from '../app/tagging';
 import * as taskDefinitions from '../app/task-definitions';
 import * as tasks from '../app/tasks';
@@ -28,6 +29,11 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   StopTask: tasks.stopTask,
   DescribeTasks: tasks.describeTasks,
   ListTasks: tasks.listTasks,
+  CreateService: services.createService,
+  UpdateService: services.updateService,
+  DeleteService: services.deleteService,
+  DescribeServices: services.describeServices,
+  ListServices: services.listServices,
   TagResource: tagging.tagResource,
   UntagResource: tagging.untagResource,
   ListTagsForResource: tagging.listTagsForResource,

@@ -1,6 +1,7 @@
 import type { Scope } from '../domain/arns';
 import type { ClusterRepository } from '../adapters/dynamodb/cluster-repository';
 import type { ContainerInstanceRepository } from '../adapters/dynamodb/container-instance-repository';
+import type { ServiceRepository } from '../adapters/dynamodb/service-repository';
 import type { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-repository';
 import type { TaskRepository } from '../adapters/dynamodb/task-repository';
 import type { ScheduleRepository } from '../adapters/dynamodb/schedule-repository';
@@ -13,6 +14,7 @@ export interface BerthContext {
   readonly containerInstances: ContainerInstanceRepository;
   /** EventBridge Scheduler's schedules and groups (served and fired locally). */
   readonly schedules: ScheduleRepository;
+  readonly services: ServiceRepository;
   readonly clock: () => number;
   readonly randomBytes: (size: number) => Uint8Array;
   readonly account: string;

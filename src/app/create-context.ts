@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClusterRepository } from '../adapters/dynamodb/cluster-repository';
 import { ContainerInstanceRepository } from '../adapters/dynamodb/container-instance-repository';
+import { ServiceRepository } from '../adapters/dynamodb/service-repository';
 import { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-repository';
 import { TaskRepository } from '../adapters/dynamodb/task-repository';
 import { ScheduleRepository } from '../adapters/dynamodb/schedule-repository';
@@ -27,6 +28,7 @@ export function createBerthContext(options: ContextOptions): BerthContext {
     taskDefinitions: new TaskDefinitionRepository(options.doc, options.tableName),
     containerInstances: new ContainerInstanceRepository(options.doc, options.tableName),
     schedules: new ScheduleRepository(options.doc, options.tableName),
+    services: new ServiceRepository(options.doc, options.tableName),
     clock: options.clock ?? Date.now,
     randomBytes: options.randomBytes ?? ((size) => randomBytes(size)),
     account: options.account,

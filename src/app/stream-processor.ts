@@ -19,6 +19,7 @@ import type { BerthContext } from './context';
 import type { EventPublisher } from './event-publisher';
 import { instanceUpdatedAt, toStoredInstance } from '../adapters/dynamodb/container-instance-repository';
 import { capacityKindOf } from '../domain/placement';
+import { serviceOfTask, taskChangeMatters, type ServiceLoop } from './service-loop';
 import { advanceTask, placeWaitingTasks, scopeOfArn } from './task-engine';
 
 const sweepOptions = (deps: StreamProcessorDeps) => ({ maxWaitMs: deps.maxCapacityWaitMs ?? Infinity });
@@ -45,6 +46,8 @@ export interface StreamProcessorDeps {
    * waited longer. Default: never (the scheduled sweep, with its own configured bound, ends waits).
    */
   readonly maxCapacityWaitMs?: number;
+  /** Woken when a service's task changes or the API changes a service. */
+  readonly serviceLoop?: ServiceLoop;
 }
 
 export interface BatchResult {
@@ -72,6 +75,7 @@ async function processRecord(deps: StreamProcessorDeps, record: StreamRecord): P
   const before = image(record.dynamodb?.OldImage);
   if (!after) return; // REMOVE (TTL expiry): nothing happened to report.
   if (after.kind === 'task') await onTask(deps, before, after, approximateCommitTime(deps, record));
+  else if (after.kind === 'service') await onService(deps, after);
   else if (after.kind === 'container-instance') await onContainerInstance(deps, before, after);
 }
 
@@ -100,8 +104,15 @@ async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after
       `Task ${waiting.taskArn} is waiting for ${capacityKindOf(waiting)} capacity (${failure.reason}: ${failure.detail})`,
     ),
   );
+  const service = serviceOfTask(task);
+  if (service && deps.serviceLoop && taskChangeMatters(previous, task)) await deps.serviceLoop.wake(service);
   // Capacity a stopped task gave back may be what a waiting task needs.
   if (previous?.reservation && !task.reservation) await placeWaitingTasks(deps.context, scopeOfArn(task.taskArn), sweepOptions(deps));
+}
+
+/** An API change (create, update, delete, tags) wakes the service's loop; the scheduler's own writes do not. */
+async function onService(deps: StreamProcessorDeps, after: Item) {
+  if (after.changedBy === 'api') await deps.serviceLoop?.wake((after.doc as { serviceArn: string }).serviceArn);
 }
 
 /** What moves beside an instance's record: version, remaining capacity, task counts (not the agent's polls). */

@@ -10,6 +10,7 @@ import { mergeTags, removeTags, validateTags } from '../domain/tags';
 import { stampTask } from '../domain/update-time';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
+import { serviceNameIn } from './service-view';
 import { parseTaskDefinitionReference } from './task-definitions';
 import { taskIdIn } from './tasks';
 
@@ -50,6 +51,23 @@ async function withTags(ctx: RequestContext, resourceArn: string, change?: (tags
         const tags = change(stored.record.tags);
         const task = stampTask(stored.record, { ...stored.record, tags, version: stored.version + 1 }, ctx.clock());
         await ctx.tasks.applyChange({ task, expectedVersion: stored.version });
+        return tags;
+      }
+      case 'service': {
+        // Long ARN format only (service/<cluster>/<name>): the cluster is in it.
+        const cluster = arn.path.length === 2 ? clusterNameOf(arn.path[0]) : undefined;
+        if (cluster === undefined) throw new InvalidParameterException('The ARN provided is invalid.');
+        const owner = await ctx.clusters.get(clusterArn(ctx.scope, cluster));
+        if (!owner || owner.record.status === 'INACTIVE') throw new ClusterNotFoundException('Cluster not found.');
+        const name = serviceNameIn(ctx, owner.record.clusterArn, resourceArn);
+        const stored = name === undefined ? undefined : await ctx.services.get(owner.record.clusterArn, name);
+        if (!stored || stored.record.status === 'INACTIVE') {
+          throw notFound('service', () => new InvalidParameterException('The specified service could not be found.'));
+        }
+        if (!change) return [...stored.record.tags];
+        const tags = change([...stored.record.tags]);
+        const version = stored.version + 1;
+        await ctx.services.update({ ...stored, record: { ...stored.record, tags, version }, version }, stored.version, 'api');
         return tags;
       }
       case 'task-definition': {

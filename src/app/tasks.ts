@@ -13,7 +13,7 @@ import {
   InvalidParameterException,
   ServiceNotFoundException,
 } from '../domain/errors';
-import { newTask, uuidFrom, type LaunchTarget } from '../domain/new-task';
+import { newTask, uuidFrom, type LaunchTarget, type NewTaskInput } from '../domain/new-task';
 import type { ClusterRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord } from '../domain/records';
 import { capacityKindOf, placeTasks } from '../domain/placement';
 import { validateTaskSizeOverride } from '../domain/task-definition-rules';
@@ -27,6 +27,8 @@ import { placementCandidate, requirementsOf, reservationFields } from './task-en
 import { pageSize } from './clusters';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
+import { serviceNameIn } from './service-view';
+import { serviceGroup } from '../domain/service';
 import { activeCluster } from './resolve';
 import { findTaskDefinition } from './task-definitions';
 
@@ -115,36 +117,19 @@ async function createTasks(
 ) {
   const clusterArn = cluster.clusterArn;
   const now = ctx.clock();
-  const built = targets.map((target) => {
-    const taskId = taskIdFrom(ctx.randomBytes(16));
-    return newTask({
-      scope: ctx.scope,
-      clusterName: cluster.clusterName,
-      clusterArn,
-      taskId,
-      containerIds: td.containerDefinitions.map(() => uuidFrom(ctx.randomBytes(16))),
-      attachmentId: uuidFrom(ctx.randomBytes(16)),
-      now,
-      taskDefinition: td,
-      target,
-      group: input.group ?? `family:${td.family}`,
-      startedBy: input.startedBy,
-      overrides: input.overrides,
-      subnets: input.networkConfiguration?.awsvpcConfiguration?.subnets,
-      platformVersion: input.platformVersion,
-      enableExecuteCommand: input.enableExecuteCommand,
-      tags,
-    });
-  });
+  const built = buildTasks(ctx, cluster, td, targets, {
+    group: input.group ?? `family:${td.family}`,
+    startedBy: input.startedBy,
+    overrides: input.overrides,
+    subnets: input.networkConfiguration?.awsvpcConfiguration?.subnets,
+    platformVersion: input.platformVersion,
+    enableExecuteCommand: input.enableExecuteCommand,
+    tags,
+  }, now);
   const { tasks, failures, reservations } = await placeAtOnce(ctx, clusterArn, built);
   // Nothing fits: nothing is written (ECS creates nothing for failed tasks; a clientToken is not spent).
   if (!tasks.length) return { tasks: [], failures };
-  const deltas = tasks.reduce<CountDeltas>((sum, task) => {
-    for (const [name, delta] of Object.entries(taskCountDeltas(task.launchType, undefined, taskCountBucket(task.lastStatus)))) {
-      sum[name as keyof CountDeltas] = (sum[name as keyof CountDeltas] ?? 0) + (delta ?? 0);
-    }
-    return sum;
-  }, {});
+  const deltas = countDeltasOf(tasks);
   const outcome = await ctx.tasks.create(
     clusterArn,
     tasks,
@@ -215,6 +200,42 @@ async function placeAtOnce(ctx: RequestContext, clusterArn: string, built: Stamp
   return { tasks, failures, reservations: [...shares.values()] };
 }
 
+/** New task records (PROVISIONING) for each launch target, with fresh ids: RunTask's and a service's. */
+export function buildTasks(
+  ctx: RequestContext,
+  cluster: ClusterRecord,
+  td: TaskDefinitionRecord,
+  targets: readonly LaunchTarget[],
+  options: Pick<NewTaskInput, 'group' | 'startedBy' | 'overrides' | 'subnets' | 'platformVersion' | 'enableExecuteCommand' | 'tags'>,
+  now: number,
+): StampedTask[] {
+  return targets.map((target) => {
+    const taskId = taskIdFrom(ctx.randomBytes(16));
+    return newTask({
+      ...options,
+      scope: ctx.scope,
+      clusterName: cluster.clusterName,
+      clusterArn: cluster.clusterArn,
+      taskId,
+      containerIds: td.containerDefinitions.map(() => uuidFrom(ctx.randomBytes(16))),
+      attachmentId: uuidFrom(ctx.randomBytes(16)),
+      now,
+      taskDefinition: td,
+      target,
+    });
+  });
+}
+
+/** The cluster counters new tasks move (each enters its lastStatus's bucket). */
+export function countDeltasOf(tasks: readonly TaskRecord[]): CountDeltas {
+  return tasks.reduce<CountDeltas>((sum, task) => {
+    for (const [name, delta] of Object.entries(taskCountDeltas(task.launchType, undefined, taskCountBucket(task.lastStatus)))) {
+      sum[name as keyof CountDeltas] = (sum[name as keyof CountDeltas] ?? 0) + (delta ?? 0);
+    }
+    return sum;
+  }, {});
+}
+
 /** Idempotency: the same token and request answers with the first call's tasks; another request conflicts. */
 async function replayOfClientToken(ctx: RequestContext, clusterArn: string, input: RunTaskInput) {
   const token = await ctx.tasks.getRunTaskToken(clusterArn, input.clientToken!);
@@ -239,7 +260,8 @@ function requestDigest(input: RunTaskInput): string {
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
-function canonicalJson(value: unknown): string {
+/** JSON with sorted keys and no null/undefined members: equal requests, equal text (for request digests). */
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
@@ -263,7 +285,11 @@ function launchTargets(cluster: ClusterRecord, input: RunTaskInput, count: numbe
   }));
 }
 
-function checkCompatibility(td: TaskDefinitionRecord, targets: readonly LaunchTarget[], input: RunTaskInput) {
+export function checkCompatibility(
+  td: TaskDefinitionRecord,
+  targets: readonly LaunchTarget[],
+  input: Pick<RunTaskInput, 'placementConstraints' | 'networkConfiguration'>,
+) {
   for (const launchType of new Set(targets.map((t) => t.launchType))) {
     if (launchType === 'FARGATE' && !td.compatibilities.includes('FARGATE')) {
       throw new InvalidParameterException('Task definition does not support launch_type FARGATE.');
@@ -351,8 +377,15 @@ export async function listTasks(
 ) {
   const size = pageSize(input.maxResults);
   const cluster = await activeCluster(ctx, input.cluster);
-  // Berth has no services yet, so a service name can name none of them.
-  if (input.serviceName !== undefined) throw new ServiceNotFoundException('Service not found.');
+  // A service's tasks are those of its group (service:<name>), as ECS sets it for them.
+  let group: string | undefined;
+  if (input.serviceName !== undefined) {
+    const name = serviceNameIn(ctx, cluster.record.clusterArn, input.serviceName);
+    if (name === undefined || !(await ctx.services.get(cluster.record.clusterArn, name))) {
+      throw new ServiceNotFoundException('Service not found.');
+    }
+    group = serviceGroup(name);
+  }
   const desired = input.desiredStatus ?? 'RUNNING';
   const now = ctx.clock();
   const page = await ctx.tasks.list(cluster.record.clusterArn, { maxResults: size, nextToken: input.nextToken }, (task) => {
@@ -360,6 +393,7 @@ export async function listTasks(
     if (task.desiredStatus !== desired) return false;
     if (input.family && task.taskDefinitionArn.split('/').pop()!.split(':')[0] !== input.family) return false;
     if (input.startedBy !== undefined && task.startedBy !== input.startedBy) return false;
+    if (group !== undefined && task.group !== group) return false;
     if (input.launchType && task.launchType !== input.launchType) return false;
     if (input.containerInstance && !matchesContainerInstance(task, input.containerInstance)) return false;
     return true;

@@ -19,6 +19,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { RegionalAgents } from './regional-agents';
 import { LocalEventSink } from './event-sink';
 import { startEcsHttpServer, type RunningServer } from './http-server';
+import { ServiceLoopRunner } from './service-loop-runner';
 import { StreamPoller } from './stream-poller';
 import { ScheduleRunner } from './schedule-runner';
 
@@ -150,6 +151,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     cleanups.push(() => events.drain());
 
     const publisher = options.instrument?.publisher?.(events) ?? events;
+    const serviceLoop = new ServiceLoopRunner({ context, logger });
     const maxCapacityWaitMs = options.capacityWaitMs ?? DEFAULT_CAPACITY_WAIT_MS;
     let agents: RegionalAgents | undefined;
     const handle: StreamHandler = (records) => {
@@ -163,7 +165,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
         }
       }
       return processStreamRecords(
-        { context, publisher, eventSource: options.eventSource ?? DEFAULT_EVENT_SOURCE, logger, maxCapacityWaitMs },
+        { context, publisher, eventSource: options.eventSource ?? DEFAULT_EVENT_SOURCE, logger, maxCapacityWaitMs, serviceLoop },
         records,
       );
     };
@@ -176,6 +178,8 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     });
     poller.start();
     cleanups.push(() => poller.stop());
+    await serviceLoop.resume({ account: context.account, region });
+    cleanups.push(() => serviceLoop.stop());
 
     // One sweep at a time; stopping waits for the one in flight.
     let sweeping = true;

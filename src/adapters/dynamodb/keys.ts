@@ -40,3 +40,7 @@ export const connectedAgentsPartition = (scope: Scope) => `AGENTS#${scopeTag(sco
 export const lastPolledSortKey = (epochMs: number) => String(Math.max(0, Math.floor(epochMs))).padStart(15, '0');
 /** Tasks waiting for capacity, so new capacity can find them. */
 export const unplacedPartition = (scope: Scope) => `UNPLACED#${scopeTag(scope)}`;
+
+/** Services live in their cluster's partition (with their deployments and events in the one item). */
+export const SERVICE_SK_PREFIX = 'SERVICE#';
+export const serviceKey = (clusterArn: string, serviceName: string) => ({ pk: clusterArn, sk: `${SERVICE_SK_PREFIX}${serviceName}` });

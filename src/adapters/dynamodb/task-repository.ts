@@ -50,6 +50,13 @@ export interface TaskChange {
   readonly assignment?: 'put' | 'delete';
   /** The "waiting for capacity" entry. */
   readonly unplaced?: { readonly scope: Scope; readonly action: 'put' | 'delete' };
+  /** A condition that must hold too (a scheduler pass's hold on its service). */
+  readonly guard?: TransactGuard;
+}
+
+/** A ConditionCheck entry of a TransactWriteItems call. */
+export interface TransactGuard {
+  readonly ConditionCheck: Record<string, unknown>;
 }
 
 export interface TaskPointer {
@@ -81,6 +88,7 @@ export class TaskRepository {
     deltas: CountDeltas,
     token?: { clientToken: string; record: RunTaskTokenRecord; expiresAtMs: number },
     reservations: readonly InstanceChange[] = [],
+    guard?: TransactGuard,
   ): Promise<CreateTasksOutcome> {
     const providers = [...new Set(tasks.flatMap((task) => (task.capacityProviderName ? [task.capacityProviderName] : [])))];
     const items = [
@@ -112,16 +120,21 @@ export class TaskRepository {
             },
           ]
         : []),
+      ...(guard ? [guard] : []),
     ];
     try {
-      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
       return 'created';
     } catch (error) {
       const failed = failedConditions(error);
       if (!failed) throw error;
       if (failed.includes(0)) return 'cluster-changed';
-      if (token && failed.includes(items.length - 1)) return 'token-exists';
-      if (failed.some((index) => index >= items.length - (token ? 1 : 0) - reservations.length)) return 'capacity-changed';
+      // Items end with: reservations, then the token, then the guard (a guard's failure is a lost race).
+      const tail = guard ? 1 : 0;
+      const tokenAt = token ? items.length - 1 - tail : -1;
+      if (failed.includes(tokenAt)) return 'token-exists';
+      const reservationsFrom = items.length - tail - (token ? 1 : 0) - reservations.length;
+      if (failed.some((index) => index >= reservationsFrom && index < reservationsFrom + reservations.length)) return 'capacity-changed';
       throw new VersionConflictError(clusterArn, { cause: error });
     }
   }
@@ -182,6 +195,7 @@ export class TaskRepository {
         change.assignment === 'put' ? { Put: this.assignmentPut(task, hostArn) } : { Delete: { TableName: this.tableName, Key: key } },
       );
     }
+    if (change.guard) items.push({ ...change.guard });
     if (change.unplaced) {
       const key = { pk: unplacedPartition(change.unplaced.scope), sk: task.taskArn };
       items.push(
@@ -316,6 +330,22 @@ export class TaskRepository {
       perZone[zone] = (perZone[zone] ?? 0) + 1;
     }
     return perZone;
+  }
+
+  /** Every task of a group in the cluster, STOPPED ones included (a service's tasks: group `service:<name>`). */
+  async inGroup(clusterArn: string, group: string): Promise<StoredTask[]> {
+    const found: StoredTask[] = [];
+    for await (const item of queryItems(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
+      FilterExpression: '#doc.#group = :group',
+      ExpressionAttributeNames: { '#doc': 'doc', '#group': 'group' },
+      ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX, ':group': group },
+      ConsistentRead: true,
+    })) {
+      found.push({ record: item.doc as TaskRecord, version: item.version as number });
+    }
+    return found;
   }
 
   /** True when some task of the cluster that matches `accept` exists (stops at the first). */

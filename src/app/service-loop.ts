@@ -1,0 +1,27 @@
+/**
+ * The service loop's port: who runs a service's scheduler passes, and when. Locally an in-process
+ * runner (src/local/service-loop-runner.ts); in AWS a Step Functions execution per service (not built
+ * yet). The stream processor wakes a service's loop when something that matters to it changed.
+ */
+import type { TaskRecord } from '../domain/records';
+
+export interface ServiceLoop {
+  /** Run a pass for the service soon (coalesced with passes already due or running). */
+  wake(serviceArn: string): void | Promise<void>;
+}
+
+/** The ARN of the service a task belongs to (by its group `service:<name>`), if any. */
+export function serviceOfTask(task: Pick<TaskRecord, 'group' | 'clusterArn'>): string | undefined {
+  if (!task.group?.startsWith('service:')) return undefined;
+  return `${task.clusterArn.replace(':cluster/', ':service/')}/${task.group.slice('service:'.length)}`;
+}
+
+/** A change of a service's task that its scheduler must see: a status, the desired status, health. */
+export function taskChangeMatters(before: TaskRecord | undefined, after: TaskRecord): boolean {
+  return (
+    !before ||
+    before.lastStatus !== after.lastStatus ||
+    before.desiredStatus !== after.desiredStatus ||
+    before.healthStatus !== after.healthStatus
+  );
+}

@@ -1,0 +1,194 @@
+/**
+ * One scheduler pass for one service: load -> claim -> reconcile -> apply -> store -> next wake.
+ *
+ *   1. read the service item (record, deployments, events);
+ *   2. claim it: move its version on, so a concurrent pass (or an UpdateService) that read the older
+ *      version can no longer write, and ours stops at its next write if someone moves it again;
+ *   3. read the service's tasks (consistent; STOPPED ones included, the circuit breaker counts them);
+ *   4. `reconcile` (pure) decides the Plan;
+ *   5. stops: desiredStatus STOPPED with stopCode ServiceSchedulerInitiated and the plan's reason, each
+ *      a conditional task write plus a ConditionCheck on the claimed version (what StopTask writes);
+ *      starts: new tasks (group service:<name>, startedBy the deployment id) in RunTask's transaction
+ *      (cluster counters + task Puts) plus the same ConditionCheck; the stream-driven engine places
+ *      and starts them exactly as it does RunTask's;
+ *   6. the service item: deployments, service status (DRAINING -> INACTIVE), events, at the claimed
+ *      version;
+ *   7. when to look again (plan.nextWakeSeconds), absent once INACTIVE.
+ *
+ * Retried as a whole on any lost race: every attempt reads afresh, so a retry (or a crash and a later
+ * pass) repeats nothing that was committed — committed tasks and stops are in the next reads.
+ */
+import { parseArn, type Scope } from '../domain/arns';
+import { capacityProviderKind } from '../domain/capacity-strategy';
+import { uuidFrom, type LaunchTarget } from '../domain/new-task';
+import type { Tag } from '../domain/records';
+import { serviceGroup, type DeploymentRecord, type ServiceRecord } from '../domain/service';
+import { appendServiceEvents, serviceMessages } from '../domain/service-messages';
+import type { Plan, TaskStart } from '../domain/service-plan';
+import { reconcile } from '../domain/service-reconciler';
+import { requestStop } from '../domain/task-lifecycle';
+import { stampTask } from '../domain/update-time';
+import type { ServiceGuard, StoredService } from '../adapters/dynamodb/service-repository';
+import type { StoredTask } from '../adapters/dynamodb/task-repository';
+import type { BerthContext, RequestContext } from './context';
+import { withOptimisticRetry } from './optimistic';
+import { mergeDeployments, randomUnit } from './services';
+import { findTaskDefinition } from './task-definitions';
+import { buildTasks, countDeltasOf } from './tasks';
+
+export interface PassResult {
+  /** 'gone': no such service, or INACTIVE: its loop ends. */
+  readonly outcome: 'reconciled' | 'gone';
+  /** Epoch ms of the next look when nothing wakes the loop earlier; absent: never. */
+  readonly nextWakeAt?: number;
+  readonly plan?: Plan;
+  /** ARNs of the tasks this pass started. */
+  readonly started?: string[];
+}
+
+/** Tasks created per transaction (DynamoDB allows 100 items; the counters and the guard take two). */
+const CREATE_BATCH = 50;
+/** INACTIVE deployments kept (newest first) besides the live ones: the rollback targets. */
+const KEPT_INACTIVE_DEPLOYMENTS = 3;
+
+export interface ServiceAddress {
+  readonly scope: Scope;
+  readonly clusterArn: string;
+  readonly serviceName: string;
+}
+
+/** The cluster and name of a long-format service ARN (service/<cluster>/<name>). */
+export function serviceAddress(serviceArn: string): ServiceAddress {
+  const parsed = parseArn(serviceArn);
+  if (!parsed || parsed.resourceType !== 'service' || parsed.path.length !== 2) throw new Error(`not a service ARN: ${serviceArn}`);
+  const scope = { account: parsed.account, region: parsed.region, partition: parsed.partition };
+  const clusterArn = `arn:${parsed.partition}:ecs:${parsed.region}:${parsed.account}:cluster/${parsed.path[0]}`;
+  return { scope, clusterArn, serviceName: parsed.path[1] };
+}
+
+/**
+ * Tasks an attempt committed starting or stopping: an attempt overtaken before its final write hands
+ * them to the next attempt, so the service events still say what happened ("has started 2 tasks").
+ */
+interface Committed {
+  readonly started: string[];
+  readonly stopped: string[];
+}
+
+export async function runServicePass(ctx: BerthContext, serviceArn: string): Promise<PassResult> {
+  const address = serviceAddress(serviceArn);
+  const committed: Committed = { started: [], stopped: [] };
+  return withOptimisticRetry(() => pass({ ...ctx, scope: address.scope }, address, committed));
+}
+
+async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAddress, committed: Committed): Promise<PassResult> {
+  const stored = await ctx.services.get(clusterArn, serviceName);
+  if (!stored || stored.record.status === 'INACTIVE') return { outcome: 'gone' };
+  const held = await ctx.services.claim(clusterArn, serviceName, stored.version);
+  const guard = ctx.services.guard(clusterArn, serviceName, held);
+  const tasks = await ctx.tasks.inGroup(clusterArn, serviceGroup(serviceName));
+  const now = ctx.clock();
+  const plan = reconcile(stored.record, stored.deployments, tasks.map((t) => t.record), now, randomUnit(ctx));
+
+  await applyStops(ctx, plan, tasks, guard, committed.stopped);
+  await applyStarts(ctx, stored.record, stored.deployments, plan.start, guard, now, committed.started);
+  const started = [...committed.started];
+
+  // The plan's "has stopped" message names the stops it planned; say which ones were made.
+  const planned = plan.stop.length ? serviceMessages.stopped(serviceName, plan.stop.map((s) => s.taskArn)) : undefined;
+  const messages = [
+    ...plan.events.filter((m) => m !== planned),
+    ...(committed.stopped.length ? [serviceMessages.stopped(serviceName, committed.stopped)] : []),
+    ...(committed.started.length ? [serviceMessages.started(serviceName, committed.started)] : []),
+  ];
+  const record: ServiceRecord = { ...stored.record, ...plan.service, version: held + 1 };
+  const next: StoredService = {
+    ...stored,
+    record,
+    deployments: keepDeployments(mergeDeployments(stored.deployments, plan.deployments)),
+    events: appendServiceEvents(stored.events, messages, now, () => uuidFrom(ctx.randomBytes(16))),
+    version: held + 1,
+  };
+  // A steady service's repeated "steady state" is left out of its events: then there is nothing to write.
+  const eventsChanged = next.events[0]?.id !== stored.events[0]?.id;
+  const changed = plan.deployments.length > 0 || plan.service !== undefined || eventsChanged;
+  if (changed) {
+    const inactive = record.status === 'INACTIVE';
+    await ctx.services.update(next, held, 'scheduler', inactive ? { expiresAtMs: now + ctx.retention.inactiveClusterMs } : {});
+  }
+  committed.started.length = 0;
+  committed.stopped.length = 0;
+  const nextWakeAt = plan.nextWakeSeconds === undefined ? undefined : now + plan.nextWakeSeconds * 1000;
+  return { outcome: record.status === 'INACTIVE' ? 'gone' : 'reconciled', nextWakeAt, plan, started };
+}
+
+async function applyStops(ctx: RequestContext, plan: Plan, tasks: readonly StoredTask[], guard: ServiceGuard, stopped: string[]) {
+  const byArn = new Map(tasks.map((t) => [t.record.taskArn, t]));
+  for (const stop of plan.stop) {
+    const stored = byArn.get(stop.taskArn);
+    if (!stored) continue;
+    const request = requestStop(stored.record, stop.stopCode, stop.reason);
+    if (!request.changed) continue;
+    const { changed: _changed, ...fields } = request;
+    await ctx.tasks.applyChange({
+      task: stampTask(stored.record, { ...stored.record, ...fields, version: stored.version + 1 }, ctx.clock()),
+      expectedVersion: stored.version,
+      guard,
+    });
+    stopped.push(stop.taskArn);
+  }
+}
+
+async function applyStarts(
+  ctx: RequestContext,
+  service: ServiceRecord,
+  deployments: readonly DeploymentRecord[],
+  starts: readonly TaskStart[],
+  guard: ServiceGuard,
+  now: number,
+  started: string[],
+) {
+  if (starts.length === 0) return;
+  const cluster = await ctx.clusters.get(service.clusterArn);
+  if (!cluster || cluster.record.status !== 'ACTIVE') return;
+  for (const start of starts) {
+    const td = await findTaskDefinition(ctx, start.taskDefinition);
+    if (!td) continue; // a deleted revision: nothing can launch it (ECS keeps revisions a service uses)
+    // A rollback may start tasks of a deployment other than the service's latest configuration.
+    const deployment = deployments.find((d) => d.id === start.deploymentId) ?? service;
+    const target: LaunchTarget = start.capacityProvider
+      ? { launchType: capacityProviderKind(start.capacityProvider) === 'FARGATE' ? 'FARGATE' : 'EC2', capacityProviderName: start.capacityProvider }
+      : { launchType: start.launchType ?? 'EC2' };
+    const records = buildTasks(ctx, cluster.record, td.record, Array.from({ length: start.count }, () => target), {
+      group: start.group,
+      startedBy: start.startedBy,
+      subnets: deployment.networkConfiguration?.awsvpcConfiguration?.subnets,
+      platformVersion: deployment.platformVersion,
+      enableExecuteCommand: service.enableExecuteCommand,
+      tags: taskTags(service, td.tags, cluster.record.clusterName),
+    }, now);
+    for (let i = 0; i < records.length; i += CREATE_BATCH) {
+      const batch = records.slice(i, i + CREATE_BATCH);
+      const outcome = await ctx.tasks.create(service.clusterArn, batch, countDeltasOf(batch), undefined, [], guard);
+      if (outcome !== 'created') throw new Error(`service ${service.serviceArn}: task creation ${outcome}`);
+      started.push(...batch.map((t) => t.taskArn));
+    }
+  }
+}
+
+/** propagateTags and enableECSManagedTags, as ECS applies them to a service's tasks. */
+function taskTags(service: ServiceRecord, tdTags: readonly Tag[], clusterName: string): Tag[] {
+  const tags: Tag[] =
+    service.propagateTags === 'SERVICE' ? [...service.tags] : service.propagateTags === 'TASK_DEFINITION' ? [...tdTags] : [];
+  if (service.enableECSManagedTags) {
+    tags.push({ key: 'aws:ecs:clusterName', value: clusterName }, { key: 'aws:ecs:serviceName', value: service.serviceName });
+  }
+  return tags;
+}
+
+/** The live deployments and the newest few INACTIVE ones (rollback targets); older ones are dropped. */
+function keepDeployments(deployments: readonly DeploymentRecord[]): DeploymentRecord[] {
+  const inactive = deployments.filter((d) => d.status === 'INACTIVE').sort((a, b) => b.updatedAt - a.updatedAt);
+  const kept = new Set(inactive.slice(0, KEPT_INACTIVE_DEPLOYMENTS));
+  return deployments.filter((d) => d.status !== 'INACTIVE' || kept.has(d));
+}

@@ -1,0 +1,190 @@
+/**
+ * REPLICA services end to end in local mode: the real ECS SDK against an in-process local Berth whose
+ * service loop runs scheduler passes, the stream-driven engine places and starts the tasks, and the
+ * embedded agent runs them as OS processes (Fargate). Counts are small and waits poll, so each test
+ * stays well inside its timeout on a loaded machine.
+ */
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  StopTaskCommand,
+  UpdateServiceCommand,
+  waitUntilServicesInactive,
+  waitUntilServicesStable,
+  type Service,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalBerth, type LocalBerth } from '../support/local-berth';
+
+const CLUSTER = 'svc';
+const NETWORK = { awsvpcConfiguration: { subnets: ['subnet-local'] } };
+const WAIT = { minDelay: 1, maxDelay: 1, maxWaitTime: 25 };
+let local: LocalBerth;
+
+beforeAll(async () => {
+  local = await startLocalBerth();
+  await local.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+  for (const marker of ['one', 'two']) {
+    await local.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'web',
+        requiresCompatibilities: ['FARGATE'],
+        networkMode: 'awsvpc',
+        cpu: '256',
+        memory: '512',
+        // The revision's marker shows which deployment a process belongs to; sleep dies on SIGTERM.
+        containerDefinitions: [{ name: 'main', image: 'busybox', command: ['sh', '-c', `exec sleep 300 # ${marker}`] }],
+      }),
+    );
+  }
+}, 60_000);
+afterAll(async () => {
+  await local?.close();
+});
+
+const ecs = () => local.ecs;
+const describeService = async (name: string): Promise<Service> =>
+  (await ecs().send(new DescribeServicesCommand({ cluster: CLUSTER, services: [name] }))).services![0];
+
+async function serviceTasks(name: string, desiredStatus: 'RUNNING' | 'STOPPED' = 'RUNNING'): Promise<Task[]> {
+  const { taskArns } = await ecs().send(new ListTasksCommand({ cluster: CLUSTER, serviceName: name, desiredStatus }));
+  if (!taskArns?.length) return [];
+  return (await ecs().send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: taskArns }))).tasks!;
+}
+
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 25_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value, null, 1).slice(0, 2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const running = (tasks: Task[]) => tasks.filter((t) => t.lastStatus === 'RUNNING');
+const create = (serviceName: string, desiredCount: number, extra: Record<string, unknown> = {}) =>
+  ecs().send(
+    new CreateServiceCommand({
+      cluster: CLUSTER,
+      serviceName,
+      taskDefinition: 'web:1',
+      desiredCount,
+      launchType: 'FARGATE',
+      networkConfiguration: NETWORK,
+      ...extra,
+    }),
+  );
+
+describe('a REPLICA service in local mode', () => {
+  it('reaches desiredCount RUNNING tasks of group service:<name> and the services-stable waiter returns', async () => {
+    const { service } = await create('web', 2);
+    const deploymentId = service!.deployments![0].id!;
+    const result = await waitUntilServicesStable({ client: ecs(), ...WAIT }, { cluster: CLUSTER, services: ['web'] });
+    expect(result.state).toBe('SUCCESS');
+    const tasks = await serviceTasks('web');
+    expect(running(tasks)).toHaveLength(2);
+    for (const task of tasks) expect(task).toMatchObject({ group: 'service:web', startedBy: deploymentId, launchType: 'FARGATE' });
+    const described = await until(() => describeService('web'), (s) => s.deployments![0].rolloutState === 'COMPLETED', 'rollout COMPLETED');
+    expect(described).toMatchObject({ runningCount: 2, pendingCount: 0, desiredCount: 2 });
+    const messages = described.events!.map((e) => e.message);
+    expect(messages[0]).toBe('(service web) has reached a steady state.');
+    expect(messages).toContain(`(service web) (deployment ${deploymentId}) deployment completed.`);
+    expect(messages.some((m) => /^\(service web\) has started 2 tasks: \(task [0-9a-f]{32}\) \(task [0-9a-f]{32}\)\.$/.test(m!))).toBe(true);
+  });
+
+  it('scales the stable service up to 3', async () => {
+    const { service } = await ecs().send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'web', desiredCount: 3 }));
+    expect(service!.deployments).toHaveLength(1);
+    await until(async () => running(await serviceTasks('web')), (t) => t.length === 3, '3 RUNNING');
+    await waitUntilServicesStable({ client: ecs(), ...WAIT }, { cluster: CLUSTER, services: ['web'] });
+    expect((await describeService('web')).events!.some((e) => /^\(service web\) has started 1 tasks: /.test(e.message!))).toBe(true);
+  });
+
+  it('scales it down to 1, stopping 2 tasks with ServiceSchedulerInitiated and the scaling reason', async () => {
+    const { service } = await ecs().send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'web', desiredCount: 1 }));
+    expect(service!.deployments).toHaveLength(1);
+    const stopped = await until(
+      async () => (await serviceTasks('web', 'STOPPED')).filter((t) => t.lastStatus === 'STOPPED'),
+      (t) => t.length === 2,
+      '2 STOPPED',
+    );
+    for (const task of stopped) {
+      expect(task.stopCode).toBe('ServiceSchedulerInitiated');
+      expect(task.stoppedReason).toBe(`Scaling activity initiated by (deployment ${service!.deployments![0].id})`);
+    }
+    expect(running(await serviceTasks('web'))).toHaveLength(1);
+    const described = await until(() => describeService('web'), (s) => s.runningCount === 1, 'runningCount 1');
+    expect(described.events!.some((e) => /^\(service web\) has stopped 2 running tasks: /.test(e.message!))).toBe(true);
+  });
+
+  it('replaces a task that was stopped (StopTask)', async () => {
+    await create('heal', 2);
+    await waitUntilServicesStable({ client: ecs(), ...WAIT }, { cluster: CLUSTER, services: ['heal'] });
+    const [victim, survivor] = running(await serviceTasks('heal'));
+    await ecs().send(new StopTaskCommand({ cluster: CLUSTER, task: victim.taskArn!, reason: 'chaos' }));
+    const replaced = await until(
+      async () => running(await serviceTasks('heal')),
+      (t) => t.length === 2 && !t.some((x) => x.taskArn === victim.taskArn),
+      'a replacement RUNNING',
+    );
+    expect(replaced.map((t) => t.taskArn)).toContain(survivor.taskArn);
+    const { tasks } = await ecs().send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [victim.taskArn!] }));
+    expect(tasks![0]).toMatchObject({ stopCode: 'UserInitiated', stoppedReason: 'chaos' });
+  });
+
+  it('rolls to a new task definition: old tasks stop only once new ones run, within 100%/200% of 1, to COMPLETED', async () => {
+    await waitUntilServicesStable({ client: ecs(), ...WAIT }, { cluster: CLUSTER, services: ['web'] });
+    const oldTasks = running(await serviceTasks('web')).map((t) => t.taskArn!);
+    const { service } = await ecs().send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'web', taskDefinition: 'web:2' }));
+    const [fresh, old] = service!.deployments!;
+    expect([fresh.status, old.status]).toEqual(['PRIMARY', 'ACTIVE']);
+    // Every observation: at least 1 available (floor 100% of 1) and at most 2 holding resources (200%).
+    const observed = await until(
+      async () => {
+        // A task stopped between the two lists shows in both: count it once, as last described.
+        const both = [...(await serviceTasks('web')), ...(await serviceTasks('web', 'STOPPED'))];
+        const listed = [...new Map(both.map((t) => [t.taskArn, t])).values()];
+        const available = listed.filter((t) => t.desiredStatus === 'RUNNING' && t.lastStatus === 'RUNNING').length;
+        const holding = listed.filter((t) => t.lastStatus !== 'STOPPED').length;
+        expect(available, 'available tasks at or above the floor').toBeGreaterThanOrEqual(1);
+        expect(holding, 'tasks at or below the ceiling').toBeLessThanOrEqual(2);
+        return describeService('web');
+      },
+      (s) => s.deployments!.length === 1 && s.deployments![0].rolloutState === 'COMPLETED' && s.runningCount === 1,
+      'rollout COMPLETED',
+    );
+    expect(observed.deployments![0]).toMatchObject({ id: fresh.id, status: 'PRIMARY', taskDefinition: expect.stringMatching(/web:2$/) });
+    const messages = observed.events!.map((e) => e.message);
+    expect(messages).toContain(`(service web) (deployment ${fresh.id}) deployment completed.`);
+    expect(messages).toContain(`(service web) has stopped 1 running tasks: (task ${oldTasks[0].split('/').pop()}).`);
+    const now = running(await serviceTasks('web'));
+    expect(now.every((t) => t.startedBy === fresh.id && t.taskDefinitionArn!.endsWith('web:2'))).toBe(true);
+    const { tasks: before } = await ecs().send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: oldTasks }));
+    for (const task of before!) {
+      expect(task.desiredStatus).toBe('STOPPED');
+      expect(task.stopCode).toBe('ServiceSchedulerInitiated');
+      // Replaced only after the new tasks ran: each old task's stop was requested after a new one started.
+      const newStarts = now.map((t) => t.startedAt!.getTime());
+      expect(task.stoppingAt === undefined || task.stoppingAt.getTime() >= Math.min(...newStarts)).toBe(true);
+    }
+  });
+
+  it('DeleteService with force drains the tasks to INACTIVE and the services-inactive waiter returns', async () => {
+    const taskArns = running(await serviceTasks('heal')).map((t) => t.taskArn!);
+    expect(taskArns.length).toBeGreaterThan(0);
+    const { service } = await ecs().send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'heal', force: true }));
+    expect(service).toMatchObject({ status: 'DRAINING', desiredCount: 0 });
+    const result = await waitUntilServicesInactive({ client: ecs(), ...WAIT }, { cluster: CLUSTER, services: ['heal'] });
+    expect(result.state).toBe('SUCCESS');
+    expect(await describeService('heal')).toMatchObject({ status: 'INACTIVE', runningCount: 0 });
+    const { tasks } = await ecs().send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: taskArns }));
+    for (const task of tasks!) expect(task).toMatchObject({ lastStatus: 'STOPPED', stopCode: 'ServiceSchedulerInitiated' });
+  });
+});
