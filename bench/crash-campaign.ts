@@ -8,6 +8,7 @@
  *   task (HOME) may appear with one pid only (a restarted agent adopts the process, never relaunches);
  * - no orphan: every process a STOPPED task ever had is gone, and after the final clean stop every
  *   process the campaign started is gone;
+ * - no lost task: every task a RunTask answered with is still there after the restarts;
  * - no lost event: each task's distinct events form a legal walk of the lifecycle from PROVISIONING
  *   v1, and its last event carries the task's final version (repeats of an id are identical).
  *
@@ -148,6 +149,7 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
   };
 
   let processes = 0;
+  const accepted = new Set<string>();
   try {
     let runtime = await startRuntime();
     await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
@@ -182,6 +184,7 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
           }),
         );
         const { tasks } = await run.catch(() => ({ tasks: [] as Task[] }));
+        for (const task of tasks ?? []) accepted.add(task.taskArn!);
         requests++;
         if (tasks?.length && random() < 0.4) await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: tasks[0].taskArn! })).catch(() => undefined);
       }
@@ -207,6 +210,8 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
     }
 
     const tasks = await allTasks();
+    const known = new Set(tasks.map((t) => t.taskArn!));
+    for (const arn of accepted) if (!known.has(arn)) violations.push(`task ${arn} was accepted by RunTask and is gone`);
     // Let the last STOPPED events reach the log, then stop cleanly.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     runtime.child.kill('SIGTERM');

@@ -32,7 +32,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { constants as fsConstants, createReadStream } from 'node:fs';
-import { access, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -159,6 +159,24 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Processes whose environment holds exactly `HOME=<scratch>`: the container's, found without its
+ * record. An agent killed between spawning a process and writing container.json leaves one behind;
+ * the scratch directory is unique to the task and container, and the environment a process started
+ * with stays in /proc even after it execs. Empty where /proc does not exist.
+ */
+async function processesWithHome(scratch: string): Promise<number[]> {
+  const wanted = `HOME=${scratch}`;
+  const entries = await readdir('/proc').catch(() => [] as string[]);
+  const found: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environ = await readFile(`/proc/${entry}/environ`).catch(() => undefined);
+    if (environ?.toString().split('\0').includes(wanted)) found.push(Number(entry));
+  }
+  return found;
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -303,7 +321,19 @@ export class ProcessRuntime implements ContainerRuntime {
     const exit = await readJson<ContainerExit>(path.join(scratch, 'exit.json'));
     if (exit) return { state: 'exited', exit };
     if (!recorded) {
-      return { state: 'lost', reason: `no record of the container's process (${scratch}/container.json)`, hostRestarted: false };
+      // Started but not recorded before the agent stopped: stop what runs, so nothing outlives the
+      // task that is about to be reported lost (found by the crash campaign, bench/crash-campaign.ts).
+      const unrecorded = await processesWithHome(scratch);
+      for (const pid of unrecorded) {
+        killGroup(pid, 'SIGKILL');
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      const stopped = unrecorded.length ? `; the agent stopped its unrecorded process ${unrecorded.join(', ')}` : '';
+      return { state: 'lost', reason: `no record of the container's process (${scratch}/container.json)${stopped}`, hostRestarted: false };
     }
     const boot = await bootId();
     if (recorded.bootId && boot && recorded.bootId !== boot) {

@@ -246,6 +246,15 @@ describe('ProcessRuntime.adopt: finding a container again after the agent restar
     expect(await new ProcessRuntime({ rootDir: root }).adopt(taskId, spec(taskId))).toMatchObject({ state: 'lost', hostRestarted: true });
   });
 
+  it('stops a process started but not recorded before the agent died, so the lost task leaves no orphan', async () => {
+    const { taskId, container } = await start({ command: ['sleep', '30'] });
+    // The agent was killed between spawning the process and writing container.json.
+    await rm(path.join(container.logDir, 'container.json'));
+    const adoption = await new ProcessRuntime({ rootDir: root }).adopt(taskId, spec(taskId));
+    expect(adoption).toMatchObject({ state: 'lost', reason: expect.stringContaining(`stopped its unrecorded process ${container.pid}`) });
+    await waitFor(() => !isAlive(container.pid), 5000);
+  });
+
   it('has nothing to adopt for a container it never started', async () => {
     expect(await new ProcessRuntime({ rootDir: root }).adopt('never-started', spec('never-started'))).toMatchObject({
       state: 'lost',
