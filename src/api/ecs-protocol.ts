@@ -2,6 +2,7 @@
  * The ECS wire protocol (AWS JSON 1.1) independent of transport: the local HTTP server and the API
  * Gateway Lambda both turn their requests into an EcsHttpRequest and send back the EcsHttpResponse.
  */
+import { MAX_JSON_DEPTH, nestingExceeds } from './json-depth';
 import type { Scope } from '../domain/arns';
 import { BerthError, SerializationException, UnknownOperationException } from '../domain/errors';
 import type { BerthContext } from '../app/context';
@@ -114,13 +115,6 @@ function endpointOf(headers: EcsHttpRequest['headers']): string | undefined {
   return `${headers['x-forwarded-proto'] ?? 'http'}://${host}`;
 }
 
-/**
- * The deepest JSON nesting a request may have. ECS's deepest input shape nests about ten levels
- * (RegisterTaskDefinition's container definitions); 64 leaves room for unknown members while keeping
- * every recursive walk of the input (validation, copies, hashing) far from the stack limit.
- */
-export const MAX_JSON_DEPTH = 64;
-
 function parseBody(body: string): unknown {
   if (body.trim() === '') return {};
   if (nestingExceeds(body, MAX_JSON_DEPTH)) {
@@ -131,21 +125,4 @@ function parseBody(body: string): unknown {
   } catch {
     throw new SerializationException('The request body is not valid JSON.');
   }
-}
-
-/** Whether the JSON text opens more than `max` arrays/objects at once (brackets inside strings do not count). */
-function nestingExceeds(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c /* \\ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > max) return true;
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
-  }
-  return false;
 }

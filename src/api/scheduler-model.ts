@@ -39,14 +39,14 @@ export const SCHEDULER_OPERATIONS: readonly SchedulerOperationModel[] = Object.e
 ).map(([name, operation]) => ({ name, ...operation }));
 
 export function shape(name: string): Shape {
-  const found = shapes[name];
-  if (!found) throw new Error(`Scheduler model has no shape ${name}`);
-  return found;
+  // Own properties only: a client-given name such as `constructor` must never find Object's members.
+  if (!Object.hasOwn(shapes, name)) throw new Error(`Scheduler model has no shape ${name}`);
+  return shapes[name];
 }
 
 /** HTTP status of a modeled error (ConflictException 409, ResourceNotFoundException 404, ...). */
 export function errorStatus(errorName: string): number | undefined {
-  return shapes[errorName]?.error?.httpStatusCode;
+  return Object.hasOwn(shapes, errorName) ? shapes[errorName].error?.httpStatusCode : undefined;
 }
 
 const patterns = new Map<string, RegExp>();
@@ -73,10 +73,12 @@ export function validateSchedulerShape(shapeName: string, value: unknown, path =
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw wrongType(at, 'an object');
       const record = value as Record<string, unknown>;
       for (const required of definition.required ?? []) {
-        if (record[required] === undefined || record[required] === null) throw violation(join(required), null, 'Member must not be null');
+        if (!Object.hasOwn(record, required) || record[required] === undefined || record[required] === null) {
+          throw violation(join(required), null, 'Member must not be null');
+        }
       }
       for (const [name, member] of Object.entries(record)) {
-        const ref = definition.members?.[name];
+        const ref = definition.members && Object.hasOwn(definition.members, name) ? definition.members[name] : undefined;
         if (ref && member !== null && member !== undefined) validateSchedulerShape(ref.shape, member, join(name));
       }
       return;

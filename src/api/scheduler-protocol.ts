@@ -5,6 +5,7 @@
  * out with the model's status codes (ValidationException 400, ResourceNotFoundException 404,
  * ConflictException 409) and their name in `x-amzn-errortype`.
  */
+import { MAX_JSON_DEPTH, nestingExceeds } from './json-depth';
 import { BerthError, ValidationException } from '../domain/errors';
 import type { Scope } from '../domain/arns';
 import type { BerthContext, RequestContext } from '../app/context';
@@ -92,6 +93,7 @@ function route(method: string, path: string): { operation: SchedulerOperationMod
 function readInput(operation: SchedulerOperationModel, labels: Record<string, string>, query: URLSearchParams, body: string) {
   let input: Record<string, unknown> = {};
   if (body.trim() !== '') {
+    if (nestingExceeds(body)) throw new ValidationException(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);

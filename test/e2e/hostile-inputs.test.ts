@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH } from '../../src/api/ecs-protocol';
+import { MAX_JSON_DEPTH } from '../../src/api/json-depth';
 import { MAX_BODY_BYTES } from '../../src/local/http-server';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
 import { registerHost } from '../support/hosts';

@@ -171,6 +171,33 @@ describe('schedules through the Scheduler SDK', () => {
   });
 });
 
+describe('hostile input on the Scheduler API', () => {
+  const post = (name: string, body: string) =>
+    fetch(`${berth.server.url}/schedules/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const valid = (name: string) => JSON.stringify({ ...schedule(name), Name: undefined });
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'])(
+    'a member named %s, at the top or nested in the target, is ignored like any unknown member (never a 500)',
+    async (member) => {
+      const name = `proto-${member.replace(/_/g, '')}`;
+      const body = valid(name).replace('{', `{"${member}": 1, `).replace('"RoleArn"', `"${member}": {"${member}": []}, "RoleArn"`);
+      const response = await post(name, body);
+      expect([response.status, await response.text()]).toEqual([200, expect.stringContaining('ScheduleArn')]);
+      const stored = await scheduler.send(new GetScheduleCommand({ Name: name }));
+      expect(Object.keys(stored.Target!).sort()).toEqual(['Arn', 'EcsParameters', 'RoleArn']);
+    },
+  );
+
+  it('refuses a body nested deeper than the bound with ValidationException, creating nothing', async () => {
+    const deep = valid('too-deep').replace('"RoleArn"', `"unknown": ${'['.repeat(5000)}${']'.repeat(5000)}, "RoleArn"`);
+    const response = await post('too-deep', deep);
+    expect(response.status).toBe(400);
+    const errorType = response.headers.get('x-amzn-errortype') ?? ((await response.json()) as { __type?: string }).__type;
+    expect(errorType).toMatch(/^ValidationException/);
+    expect(await failure(scheduler.send(new GetScheduleCommand({ Name: 'too-deep' })))).toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+});
+
 describe('listing and groups', () => {
   it('lists by NamePrefix, State and GroupName, page by page', async () => {
     await scheduler.send(new CreateScheduleGroupCommand({ Name: 'reports', Tags: [{ Key: 'team', Value: 'data' }] }));

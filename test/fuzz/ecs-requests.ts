@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { operationModel, shapeNamed, TARGET_PREFIX, type Shape } from '../../src/api/ecs-model';
-import { MAX_JSON_DEPTH } from '../../src/api/ecs-protocol';
+import { MAX_JSON_DEPTH } from '../../src/api/json-depth';
 import { OPERATIONS } from '../../src/api/operations';
 import { MAX_BODY_BYTES } from '../../src/local/http-server';
 
