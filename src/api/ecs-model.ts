@@ -1,5 +1,5 @@
 /**
- * The ECS API model (documentation stripped by scripts/compact-ecs-model.mjs) and a validator that
+ * The ECS API model (documentation stripped by `scripts/compact-model.mjs ecs`) and a validator that
  * checks a request against an operation's input shape the way the ECS service does: wrong JSON types
  * are a SerializationException (the body cannot be read as the shape), broken constraints (required
  * members, enum values, lengths, ranges, patterns) an InvalidParameterException. Unknown members are

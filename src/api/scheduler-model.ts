@@ -1,5 +1,5 @@
 /**
- * The EventBridge Scheduler API model (documentation stripped by scripts/compact-scheduler-model.mjs):
+ * The EventBridge Scheduler API model (documentation stripped by `scripts/compact-model.mjs scheduler`):
  * its routes (rest-json binds each operation to a method and a path), a request validator that answers
  * the way Scheduler does (every broken constraint a ValidationException, HTTP 400), and the output
  * writer (timestamps as epoch seconds, the rest-json default).
