@@ -83,10 +83,19 @@ function route(method: string, path: string): { operation: SchedulerOperationMod
     if (candidate.operation.http.method !== method) continue;
     const match = candidate.pattern.exec(path);
     if (!match) continue;
-    const labels = Object.fromEntries(candidate.labels.map((label, index) => [label, decodeURIComponent(match[index + 1])]));
+    const labels = Object.fromEntries(candidate.labels.map((label, index) => [label, decodeLabel(match[index + 1])]));
     return { operation: candidate.operation, labels };
   }
   throw new RouteNotFound(`No Scheduler operation is served at ${method} ${path}.`);
+}
+
+/** A path label as the client meant it; broken percent-encoding is the client's error, not ours. */
+function decodeLabel(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new ValidationException(`The request path holds invalid percent-encoding: ${text.slice(0, 100)}`);
+  }
 }
 
 /** Gathers the input members from the path labels, the query string and the JSON body. */

@@ -188,6 +188,12 @@ describe('hostile input on the Scheduler API', () => {
     },
   );
 
+  it.each(['/schedules/%E0%A4%A', '/tags/%ZZ', '/schedule-groups/%C0'])('answers broken percent-encoding in %s with ValidationException', async (path) => {
+    const response = await fetch(`${berth.server.url}${path}`);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { Message?: string }).Message).toMatch(/invalid percent-encoding/);
+  });
+
   it('refuses a body nested deeper than the bound with ValidationException, creating nothing', async () => {
     const deep = valid('too-deep').replace('"RoleArn"', `"unknown": ${'['.repeat(5000)}${']'.repeat(5000)}, "RoleArn"`);
     const response = await post('too-deep', deep);
