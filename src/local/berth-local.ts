@@ -11,8 +11,8 @@ import { createBerthContext } from '../app/create-context';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventPublisher } from '../app/event-publisher';
 import { processStreamRecords, type BatchResult, type StreamRecord } from '../app/stream-processor';
-import { disconnectSilentAgents } from '../app/agent-liveness';
-import { DEFAULT_CAPACITY_WAIT_MS, placeWaitingTasks } from '../app/task-engine';
+import { sweepCapacity } from '../app/capacity-sweep';
+import { DEFAULT_CAPACITY_WAIT_MS } from '../app/task-engine';
 import { DEFAULT_EVENT_SOURCE } from '../domain/task-events';
 import { lockDataDirectory } from './data-directory-lock';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
@@ -189,11 +189,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       sweepTimer = setTimeout(() => {
         const regions = new Set([region, ...(agents?.regions() ?? [])]);
         sweep = Promise.all(
-          [...regions].map(async (r) => {
-            const scope = { account: context.account, region: r };
-            await disconnectSilentAgents(context, scope);
-            await placeWaitingTasks(context, scope, { maxWaitMs: maxCapacityWaitMs, logger });
-          }),
+          [...regions].map((r) => sweepCapacity(context, { account: context.account, region: r }, { maxWaitMs: maxCapacityWaitMs, logger })),
         )
           .then(() => undefined)
           .catch((error) => logger.error('placement sweep:', error))
