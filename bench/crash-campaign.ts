@@ -31,6 +31,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { isLegalTransition, type TaskStatus } from '../src/domain/task-lifecycle';
 import { freePort } from '../src/local/dynamodb-local';
+import { isAlive } from '../test/support/processes';
 
 export interface CampaignOptions {
   readonly rounds: number;
@@ -61,15 +62,6 @@ function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function runCrashCampaign(options: CampaignOptions): Promise<CampaignResult> {
@@ -199,7 +191,7 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
       const stoppedIds = new Set(tasks.filter((t) => t.lastStatus === 'STOPPED').map((t) => t.taskArn!.split('/').pop()!));
       for (const [home, pids] of byHome) {
         const id = [...stoppedIds].find((taskId) => home.includes(taskId));
-        for (const pid of pids) if (id && alive(pid)) violations.push(`round ${round}: STOPPED task ${id} still has process ${pid}`);
+        for (const pid of pids) if (id && isAlive(pid)) violations.push(`round ${round}: STOPPED task ${id} still has process ${pid}`);
       }
       // Long tasks are stopped so the next round starts from a known state and processes don't pile up.
       for (const task of tasks.filter((t) => t.lastStatus === 'RUNNING')) {
@@ -219,15 +211,15 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
     const byHome = startsByTask();
     for (const pids of byHome.values()) {
       processes += pids.size;
-      for (const pid of pids) if (alive(pid)) violations.push(`after the final stop: process ${pid} is still running`);
+      for (const pid of pids) if (isAlive(pid)) violations.push(`after the final stop: process ${pid} is still running`);
     }
-    if (alive(runtime.jvm)) violations.push(`after the final stop: DynamoDB Local (pid ${runtime.jvm}) is still running`);
+    if (isAlive(runtime.jvm)) violations.push(`after the final stop: DynamoDB Local (pid ${runtime.jvm}) is still running`);
     violations.push(...eventGaps(join(dataDirectory, 'events.jsonl'), tasks));
     return { rounds: options.rounds, tasks: tasks.length, processes, violations };
   } finally {
     ecs.destroy();
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const pids of startsByTask().values()) for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pids of startsByTask().values()) for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(scratch, { recursive: true, force: true });
   }
 }

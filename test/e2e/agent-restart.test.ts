@@ -22,6 +22,7 @@ import { ControlPlaneClient } from '../../src/agent/control-plane-client';
 import { ProcessRuntime } from '../../src/agent/process-runtime';
 import { AGENT_SHUT_DOWN, PROCESSES_LOST } from '../../src/agent/reasons';
 import { startLocalBerth, type LocalBerth } from '../support/local-berth';
+import { isAlive } from '../support/processes';
 
 /** Small, so the test sees a silent agent marked; agents here poll every second to stay inside it. */
 const AGENT_TIMEOUT_MS = 3_000;
@@ -57,14 +58,6 @@ afterAll(async () => {
 });
 
 /** Alive and not a zombie (an orphan's zombie may linger when PID 1 does not reap). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

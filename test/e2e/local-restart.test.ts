@@ -19,6 +19,7 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { AGENT_SHUT_DOWN } from '../../src/agent/reasons';
 import { freePort } from '../../src/local/dynamodb-local';
+import { isAlive } from '../support/processes';
 
 const dataDirectory = mkdtempSync(join(tmpdir(), 'berth-local-restart-'));
 const children: ChildProcess[] = [];
@@ -61,15 +62,6 @@ async function startRuntime(port: number) {
   const jvm = /DynamoDB Local: pid (\d+)/.exec(output)?.[1];
   if (jvm) jvmPids.push(Number(jvm));
   return { child, exited: new Promise((resolve) => child.once('exit', resolve)), output: () => output };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 const agentArn = () => (JSON.parse(readFileSync(join(dataDirectory, 'agent.json'), 'utf8')) as { containerInstanceArn: string }).containerInstanceArn;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CreateClusterCommand, DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/local/dynamodb-local';
+import { isAlive } from '../support/processes';
 
 const dataDirectory = mkdtempSync(join(tmpdir(), 'berth-local-'));
 const started: ChildProcess[] = [];
@@ -16,18 +17,9 @@ const jvmPids: number[] = [];
 
 afterAll(() => {
   for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
-  for (const pid of jvmPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of jvmPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   rmSync(dataDirectory, { recursive: true, force: true });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -70,20 +62,20 @@ describe('the local runtime process', () => {
 
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    expect(await until(() => !alive(first.jvmPid), 10_000)).toBe(true);
+    expect(await until(() => !isAlive(first.jvmPid), 10_000)).toBe(true);
 
     const second = await startRuntime(port);
     const described = await client(port).send(new DescribeClustersCommand({ clusters: ['durable'] }));
     expect(described.clusters?.[0]?.status).toBe('ACTIVE');
     second.child.kill('SIGTERM');
     await second.exited;
-    expect(await until(() => !alive(second.jvmPid), 10_000)).toBe(true);
+    expect(await until(() => !isAlive(second.jvmPid), 10_000)).toBe(true);
   }, 120_000);
 
   it('leaves no DynamoDB Local JVM behind when the runtime is killed with SIGKILL', async () => {
     const runtime = await startRuntime(await freePort(), ['--in-memory']);
     runtime.child.kill('SIGKILL');
     await runtime.exited;
-    expect(await until(() => !alive(runtime.jvmPid), 15_000)).toBe(true);
+    expect(await until(() => !isAlive(runtime.jvmPid), 15_000)).toBe(true);
   }, 90_000);
 });

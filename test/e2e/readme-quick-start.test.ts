@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_SHUT_DOWN } from '../../src/agent/reasons';
 import { freePort } from '../../src/local/dynamodb-local';
+import { isAlive } from '../support/processes';
 
 const AWS = '/usr/bin/aws';
 const hasCli = existsSync(AWS);
@@ -42,18 +43,9 @@ beforeAll(() => {
 
 afterAll(() => {
   for (const run of runs) if (run.exitCode === null && run.pid) killGroup(run.pid, 'SIGKILL');
-  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   rmSync(scratch, { recursive: true, force: true });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function killGroup(pid: number, signal: NodeJS.Signals) {
   try {
@@ -144,7 +136,7 @@ describe.skipIf(!hasCli)('the README quick start from a fresh copy', () => {
 
     process.kill(first.npm, 'SIGTERM');
     expect(await first.exited).toBe(0);
-    for (const pid of [first.node, first.jvm, task.pid]) expect(await until(() => !alive(pid), 10_000, `pid ${pid} to end`)).toBe(true);
+    for (const pid of [first.node, first.jvm, task.pid]) expect(await until(() => !isAlive(pid), 10_000, `pid ${pid} to end`)).toBe(true);
     const said = stopOutput(first.output());
     expect(said).toContain('Berth stopped.');
     expect(said).not.toMatch(/Error|at .*\(|ServerException|ECONNREFUSED/);
@@ -167,7 +159,7 @@ describe.skipIf(!hasCli)('the README quick start from a fresh copy', () => {
     const again = await runTaskToRunning(port, 'again');
     killGroup(second.npm, 'SIGINT');
     expect(await second.exited).toBe(0);
-    for (const pid of [second.node, second.jvm, again.pid]) expect(await until(() => !alive(pid), 10_000, `pid ${pid} to end`)).toBe(true);
+    for (const pid of [second.node, second.jvm, again.pid]) expect(await until(() => !isAlive(pid), 10_000, `pid ${pid} to end`)).toBe(true);
     const saidAgain = stopOutput(second.output());
     expect(saidAgain).toContain('Berth stopped.');
     expect(saidAgain).not.toMatch(/Error|at .*\(|ServerException|ECONNREFUSED/);

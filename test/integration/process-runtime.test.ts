@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ContainerSpec, type HealthStatus, ContainerStartError } from '../../src/agent/container-runtime';
 import { ProcessContainer, ProcessRuntime, resolveExecutable } from '../../src/agent/process-runtime';
+import { isAlive } from '../support/processes';
 
 let root: string;
 let runtime: ProcessRuntime;
@@ -31,14 +32,6 @@ async function start(spec: Partial<ContainerSpec> & { command?: string[] }, onHe
 const sh = (script: string): Partial<ContainerSpec> => ({ entryPoint: ['sh', '-c'], command: [script] });
 
 /** Alive and not a zombie (a reparented zombie may linger when PID 1 does not reap). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
