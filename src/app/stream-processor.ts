@@ -1,8 +1,8 @@
 /**
- * The table's stream is the outbox and the engine's clock: for every committed change of a task or a
- * container instance this publishes the ECS event the change means (derived from the committed
- * images, with an id from ARN + version, so a replay republishes the same id and loses nothing), then
- * takes the next lifecycle step. Records are handled in order; the first failure is reported as the
+ * The table's stream is the outbox and the engine's clock: for every committed change of a task, a
+ * container instance or a service this publishes the ECS events the change means (derived from the
+ * committed images, with deterministic ids, so a replay republishes the same ids and loses nothing),
+ * then takes the next lifecycle step. Records are handled in order; the first failure is reported as the
  * batch item failure, so Lambda (or the local poller) retries from exactly there.
  */
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -20,6 +20,7 @@ import type { EventPublisher } from './event-publisher';
 import { instanceUpdatedAt, toStoredInstance } from '../adapters/dynamodb/container-instance-repository';
 import { capacityKindOf } from '../domain/placement';
 import { serviceOfTask, taskChangeMatters, type ServiceLoop } from './service-loop';
+import { placementFailureEvent, serviceItemEvents, type ServiceItemImage } from '../domain/service-events';
 import { advanceTask, placeWaitingTasks, scopeOfArn } from './task-engine';
 
 const sweepOptions = (deps: StreamProcessorDeps) => ({ maxWaitMs: deps.maxCapacityWaitMs ?? Infinity });
@@ -74,6 +75,7 @@ async function processRecord(deps: StreamProcessorDeps, record: StreamRecord): P
   const after = image(record.dynamodb?.NewImage);
   const before = image(record.dynamodb?.OldImage);
   if (!after) return; // REMOVE (TTL expiry): nothing happened to report.
+  await publishServiceEvents(deps, before, after);
   if (after.kind === 'task') await onTask(deps, before, after, approximateCommitTime(deps, record));
   else if (after.kind === 'service') await onService(deps, after);
   else if (after.kind === 'container-instance') await onContainerInstance(deps, before, after);
@@ -108,6 +110,28 @@ async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after
   if (service && deps.serviceLoop && taskChangeMatters(previous, task)) await deps.serviceLoop.wake(service);
   // Capacity a stopped task gave back may be what a waiting task needs.
   if (previous?.reservation && !task.reservation) await placeWaitingTasks(deps.context, scopeOfArn(task.taskArn), sweepOptions(deps));
+}
+
+/**
+ * Service and deployment events: from a service item's two images, and from a service task that gave
+ * up waiting for a host (SERVICE_TASK_PLACEMENT_FAILURE). Published before anything else is done with
+ * the record, so a failure here retries the record with nothing lost (src/domain/service-events.ts).
+ */
+async function publishServiceEvents(deps: StreamProcessorDeps, before: Item | undefined, after: Item) {
+  if (after.kind === 'service') {
+    const serviceImage = (item: Item): ServiceItemImage => ({
+      record: item.doc as ServiceItemImage['record'],
+      deployments: (item.deployments as ServiceItemImage['deployments'] | undefined) ?? [],
+      events: (item.events as ServiceItemImage['events'] | undefined) ?? [],
+      changedBy: item.changedBy as ServiceItemImage['changedBy'],
+    });
+    const events = serviceItemEvents(before && serviceImage(before), serviceImage(after), envelopeFor(deps, (after.doc as { serviceArn: string }).serviceArn));
+    if (events.length) await deps.publisher.publish(events);
+  } else if (after.kind === 'task') {
+    const task = after.doc as TaskRecord;
+    const event = placementFailureEvent(before?.doc as TaskRecord | undefined, task, envelopeFor(deps, task.taskArn));
+    if (event) await deps.publisher.publish([event]);
+  }
 }
 
 /** An API change (create, update, delete, tags) wakes the service's loop; the scheduler's own writes do not. */

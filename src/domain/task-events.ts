@@ -1,44 +1,19 @@
 /**
- * The EventBridge events ECS emits, built from Berth's records. Pure. Event ids are derived from the
- * resource ARN and its version, so the same committed change always yields the same id: a retried
- * publish is a duplicate consumers can recognise, never a different event.
+ * The EventBridge events ECS emits for tasks and container instances, built from Berth's records.
+ * Pure. Event ids are derived from the resource ARN and its version (event-envelope.ts), so the same
+ * committed change always yields the same id.
  */
-import { createHash } from 'node:crypto';
 import type { ContainerInstanceRecord, ResourceAmounts } from './container-instance';
 import { resourceList } from './container-instance';
 import type { TaskRecord } from './records';
 import { updateTime } from './update-time';
+import { envelope, iso, type EcsEvent, type EventEnvelopeContext } from './event-envelope';
 
-export const DEFAULT_EVENT_SOURCE = 'berth.ecs';
+// The envelope moved to event-envelope.ts (service events share it); these names stay importable here.
+export { DEFAULT_EVENT_SOURCE, eventId, type EcsEvent, type EventEnvelopeContext } from './event-envelope';
+
 export const TASK_STATE_CHANGE = 'ECS Task State Change';
 export const CONTAINER_INSTANCE_STATE_CHANGE = 'ECS Container Instance State Change';
-
-export interface EventEnvelopeContext {
-  readonly source: string;
-  readonly account: string;
-  readonly region: string;
-}
-
-export interface EcsEvent {
-  version: '0';
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-}
-
-/** A UUID-shaped id from (ARN, revision of the change): deterministic, so retries carry the same id. */
-export function eventId(resourceArn: string, revision: number | string): string {
-  const hex = createHash('sha256').update(`${resourceArn}#${revision}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
-const iso = (epochMs: number | undefined) =>
-  epochMs === undefined || !Number.isFinite(new Date(epochMs).getTime()) ? undefined : new Date(epochMs).toISOString();
 
 /** ECS sends a task event when lastStatus or desiredStatus changes (and when the task is created). */
 export function taskStatusChanged(before: TaskRecord | undefined, after: TaskRecord): boolean {
@@ -128,27 +103,4 @@ export function containerInstanceStateChangeEvent(
     updatedAt: iso(updatedAt),
   };
   return envelope(CONTAINER_INSTANCE_STATE_CHANGE, instance.containerInstanceArn, state.version, updatedAt, context, detail);
-}
-
-function envelope(
-  detailType: string,
-  resourceArn: string,
-  revision: number | string,
-  time: number,
-  context: EventEnvelopeContext,
-  detail: Record<string, unknown>,
-): EcsEvent {
-  return {
-    version: '0',
-    id: eventId(resourceArn, revision),
-    'detail-type': detailType,
-    source: context.source,
-    account: context.account,
-    // Milliseconds, like detail.updatedAt: consumers order and deduplicate by it, and one task's
-    // steps are often less than a second apart. (In AWS, PutEvents gets it as the entry's Time.)
-    time: new Date(time).toISOString(),
-    region: context.region,
-    resources: [resourceArn],
-    detail: JSON.parse(JSON.stringify(detail)),
-  };
 }

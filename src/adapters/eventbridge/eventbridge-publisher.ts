@@ -17,8 +17,10 @@ export interface EventBridgePublisherOptions {
 /**
  * Publishes through PutEvents. Entries EventBridge rejects are retried with backoff; what still fails
  * goes to the dead-letter queue, and only if that fails too does publish throw (so the stream record
- * is retried). EventBridge assigns the envelope `id` itself: consumers detect a duplicate by
- * `resources[0]` + `detail.version` (the ARN and version the Berth id is derived from).
+ * is retried). EventBridge assigns the envelope `id` itself: consumers detect a duplicate task or
+ * container instance event by `resources[0]` + `detail.version` (the ARN and version the Berth id is
+ * derived from), a duplicate service or deployment event by `resources[0]` + `detail.eventName` +
+ * `time` (+ `detail.deploymentId`), all taken from the committed record (docs/events.md).
  */
 export class EventBridgePublisher implements EventPublisher {
   private readonly eventBridge: EventBridgeClient;
