@@ -7,6 +7,7 @@
  */
 import {
   CreateClusterCommand,
+  CreateServiceCommand,
   DescribeClustersCommand,
   DescribeTasksCommand,
   RegisterContainerInstanceCommand,
@@ -14,6 +15,7 @@ import {
   RunTaskCommand,
   StopTaskCommand,
   SubmitTaskStateChangeCommand,
+  UpdateServiceCommand,
   type ECSClient,
 } from '@aws-sdk/client-ecs';
 import {
@@ -33,6 +35,7 @@ import { taskKey } from '../../src/adapters/dynamodb/keys';
 import { interruptSpotCapacity } from '../../src/app/agent-reports';
 import type { BerthEvent, EventPublisher } from '../../src/app/event-publisher';
 import { processStreamRecords, type StreamProcessorDeps, type StreamRecord } from '../../src/app/stream-processor';
+import { runServicePass } from '../../src/app/service-scheduler';
 import { placeWaitingTasks } from '../../src/app/task-engine';
 import type { TaskRecord } from '../../src/domain/records';
 import { eventId } from '../../src/domain/task-events';
@@ -692,5 +695,131 @@ describe('local mode: DynamoDB Local\'s own stream records', () => {
     const batch = await f.reader.fresh();
     expect(batch.length).toBeGreaterThan(0);
     expect(await processStreamRecords(f.deps, batch), String(f.errors.at(-1)?.[1] ?? '')).toEqual({ batchItemFailures: [] });
+  });
+});
+
+describe('service and deployment events', () => {
+  // A fixed past instant, as above: an event time equal to one of these came from the service item.
+  const T = Date.parse('2020-01-01T00:00:00.000Z');
+  let now = T;
+  const serviceEvents = () =>
+    f.publisher.events.filter((e) => e['detail-type'] === 'ECS Service Action' || e['detail-type'] === 'ECS Deployment State Change');
+  const names = () => serviceEvents().map((e) => `${e['detail-type']}: ${e.detail.eventName}`);
+  const serviceRecords = async () => (await f.reader.all()).filter((r) => newImage(r)?.kind === 'service');
+
+  beforeEach(async () => {
+    await teardown(f);
+    now = T;
+    f = await setup({ clock: () => now });
+  });
+
+  async function createService(serviceName: string, desiredCount = 1) {
+    const { service } = await f.ecs.send(
+      new CreateServiceCommand({ cluster: CLUSTER, serviceName, taskDefinition: FAMILY, desiredCount, launchType: 'FARGATE', networkConfiguration: SUBNETS }),
+    );
+    return { serviceArn: service!.serviceArn!, deploymentId: service!.deployments![0].id! };
+  }
+
+  /** One scheduler pass at `at`, then the stream (what the loop and the poller do between them). */
+  async function pass(serviceArn: string, at: number) {
+    now = at;
+    const result = await runServicePass(f.berth.context, serviceArn);
+    await drain();
+    return result;
+  }
+
+  it('a service reaching a steady state: deployment IN_PROGRESS, then COMPLETED and SERVICE_STEADY_STATE, timed by the item, the same ids on redelivery', async () => {
+    await registerFargateHost();
+    await drain();
+    const { serviceArn, deploymentId } = await createService('api');
+    await drain();
+    expect(names()).toEqual(['ECS Deployment State Change: SERVICE_DEPLOYMENT_IN_PROGRESS', 'ECS Service Action: SERVICE_DEPLOYMENT_IN_PROGRESS']);
+
+    const { started } = await pass(serviceArn, T + 1_000);
+    expect(started).toHaveLength(1);
+    now = T + 2_000;
+    await agentReports(started![0], 'ACTIVATING');
+    await agentReports(started![0], 'RUNNING');
+    await drain();
+    await pass(serviceArn, T + 3_000);
+
+    const stored = (await f.berth.context.services.get(f.clusterArn, 'api'))!;
+    expect(stored.deployments[0]).toMatchObject({ id: deploymentId, rolloutState: 'COMPLETED', updatedAt: T + 3_000 });
+    expect(names()).toEqual([
+      'ECS Deployment State Change: SERVICE_DEPLOYMENT_IN_PROGRESS',
+      'ECS Service Action: SERVICE_DEPLOYMENT_IN_PROGRESS',
+      'ECS Deployment State Change: SERVICE_DEPLOYMENT_COMPLETED',
+      'ECS Service Action: SERVICE_DEPLOYMENT_COMPLETED',
+      'ECS Service Action: SERVICE_STEADY_STATE',
+    ]);
+    const at = new Date(T + 3_000).toISOString();
+    const [, , completed, , steady] = serviceEvents();
+    for (const event of serviceEvents()) {
+      expect(event).toMatchObject({ source: SOURCE, account: ACCOUNT, region: REGION, resources: [serviceArn] });
+    }
+    expect(completed).toMatchObject({ time: at });
+    expect(completed.detail).toEqual({
+      eventType: 'INFO',
+      eventName: 'SERVICE_DEPLOYMENT_COMPLETED',
+      clusterArn: f.clusterArn,
+      deploymentId,
+      updatedAt: at,
+      reason: `ECS deployment ${deploymentId} completed.`,
+    });
+    expect(steady).toMatchObject({ time: at, detail: { eventType: 'INFO', eventName: 'SERVICE_STEADY_STATE', clusterArn: f.clusterArn, createdAt: at } });
+    const steadyEvent = stored.events.find((e) => e.message === '(service api) has reached a steady state.')!;
+    expect(steady.id).toBe(eventId(serviceArn, `service-event#${steadyEvent.id}`));
+
+    // Every service record delivered again: the same events, the same ids, nothing more.
+    const ids = serviceEvents().map((e) => e.id);
+    f.publisher.events.length = 0;
+    expect(await processStreamRecords(f.deps, await serviceRecords())).toEqual({ batchItemFailures: [] });
+    expect(serviceEvents().map((e) => e.id)).toEqual(ids);
+    expect(f.errors).toEqual([]);
+  });
+
+  it('scale-in: TASKS_STOPPED names the stopped task; the user\'s desiredCount is no SERVICE_DESIRED_COUNT_UPDATED', async () => {
+    await registerFargateHost();
+    const { serviceArn } = await createService('api', 2);
+    await drain();
+    const { started } = await pass(serviceArn, T + 1_000);
+    for (const taskArn of started!) {
+      await agentReports(taskArn, 'ACTIVATING');
+      await agentReports(taskArn, 'RUNNING');
+    }
+    await drain();
+    await pass(serviceArn, T + 2_000);
+    f.publisher.events.length = 0;
+
+    now = T + 3_000;
+    await f.ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'api', desiredCount: 1 }));
+    await drain();
+    expect(names()).toEqual([]); // a user's change: no event of its own
+    await pass(serviceArn, T + 4_000);
+    const stoppedTask = (await Promise.all(started!.map(storedTask))).find((t) => t.record.desiredStatus === 'STOPPED')!;
+    expect(names()).toEqual(['ECS Service Action: TASKS_STOPPED']);
+    expect(serviceEvents()[0]).toMatchObject({
+      time: new Date(T + 4_000).toISOString(),
+      detail: { eventType: 'INFO', eventName: 'TASKS_STOPPED', clusterArn: f.clusterArn, createdAt: new Date(T + 4_000).toISOString(), taskArns: [stoppedTask.record.taskArn] },
+    });
+  });
+
+  it('a service task that gives up waiting for capacity: SERVICE_TASK_PLACEMENT_FAILURE with the missing resource', async () => {
+    const { serviceArn } = await createService('api');
+    await drain();
+    const { started } = await pass(serviceArn, T + 1_000); // no host: the task waits PENDING
+    expect((await storedTask(started![0])).record.lastStatus).toBe('PENDING');
+    f.publisher.events.length = 0;
+    now = T + 2_000;
+    await placeWaitingTasks(f.berth.context, SCOPE, { maxWaitMs: 0 });
+    await drain();
+    const failures = serviceEvents().filter((e) => e.detail.eventName === 'SERVICE_TASK_PLACEMENT_FAILURE');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({
+      'detail-type': 'ECS Service Action',
+      resources: [serviceArn],
+      time: new Date(T + 2_000).toISOString(),
+      detail: { eventType: 'ERROR', clusterArn: f.clusterArn, reason: 'MISSING', taskArns: [started![0]], createdAt: new Date(T + 2_000).toISOString() },
+    });
   });
 });
