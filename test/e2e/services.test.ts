@@ -19,16 +19,35 @@ import {
   type Service,
   type Task,
 } from '@aws-sdk/client-ecs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BerthEvent } from '../../src/app/event-publisher';
 import { startLocalBerth, type LocalBerth } from '../support/local-berth';
 
 const CLUSTER = 'svc';
 const NETWORK = { awsvpcConfiguration: { subnets: ['subnet-local'] } };
 const WAIT = { minDelay: 1, maxDelay: 1, maxWaitTime: 25 };
 let local: LocalBerth;
+/** Where a local rule (docs/events.md's pattern for deployment events) appends what it matched. */
+let matchedDeployments: string;
 
 beforeAll(async () => {
   local = await startLocalBerth();
+  const { rulesFile } = local.berth.events;
+  matchedDeployments = join(dirname(rulesFile!), 'matched-deployments.jsonl');
+  writeFileSync(
+    rulesFile!,
+    JSON.stringify({
+      rules: [
+        {
+          name: 'deployments',
+          eventPattern: { source: ['berth.ecs'], 'detail-type': ['ECS Deployment State Change'] },
+          targets: [{ type: 'command', command: ['sh', '-c', `cat >> '${matchedDeployments}'`] }],
+        },
+      ],
+    }),
+  );
   await local.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
   for (const marker of ['one', 'two']) {
     await local.ecs.send(
@@ -68,6 +87,10 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what:
   }
 }
 
+/** A service's event (ECS Service Action or ECS Deployment State Change) in the events file, waited for briefly. */
+const serviceEvent = (serviceArn: string, detailType: string, eventName: string, extra: (e: BerthEvent) => boolean = () => true) =>
+  local.waitForEvent((e) => e['detail-type'] === detailType && e.resources[0] === serviceArn && e.detail.eventName === eventName && extra(e), 10_000);
+
 const running = (tasks: Task[]) => tasks.filter((t) => t.lastStatus === 'RUNNING');
 const create = (serviceName: string, desiredCount: number, extra: Record<string, unknown> = {}) =>
   ecs().send(
@@ -97,6 +120,21 @@ describe('a REPLICA service in local mode', () => {
     expect(messages[0]).toBe('(service web) has reached a steady state.');
     expect(messages).toContain(`(service web) (deployment ${deploymentId}) deployment completed.`);
     expect(messages.some((m) => /^\(service web\) has started 2 tasks: \(task [0-9a-f]{32}\) \(task [0-9a-f]{32}\)\.$/.test(m!))).toBe(true);
+
+    // The events file has the service's steady state and its completed deployment, timed by the item.
+    const serviceArn = service!.serviceArn!;
+    const steady = await serviceEvent(serviceArn, 'ECS Service Action', 'SERVICE_STEADY_STATE');
+    expect(steady).toMatchObject({ source: 'berth.ecs', account: '000000000000', region: 'us-east-1', detail: { eventType: 'INFO', clusterArn: described.clusterArn } });
+    const completed = await serviceEvent(serviceArn, 'ECS Deployment State Change', 'SERVICE_DEPLOYMENT_COMPLETED', (e) => e.detail.deploymentId === deploymentId);
+    expect(completed.detail).toMatchObject({ eventType: 'INFO', clusterArn: described.clusterArn, reason: `ECS deployment ${deploymentId} completed.` });
+    expect(completed.detail.updatedAt).toBe(described.deployments![0].updatedAt!.toISOString());
+    // ... and the local rule on deployment events delivered it to its target.
+    await until(
+      async () => (existsSync(matchedDeployments) ? readFileSync(matchedDeployments, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).id) : []),
+      (ids) => ids.includes(completed.id),
+      'the rule target to receive the completed deployment',
+      10_000,
+    );
   });
 
   it('scales the stable service up to 3', async () => {
@@ -164,6 +202,10 @@ describe('a REPLICA service in local mode', () => {
     const messages = observed.events!.map((e) => e.message);
     expect(messages).toContain(`(service web) (deployment ${fresh.id}) deployment completed.`);
     expect(messages).toContain(`(service web) has stopped 1 running tasks: (task ${oldTasks[0].split('/').pop()}).`);
+    const serviceArn = observed.serviceArn!;
+    await serviceEvent(serviceArn, 'ECS Service Action', 'TASKS_STOPPED', (e) => (e.detail.taskArns as string[]).includes(oldTasks[0]));
+    await serviceEvent(serviceArn, 'ECS Service Action', 'SERVICE_DESIRED_COUNT_UPDATED', (e) => e.detail.deploymentId === old.id && e.detail.desiredCount === 0);
+    await serviceEvent(serviceArn, 'ECS Deployment State Change', 'SERVICE_DEPLOYMENT_COMPLETED', (e) => e.detail.deploymentId === fresh.id);
     const now = running(await serviceTasks('web'));
     expect(now.every((t) => t.startedBy === fresh.id && t.taskDefinitionArn!.endsWith('web:2'))).toBe(true);
     const { tasks: before } = await ecs().send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: oldTasks }));
