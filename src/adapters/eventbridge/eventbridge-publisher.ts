@@ -20,7 +20,7 @@ export interface EventBridgePublisherOptions {
  * is retried). EventBridge assigns the envelope `id` itself: consumers detect a duplicate task or
  * container instance event by `resources[0]` + `detail.version` (the ARN and version the Berth id is
  * derived from), a duplicate service or deployment event by `resources[0]` + `detail.eventName` +
- * `time` (+ `detail.deploymentId`), all taken from the committed record (docs/events.md).
+ * `time` (+ `detail.deploymentId` or `detail.taskArns`), all from the committed record (docs/events.md).
  */
 export class EventBridgePublisher implements EventPublisher {
   private readonly eventBridge: EventBridgeClient;
