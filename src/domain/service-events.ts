@@ -66,25 +66,54 @@ export function serviceItemEvents(
   return [...deploymentEvents(before, after, context), ...desiredCountEvents(before, after, context), ...appendedEventActions(before, after, context)];
 }
 
-/** The deployments whose rolloutState this write changed (a new deployment counts as changed). */
-export function rolloutTransitions(before: ServiceItemImage | undefined, after: ServiceItemImage): DeploymentRecord[] {
-  const previous = new Map((before?.deployments ?? []).map((d) => [d.id, d]));
-  return after.deployments
-    .filter((d) => previous.get(d.id)?.rolloutState !== d.rolloutState)
-    .sort((a, b) => a.updatedAt - b.updatedAt || transitionOrder(a) - transitionOrder(b));
+/** One rolloutState a deployment entered in a write, with the event's reason. */
+export interface RolloutTransition {
+  readonly deployment: DeploymentRecord;
+  readonly state: RolloutState;
+  readonly reason: string;
 }
-// In one write a trip comes before the rollback it causes.
-const transitionOrder = (d: DeploymentRecord) => (d.rolloutState === 'FAILED' ? 0 : 1);
+
+/**
+ * The rollout states this write made deployments enter, in order: a new deployment, or a changed
+ * rolloutState, enters its state. One write can also take a deployment through a state the new image
+ * no longer shows: a rollback to a deployment whose tasks are all still running completes it in the
+ * same pass (COMPLETED -> IN_PROGRESS -> COMPLETED); its `completedAt` moving says so, and the
+ * rollback's reason follows the failure written beside it (circuit breaker or requested).
+ */
+export function rolloutTransitions(before: ServiceItemImage | undefined, after: ServiceItemImage): RolloutTransition[] {
+  const previous = new Map((before?.deployments ?? []).map((d) => [d.id, d]));
+  const failures = after.deployments.filter((d) => d.rolloutState === 'FAILED' && previous.get(d.id)?.rolloutState !== 'FAILED');
+  const rollbackReason = (id: string) =>
+    failures.some((f) => f.rolloutStateReason === rolloutReasons.circuitBreakerFailed)
+      ? rolloutReasons.rollingBack(id)
+      : failures.length
+        ? rolloutReasons.rollbackRequested(id)
+        : rolloutReasons.inProgress(id);
+  const transitions: RolloutTransition[] = [];
+  for (const d of [...failures, ...after.deployments.filter((x) => !failures.includes(x))]) {
+    const old = previous.get(d.id);
+    if (old?.rolloutState !== d.rolloutState) {
+      transitions.push({ deployment: d, state: d.rolloutState, reason: deploymentReason(d) });
+    } else if (d.rolloutState === 'COMPLETED' && old.completedAt !== d.completedAt) {
+      transitions.push({ deployment: d, state: 'IN_PROGRESS', reason: rollbackReason(d.id) });
+      transitions.push({ deployment: d, state: 'COMPLETED', reason: deploymentReason(d) });
+    }
+  }
+  // Failures first (a trip comes before the rollback it causes), then by time.
+  return transitions
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => a.t.deployment.updatedAt - b.t.deployment.updatedAt || a.i - b.i)
+    .map(({ t }) => t);
+}
 
 function deploymentEvents(before: ServiceItemImage | undefined, after: ServiceItemImage, context: EventEnvelopeContext): EcsEvent[] {
   const { serviceArn, clusterArn } = after.record;
   const events: EcsEvent[] = [];
-  for (const d of rolloutTransitions(before, after)) {
-    const { eventName, eventType } = DEPLOYMENT_EVENT[d.rolloutState];
+  for (const { deployment: d, state, reason } of rolloutTransitions(before, after)) {
+    const { eventName, eventType } = DEPLOYMENT_EVENT[state];
     // A deployment can reach the same state twice (COMPLETED, rolled back to, COMPLETED again): its
     // updatedAt tells the two transitions apart, and a redelivery repeats it.
-    const identity = `deployment#${d.id}#${d.rolloutState}#${d.updatedAt}`;
-    const reason = deploymentReason(d);
+    const identity = `deployment#${d.id}#${state}#${d.updatedAt}`;
     events.push(
       envelope(DEPLOYMENT_STATE_CHANGE, serviceArn, identity, d.updatedAt, context, {
         eventType,
@@ -96,7 +125,7 @@ function deploymentEvents(before: ServiceItemImage | undefined, after: ServiceIt
       }),
     );
     // ECS lists deployments in progress and completed among its service actions too (not failures).
-    if (d.rolloutState !== 'FAILED') {
+    if (state !== 'FAILED') {
       events.push(
         envelope(SERVICE_ACTION, serviceArn, `action#${identity}`, d.updatedAt, context, {
           eventType,

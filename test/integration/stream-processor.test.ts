@@ -804,6 +804,52 @@ describe('service and deployment events', () => {
     });
   });
 
+  it('the circuit breaker trips and rolls back: deployment FAILED (ERROR, ECS\'s text), the rollback IN_PROGRESS, then COMPLETED', async () => {
+    await registerFargateHost();
+    const { service } = await f.ecs.send(
+      new CreateServiceCommand({
+        cluster: CLUSTER,
+        serviceName: 'api',
+        taskDefinition: FAMILY,
+        desiredCount: 1,
+        launchType: 'FARGATE',
+        networkConfiguration: SUBNETS,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true, thresholdConfiguration: { type: 'COUNT', value: 1 } } },
+      }),
+    );
+    const serviceArn = service!.serviceArn!;
+    const first = service!.deployments![0].id!;
+    await drain();
+    const { started } = await pass(serviceArn, T + 1_000);
+    await agentReports(started![0], 'ACTIVATING');
+    await agentReports(started![0], 'RUNNING');
+    await drain();
+    await pass(serviceArn, T + 2_000); // the first deployment COMPLETED
+
+    now = T + 3_000;
+    const { service: updated } = await f.ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'api', forceNewDeployment: true }));
+    const second = updated!.deployments!.find((d) => d.status === 'PRIMARY')!.id!;
+    await drain();
+    const { started: failing } = await pass(serviceArn, T + 4_000);
+    expect(failing).toHaveLength(1);
+    now = T + 5_000;
+    await agentReports(failing![0], 'STOPPED'); // stopped without ever running: a stage-1 failure
+    await drain();
+    f.publisher.events.length = 0;
+    await pass(serviceArn, T + 6_000);
+
+    const at = new Date(T + 6_000).toISOString();
+    const deploymentEvents = f.publisher.events.filter((e) => e['detail-type'] === 'ECS Deployment State Change');
+    expect(deploymentEvents.map((e) => e.detail)).toEqual([
+      { eventType: 'ERROR', eventName: 'SERVICE_DEPLOYMENT_FAILED', clusterArn: f.clusterArn, deploymentId: second, updatedAt: at, reason: 'ECS deployment circuit breaker: task failed to start.' },
+      { eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS', clusterArn: f.clusterArn, deploymentId: first, updatedAt: at, reason: `ECS deployment circuit breaker: rolling back to deploymentId ${first}.` },
+      { eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_COMPLETED', clusterArn: f.clusterArn, deploymentId: first, updatedAt: at, reason: `ECS deployment ${first} completed.` },
+    ]);
+    const stored = (await f.berth.context.services.get(f.clusterArn, 'api'))!;
+    expect(stored.deployments.find((d) => d.id === first)).toMatchObject({ status: 'PRIMARY', rolloutState: 'COMPLETED' });
+    expect(stored.deployments.find((d) => d.id === second)).toMatchObject({ rolloutState: 'FAILED' });
+  });
+
   it('a service task that gives up waiting for capacity: SERVICE_TASK_PLACEMENT_FAILURE with the missing resource', async () => {
     const { serviceArn } = await createService('api');
     await drain();

@@ -83,6 +83,30 @@ describe('ECS Deployment State Change (and the service actions of the same trans
       ],
     },
     {
+      name: 'a rollback completed in the same write (the target\'s tasks all still run): FAILED, IN_PROGRESS rolling back, COMPLETED',
+      before: image([completed(OLD, { status: 'ACTIVE', updatedAt: NOW, completedAt: NOW }), inProgress()]),
+      after: image([completed(OLD, { status: 'PRIMARY', updatedAt: T, completedAt: T }), failed()]),
+      expected: [
+        { type: DEPLOYMENT_STATE_CHANGE, eventType: 'ERROR', eventName: 'SERVICE_DEPLOYMENT_FAILED', clusterArn: CLUSTER_ARN, deploymentId: NEW, updatedAt: new Date(T).toISOString(), reason: CIRCUIT_BREAKER_FAILED_EVENT_REASON },
+        { type: DEPLOYMENT_STATE_CHANGE, eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS', clusterArn: CLUSTER_ARN, deploymentId: OLD, updatedAt: new Date(T).toISOString(), reason: `ECS deployment circuit breaker: rolling back to deploymentId ${OLD}.` },
+        { type: SERVICE_ACTION, eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS', clusterArn: CLUSTER_ARN, createdAt: new Date(T).toISOString(), reason: `ECS deployment circuit breaker: rolling back to deploymentId ${OLD}.` },
+        { type: DEPLOYMENT_STATE_CHANGE, eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_COMPLETED', clusterArn: CLUSTER_ARN, deploymentId: OLD, updatedAt: new Date(T).toISOString(), reason: `ECS deployment ${OLD} completed.` },
+        { type: SERVICE_ACTION, eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_COMPLETED', clusterArn: CLUSTER_ARN, createdAt: new Date(T).toISOString(), reason: `ECS deployment ${OLD} completed.` },
+      ],
+    },
+    {
+      name: 'a requested rollback completed in the same write: the IN_PROGRESS says the rollback was requested',
+      before: image([completed(OLD, { status: 'ACTIVE', updatedAt: NOW, completedAt: NOW }), inProgress()]),
+      after: image([completed(OLD, { status: 'PRIMARY', updatedAt: T, completedAt: T }), failed(NEW, rolloutReasons.stopRequested)]),
+      expected: [
+        { type: DEPLOYMENT_STATE_CHANGE, eventType: 'ERROR', eventName: 'SERVICE_DEPLOYMENT_FAILED', clusterArn: CLUSTER_ARN, deploymentId: NEW, updatedAt: new Date(T).toISOString(), reason: rolloutReasons.stopRequested },
+        { type: DEPLOYMENT_STATE_CHANGE, eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS', clusterArn: CLUSTER_ARN, deploymentId: OLD, updatedAt: new Date(T).toISOString(), reason: rolloutReasons.rollbackRequested(OLD) },
+        { type: SERVICE_ACTION, eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS', clusterArn: CLUSTER_ARN, createdAt: new Date(T).toISOString(), reason: rolloutReasons.rollbackRequested(OLD) },
+        { type: DEPLOYMENT_STATE_CHANGE, eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_COMPLETED', clusterArn: CLUSTER_ARN, deploymentId: OLD, updatedAt: new Date(T).toISOString(), reason: `ECS deployment ${OLD} completed.` },
+        { type: SERVICE_ACTION, eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_COMPLETED', clusterArn: CLUSTER_ARN, createdAt: new Date(T).toISOString(), reason: `ECS deployment ${OLD} completed.` },
+      ],
+    },
+    {
       name: 'StopServiceDeployment ROLLBACK: the stopped deployment FAILED with its own reason (not the breaker\'s)',
       before: image([inProgress()]),
       after: image([failed(NEW, rolloutReasons.stopRequested)]),
