@@ -1,10 +1,25 @@
 // The table's stream -> ECS events on EventBridge and the next lifecycle step. Wiring only.
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { ServiceLoopStore } from '../src/adapters/dynamodb/service-loop-store';
+import { createDocumentClient } from '../src/adapters/dynamodb/document-client';
 import { EventBridgePublisher } from '../src/adapters/eventbridge/eventbridge-publisher';
+import { StepFunctionsServiceLoop } from '../src/adapters/stepfunctions/service-loop';
+import { StatesHttpClient } from '../src/adapters/stepfunctions/states-http-client';
 import { berthContextFromEnvironment } from '../src/app/context-from-environment';
 import { processStreamRecords, type StreamRecord } from '../src/app/stream-processor';
 import { DEFAULT_EVENT_SOURCE } from '../src/domain/task-events';
+
+// Service loops: one Step Functions execution per service, started and woken from here.
+const stateMachineArn = process.env.BERTH_SERVICE_LOOP_STATE_MACHINE_ARN;
+const serviceLoop = stateMachineArn
+  ? new StepFunctionsServiceLoop({
+      states: new StatesHttpClient({ region: process.env.AWS_REGION! }),
+      store: new ServiceLoopStore(createDocumentClient(), process.env.BERTH_TABLE_NAME!),
+      stateMachineArn,
+      logger: console,
+    })
+  : undefined;
 
 const deps = {
   context: berthContextFromEnvironment(process.env),
@@ -13,6 +28,7 @@ const deps = {
     deadLetterQueueUrl: process.env.BERTH_EVENTS_DLQ_URL,
   }),
   eventSource: process.env.BERTH_EVENT_SOURCE ?? DEFAULT_EVENT_SOURCE,
+  serviceLoop,
 };
 
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler((event) =>

@@ -4,6 +4,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import { CapacitySweep } from '../constructs/capacity-sweep';
 import { EcsApi } from '../constructs/ecs-api';
+import { ServiceScheduler } from '../constructs/service-scheduler';
 import { SpotInterruptionHandler } from '../constructs/spot-interruption-handler';
 import { StoppedTaskFailureLog } from '../constructs/stopped-task-failure-log';
 import { TaskStreamProcessor } from '../constructs/task-stream-processor';
@@ -32,6 +33,7 @@ export class BerthControlPlaneStack extends Stack {
   readonly capacitySweep: CapacitySweep;
   readonly spotInterruption: SpotInterruptionHandler;
   readonly stoppedTaskFailures: StoppedTaskFailureLog;
+  readonly serviceScheduler: ServiceScheduler;
 
   constructor(scope: Construct, id: string, props: BerthControlPlaneStackProps) {
     super(scope, id, props);
@@ -50,6 +52,9 @@ export class BerthControlPlaneStack extends Stack {
       eventBus: props.eventBus,
       eventSource: props.eventSource,
     });
+    // One execution per service; the stream processor starts it (the service's first write) and wakes it.
+    this.serviceScheduler = new ServiceScheduler(this, 'ServiceScheduler', { table: props.table });
+    this.serviceScheduler.grantWake(this.taskStream.handler.function, props.table);
     this.capacitySweep = new CapacitySweep(this, 'CapacitySweep', { table: props.table });
     this.spotInterruption = new SpotInterruptionHandler(this, 'SpotInterruption', { table: props.table });
     this.stoppedTaskFailures = new StoppedTaskFailureLog(this, 'StoppedTaskFailures', {
@@ -77,6 +82,7 @@ export class BerthControlPlaneStack extends Stack {
     });
     new CfnOutput(this, 'TaskStreamFunctionName', { value: this.taskStream.handler.function.functionName });
     new CfnOutput(this, 'TaskStreamLogGroupName', { value: this.taskStream.handler.logGroup.logGroupName });
+    new CfnOutput(this, 'ServiceLoopStateMachineArn', { value: this.serviceScheduler.stateMachine.stateMachineArn });
     new CfnOutput(this, 'StoppedTaskFailuresLogGroupName', { value: this.stoppedTaskFailures.logGroup.logGroupName });
   }
 }
