@@ -8,19 +8,12 @@ import { Construct } from 'constructs';
 import { BerthFunction } from './berth-function';
 import { grantTableReadWrite } from './berth-table';
 import { berthEnvironment } from './environment';
+import { SERVICE_LOOP_STATES } from '../../src/app/service-loop-steps';
 
 /** Passes one execution makes before it hands over to the next generation (see HAND_OVER_AFTER_LOOPS below). */
 export const DEFAULT_LOOPS_PER_EXECUTION = 500;
 
-/** The state names: the local runtime binds its handlers to them (src/local/service-loop-runner.ts). */
-export const SERVICE_LOOP_STATES = {
-  reconcile: 'Reconcile',
-  next: 'Continue?',
-  park: 'Park',
-  handOver: 'HandOver',
-  retryLater: 'RetryLater',
-  done: 'Done',
-} as const;
+export { SERVICE_LOOP_STATES };
 
 /** Environment variable naming the state machine, for the functions that start and wake executions. */
 export const SERVICE_LOOP_ENV = 'BERTH_SERVICE_LOOP_STATE_MACHINE_ARN';

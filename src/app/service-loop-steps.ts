@@ -11,6 +11,16 @@ import type { ServiceLoopStore } from '../adapters/dynamodb/service-loop-store';
 import type { BerthContext } from './context';
 import { runServicePass, serviceAddress } from './service-scheduler';
 
+/** The state names (lib/constructs/service-scheduler.ts); the local runtime binds its handlers to them. */
+export const SERVICE_LOOP_STATES = {
+  reconcile: 'Reconcile',
+  next: 'Continue?',
+  park: 'Park',
+  handOver: 'HandOver',
+  retryLater: 'RetryLater',
+  done: 'Done',
+} as const;
+
 /** What an execution carries from state to state (its input, and Reconcile's output). */
 export interface LoopState {
   readonly serviceArn: string;

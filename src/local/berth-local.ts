@@ -20,6 +20,7 @@ import { RegionalAgents } from './regional-agents';
 import { LocalEventSink } from './event-sink';
 import { startEcsHttpServer, type RunningServer } from './http-server';
 import { ServiceLoopRunner } from './service-loop-runner';
+import { ServiceLoopStore } from '../adapters/dynamodb/service-loop-store';
 import { StreamPoller } from './stream-poller';
 import { ScheduleRunner } from './schedule-runner';
 
@@ -151,7 +152,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     cleanups.push(() => events.drain());
 
     const publisher = options.instrument?.publisher?.(events) ?? events;
-    const serviceLoop = new ServiceLoopRunner({ context, logger });
+    const serviceLoop = new ServiceLoopRunner({ context, store: new ServiceLoopStore(doc, tableName), logger });
     const maxCapacityWaitMs = options.capacityWaitMs ?? DEFAULT_CAPACITY_WAIT_MS;
     let agents: RegionalAgents | undefined;
     const handle: StreamHandler = (records) => {
@@ -178,7 +179,8 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     });
     poller.start();
     cleanups.push(() => poller.stop());
-    await serviceLoop.resume({ account: context.account, region });
+    // Every execution is the runner's: it aborts them (and waits for their steps) before the table goes.
+    await serviceLoop.resume();
     cleanups.push(() => serviceLoop.stop());
 
     // One sweep at a time; stopping waits for the one in flight.

@@ -1,107 +1,105 @@
 /**
- * The service loop in local mode: runs scheduler passes (src/app/service-scheduler.ts) for each
- * ACTIVE or DRAINING service when woken (the stream saw one of its tasks change, or an API change) or
- * when its last plan asked to look again, never two passes of one service at once in this process
- * (and the pass's claim on the service's version guards against any other process).
+ * The service loop in local mode, as AWS runs it: one execution per service of the state machine
+ * the control-plane stack deploys (lib/constructs/service-scheduler.ts; its synthesized definition,
+ * checked in as service-loop-definition.json), run under aws-local-stepfunctions
+ * (state-machine-runner.ts) with its Task states bound to the same code the Lambda functions run:
  *
- *   wake ─▶ due in DEBOUNCE ─▶ pass ─▶ woken meanwhile? ─yes─▶ due in DEBOUNCE
- *                                        └─no─▶ due at plan's next wake (none once INACTIVE)
- *   a failed pass is due again after RETRY.
+ *   Reconcile -> reconcileStep (adopt the loop for the generation, one scheduler pass)
+ *   Park      -> parkStep (store the task token, or refuse: woken / superseded), then wait for
+ *                SendTaskSuccess (a wake-up) or the state's timeout (the plan's next look)
+ *   HandOver  -> StartExecution of the same state machine, next generation
  *
- * The AWS-faithful form (a Step Functions execution per service, the synthesized ASL run locally
- * under aws-local-stepfunctions) is not built yet; this runner is the same loop in-process.
+ * Wake-ups, starts and restarts go through the AWS adapter (StepFunctionsServiceLoop) with this
+ * runtime as its StatesApi, so the loop item, the single-actor rules and the wake protocol are the
+ * ones AWS runs. Locally a completed wait lingers `debounceMs` before the pass: wake-ups in a burst
+ * (a task's status steps) land in it and share that one pass.
  */
-import type { Scope } from '../domain/arns';
+import { ServiceLoopStore } from '../adapters/dynamodb/service-loop-store';
+import { StepFunctionsServiceLoop } from '../adapters/stepfunctions/service-loop';
 import type { BerthContext } from '../app/context';
 import type { ServiceLoop } from '../app/service-loop';
-import { runServicePass } from '../app/service-scheduler';
+import { parkStep, reconcileStep, SERVICE_LOOP_STATES, type LoopState, type ParkRequest } from '../app/service-loop-steps';
+import { LocalStateMachine, resolveDefinition, type CfnValue } from './state-machine-runner';
+import definitionString from './service-loop-definition.json' with { type: 'json' };
 
 export interface ServiceLoopRunnerOptions {
   readonly context: BerthContext;
-  readonly logger?: Pick<Console, 'error'>;
-  /** Wake-ups within this window share one pass (a task's status steps come in bursts). */
+  /** The loop item's store (on the same table as the context's repositories). */
+  readonly store: ServiceLoopStore;
+  readonly logger?: Pick<Console, 'error' | 'warn'>;
+  /** A completed wait lingers this long, so wake-ups in a burst share one pass. Default 50 ms. */
   readonly debounceMs?: number;
-  /** How soon a failed pass is tried again. */
-  readonly retryMs?: number;
+  /** Caps every wait (tests and benchmarks scale time with it). Default: the plan's own. */
+  readonly maxWaitSeconds?: number;
+  /** The synthesized DefinitionString to run. Default: the checked-in copy of the stack's. */
+  readonly definition?: CfnValue;
   /** A seam for measurement: told when a pass starts and ends. */
   readonly observe?: (serviceArn: string, phase: 'start' | 'end') => void;
-}
-
-interface Entry {
-  timer?: NodeJS.Timeout;
-  dueAt?: number;
-  running?: Promise<void>;
-  /** Woken while a pass ran: run another right after. */
-  again: boolean;
+  /** A seam for measurement: every state an execution enters (Step Functions bills these). */
+  readonly onStateEntered?: (execution: string, state: string) => void;
 }
 
 export class ServiceLoopRunner implements ServiceLoop {
-  private readonly entries = new Map<string, Entry>();
-  private stopped = false;
+  readonly stateMachineArn: string;
+  readonly runtime: LocalStateMachine;
+  private readonly loop: StepFunctionsServiceLoop;
 
-  constructor(private readonly options: ServiceLoopRunnerOptions) {}
-
-  /** Resumes the loops of every service that still needs one (after a restart). */
-  async resume(scope: Scope): Promise<void> {
-    let nextToken: string | undefined;
-    do {
-      const page = await this.options.context.clusters.list(scope, { maxResults: 100, nextToken });
-      for (const clusterArn of page.items) {
-        for (const serviceArn of await this.options.context.services.needingScheduler(clusterArn)) this.wake(serviceArn);
-      }
-      nextToken = page.nextToken;
-    } while (nextToken);
+  constructor(private readonly options: ServiceLoopRunnerOptions) {
+    const { account, defaultRegion: region } = options.context;
+    this.stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:berth-service-loop`;
+    const S = SERVICE_LOOP_STATES;
+    const deps = { context: options.context, loops: options.store };
+    this.runtime = new LocalStateMachine({
+      definition: resolveDefinition((options.definition ?? definitionString) as CfnValue, { partition: 'aws', region, account }),
+      stateMachineArn: this.stateMachineArn,
+      logger: options.logger,
+      onStateEntered: options.onStateEntered,
+      handlers: {
+        [S.reconcile]: async (state: LoopState) => {
+          options.observe?.(state.serviceArn, 'start');
+          try {
+            const next = await reconcileStep(deps, state);
+            return options.maxWaitSeconds ? { ...next, waitSeconds: Math.min(next.waitSeconds, options.maxWaitSeconds) } : next;
+          } catch (error) {
+            options.logger?.error(`service loop ${state.serviceArn}: pass failed; will retry`, error);
+            throw error;
+          } finally {
+            options.observe?.(state.serviceArn, 'end');
+          }
+        },
+        // lambda:invoke.waitForTaskToken: the function stores the token and returns; the state waits.
+        [S.park]: async ({ Payload }: { Payload: ParkRequest }) => {
+          await parkStep(options.store, Payload);
+          const output = await this.runtime.waitForToken(Payload.token);
+          await new Promise((resolve) => setTimeout(resolve, options.debounceMs ?? 50));
+          return output;
+        },
+        [S.handOver]: async (request: { StateMachineArn: string; Name: string; Input: unknown }) => {
+          try {
+            await this.runtime.startExecution({ stateMachineArn: request.StateMachineArn, name: request.Name, input: JSON.stringify(request.Input) });
+            return {};
+          } catch (error) {
+            // Step Functions' service integration names its errors so (the definition catches this one).
+            if ((error as Error).name === 'ExecutionAlreadyExists') (error as Error).name = 'StepFunctions.ExecutionAlreadyExistsException';
+            throw error;
+          }
+        },
+      },
+    });
+    this.loop = new StepFunctionsServiceLoop({ states: this.runtime, store: options.store, stateMachineArn: this.stateMachineArn, logger: options.logger });
   }
 
-  wake(serviceArn: string): void {
-    this.schedule(serviceArn, this.options.debounceMs ?? 50);
+  /** Resumes the loop of every ACTIVE or DRAINING service, in every region (after a restart). */
+  async resume(): Promise<void> {
+    for (const serviceArn of await this.options.store.servicesNeedingLoop()) await this.loop.ensureRunning(serviceArn);
   }
 
-  /** Stops scheduling and waits for the passes in flight. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    for (const entry of this.entries.values()) clearTimeout(entry.timer);
-    await Promise.all([...this.entries.values()].map((entry) => entry.running));
+  wake(serviceArn: string): Promise<void> {
+    return this.loop.wake(serviceArn);
   }
 
-  private schedule(serviceArn: string, delayMs: number) {
-    if (this.stopped) return;
-    let entry = this.entries.get(serviceArn);
-    if (!entry) this.entries.set(serviceArn, (entry = { again: false }));
-    if (entry.running) {
-      entry.again = true;
-      return;
-    }
-    const dueAt = Date.now() + delayMs;
-    if (entry.timer && entry.dueAt! <= dueAt) return; // already due sooner
-    clearTimeout(entry.timer);
-    entry.dueAt = dueAt;
-    entry.timer = setTimeout(() => this.run(serviceArn, entry), delayMs);
-    entry.timer.unref();
-  }
-
-  private run(serviceArn: string, entry: Entry) {
-    entry.timer = undefined;
-    entry.dueAt = undefined;
-    entry.running = (async () => {
-      let next: number | undefined;
-      let failed = false;
-      this.options.observe?.(serviceArn, 'start');
-      try {
-        const result = await runServicePass(this.options.context, serviceArn);
-        next = result.nextWakeAt;
-      } catch (error) {
-        failed = true;
-        this.options.logger?.error(`service loop ${serviceArn}: pass failed; will retry`, error);
-      }
-      this.options.observe?.(serviceArn, 'end');
-      entry.running = undefined;
-      if (failed) this.schedule(serviceArn, this.options.retryMs ?? 1_000);
-      else if (entry.again) {
-        entry.again = false;
-        this.schedule(serviceArn, this.options.debounceMs ?? 50);
-      } else if (next !== undefined) this.schedule(serviceArn, Math.max(0, next - this.options.context.clock()));
-      else this.entries.delete(serviceArn);
-    })();
+  /** Aborts every execution and waits for the steps in flight. */
+  stop(): Promise<void> {
+    return this.runtime.stop();
   }
 }

@@ -6,6 +6,7 @@
 import { CreateClusterCommand, CreateServiceCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { serviceGroup } from '../../src/domain/service';
+import { ServiceLoopStore } from '../../src/adapters/dynamodb/service-loop-store';
 import { ServiceLoopRunner } from '../../src/local/service-loop-runner';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
 
@@ -53,6 +54,7 @@ it('coalesces wake-ups and never runs two passes of one service at once', async 
   let ended = 0;
   const runner = new ServiceLoopRunner({
     context: berth.context,
+    store: new ServiceLoopStore(berth.doc, berth.tableName),
     debounceMs: 5,
     observe(arn, phase) {
       running.set(arn, (running.get(arn) ?? 0) + (phase === 'start' ? 1 : -1));

@@ -4,6 +4,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { inject } from 'vitest';
 import { createLocalDocumentClient } from '../../src/adapters/dynamodb/document-client';
 import { ensureTable } from '../../src/adapters/dynamodb/create-table';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BerthContext } from '../../src/app/context';
 import { createBerthContext, type ContextOptions } from '../../src/app/create-context';
 import { startEcsHttpServer, type RunningServer } from '../../src/local/http-server';
@@ -13,6 +14,7 @@ export const REGION = 'us-east-1';
 
 export interface Harness {
   readonly context: BerthContext;
+  readonly doc: DynamoDBDocumentClient;
   readonly tableName: string;
   readonly server: RunningServer;
   ecs(region?: string): ECSClient;
@@ -30,6 +32,7 @@ export async function startHarness(options: Partial<ContextOptions> = {}): Promi
   const clients: ECSClient[] = [];
   return {
     context,
+    doc,
     tableName,
     server,
     ecs(region = REGION) {
