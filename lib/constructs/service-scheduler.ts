@@ -112,16 +112,15 @@ export class ServiceScheduler extends Construct {
   /**
    * Lets `fn` start and wake service loops: the state machine's ARN in its environment,
    * states:StartExecution and states:SendTaskSuccess on it (a task token belongs to its state
-   * machine), and the table (the loop's item).
+   * machine). `fn` must already read and write the table's items (the loop's item).
    */
-  grantWake(fn: lambda.Function, table: dynamodb.ITable): void {
+  grantWake(fn: lambda.Function): void {
     fn.addEnvironment(SERVICE_LOOP_ENV, this.stateMachine.stateMachineArn);
     iam.Grant.addToPrincipal({
       grantee: fn,
       actions: ['states:StartExecution', 'states:SendTaskSuccess'],
       resourceArns: [this.stateMachine.stateMachineArn],
     });
-    grantTableReadWrite(fn, table);
   }
 }
 
@@ -167,11 +166,14 @@ function serviceLoopDefinition(scope: Construct, parts: DefinitionParts): sfn.IC
         FunctionName: parts.park.functionArn,
         Payload: {
           'token.$': '$$.Task.Token',
-          'serviceArn.$': '$.serviceArn',
-          'generation.$': '$.generation',
+          'serviceArn.$': '$.Payload.serviceArn',
+          'generation.$': '$.Payload.generation',
+          'waitSeconds.$': '$.Payload.waitSeconds',
         },
       },
-      TimeoutSecondsPath: '$.waitSeconds',
+      // Reconcile's output carries `Payload` so this path resolves alike in the state's input and in
+      // its effective input after Parameters (aws-local-stepfunctions reads it from the latter).
+      TimeoutSecondsPath: '$.Payload.waitSeconds',
       ResultPath: null,
     },
   });

@@ -54,7 +54,7 @@ export class BerthControlPlaneStack extends Stack {
     });
     // One execution per service; the stream processor starts it (the service's first write) and wakes it.
     this.serviceScheduler = new ServiceScheduler(this, 'ServiceScheduler', { table: props.table });
-    this.serviceScheduler.grantWake(this.taskStream.handler.function, props.table);
+    this.serviceScheduler.grantWake(this.taskStream.handler.function);
     this.capacitySweep = new CapacitySweep(this, 'CapacitySweep', { table: props.table });
     this.spotInterruption = new SpotInterruptionHandler(this, 'SpotInterruption', { table: props.table });
     this.stoppedTaskFailures = new StoppedTaskFailureLog(this, 'StoppedTaskFailures', {

@@ -34,8 +34,12 @@ export interface LoopState {
 export interface ReconciledState extends LoopState {
   /** gone: no such service, or INACTIVE; superseded: a newer generation acts. Both end the execution. */
   readonly status: 'reconciled' | 'gone' | 'superseded';
-  /** How long to wait unless woken: the plan's next look (whole seconds, at least 1). */
-  readonly waitSeconds: number;
+  /**
+   * What the Park state sends its function, and its timeout (`$.Payload.waitSeconds`). Named so the
+   * path means the same in the state's input and in its effective input after Parameters (which
+   * aws-local-stepfunctions reads TimeoutSecondsPath from).
+   */
+  readonly Payload: { readonly serviceArn: string; readonly generation: number; readonly waitSeconds: number };
 }
 
 /** A steady service is looked at this often when its plan names no time. */
@@ -49,17 +53,20 @@ export interface LoopDeps {
 export async function reconcileStep(deps: LoopDeps, state: LoopState): Promise<ReconciledState> {
   const address = serviceAddress(state.serviceArn);
   const next = { serviceArn: state.serviceArn, loopName: state.loopName, generation: state.generation, loops: state.loops + 1 };
-  if (!(await deps.loops.adopt(address, state.serviceArn, state.generation))) return { ...next, status: 'superseded', waitSeconds: 1 };
+  const payload = (waitSeconds: number) => ({ serviceArn: state.serviceArn, generation: state.generation, waitSeconds });
+  if (!(await deps.loops.adopt(address, state.serviceArn, state.generation))) return { ...next, status: 'superseded', Payload: payload(1) };
   const now = deps.context.clock();
   const pass = await runServicePass(deps.context, state.serviceArn);
   const waitSeconds = pass.nextWakeAt === undefined ? DEFAULT_WAIT_SECONDS : Math.max(1, Math.ceil((pass.nextWakeAt - now) / 1000));
-  return { ...next, status: pass.outcome === 'gone' ? 'gone' : 'reconciled', waitSeconds };
+  return { ...next, status: pass.outcome === 'gone' ? 'gone' : 'reconciled', Payload: payload(waitSeconds) };
 }
 
 export interface ParkRequest {
   readonly serviceArn: string;
   readonly generation: number;
   readonly token: string;
+  /** The wait's timeout (the state machine enforces it; logged only). */
+  readonly waitSeconds?: number;
 }
 
 /** Thrown by Park so the state machine's Catch sends the execution back to Reconcile at once. */

@@ -170,6 +170,8 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
         records,
       );
     };
+    // The loop's executions stop after the poller (no more wake-ups); stopping waits for their steps.
+    cleanups.push(() => serviceLoop.stop());
     const poller = new StreamPoller({
       endpoint: dynamoDb.endpoint,
       streamArn,
@@ -181,7 +183,6 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     cleanups.push(() => poller.stop());
     // Every execution is the runner's: it aborts them (and waits for their steps) before the table goes.
     await serviceLoop.resume();
-    cleanups.push(() => serviceLoop.stop());
 
     // One sweep at a time; stopping waits for the one in flight.
     let sweeping = true;

@@ -59,7 +59,8 @@ export class ServiceLoopRunner implements ServiceLoop {
           options.observe?.(state.serviceArn, 'start');
           try {
             const next = await reconcileStep(deps, state);
-            return options.maxWaitSeconds ? { ...next, waitSeconds: Math.min(next.waitSeconds, options.maxWaitSeconds) } : next;
+            const cap = options.maxWaitSeconds;
+            return cap ? { ...next, Payload: { ...next.Payload, waitSeconds: Math.min(next.Payload.waitSeconds, cap) } } : next;
           } catch (error) {
             options.logger?.error(`service loop ${state.serviceArn}: pass failed; will retry`, error);
             throw error;

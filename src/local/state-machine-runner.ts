@@ -81,7 +81,7 @@ interface Execution {
   abort?: () => void;
   done?: Promise<void>;
   tokens: number;
-  waiting?: { token: string; resolve: (output: unknown) => void };
+  waiting?: { token: string; resolve: (output: unknown) => void; reject: (error: Error) => void };
 }
 
 export class LocalStateMachine implements StatesApi {
@@ -158,11 +158,15 @@ export class LocalStateMachine implements StatesApi {
     waiting.resolve(JSON.parse(request.output));
   }
 
-  /** For a handler of a `.waitForTaskToken` state: resolves with the output SendTaskSuccess sends. */
+  /**
+   * For a handler of a `.waitForTaskToken` state: resolves with the output SendTaskSuccess sends.
+   * A wait the state already gave up on (its timeout) ends when the execution waits again, or stops.
+   */
   waitForToken(token: string): Promise<unknown> {
     const execution = this.executions.get(token.slice(0, token.lastIndexOf('#')));
-    if (!execution) return Promise.reject(new Error(`no execution for task token ${token}`));
-    return new Promise((resolve) => (execution.waiting = { token, resolve }));
+    if (!execution || execution.status !== 'RUNNING') return Promise.reject(new Error(`no running execution for task token ${token}`));
+    execution.waiting?.reject(new StatesError('TaskTimedOut', 'the state waits for a newer token'));
+    return new Promise((resolve, reject) => (execution.waiting = { token, resolve, reject }));
   }
 
   /** Aborts every execution and waits for the handler calls in flight. */
@@ -171,6 +175,7 @@ export class LocalStateMachine implements StatesApi {
     for (const execution of this.executions.values()) {
       if (execution.status !== 'RUNNING') continue;
       execution.status = 'ABORTED';
+      execution.waiting?.reject(new StatesError('ExecutionAborted', 'the local runtime stopped'));
       execution.waiting = undefined;
       execution.abort?.();
     }

@@ -39,12 +39,14 @@ afterAll(() => fixture?.dispose());
 /** The import of a stateful-stack export, whatever CDK names it. */
 const anImport = { 'Fn::ImportValue': Match.stringLikeRegexp('^Berth-Stateful:') };
 
-/** The construct paths of the four functions in Berth-ControlPlane. */
+/** The construct paths of the six functions in Berth-ControlPlane. */
 const FUNCTIONS = {
   api: 'Berth-ControlPlane/EcsApi/Handler/',
   taskStream: 'Berth-ControlPlane/TaskStream/Handler/',
   capacitySweep: 'Berth-ControlPlane/CapacitySweep/Handler/',
   spotInterruption: 'Berth-ControlPlane/SpotInterruption/Handler/',
+  serviceReconcile: 'Berth-ControlPlane/ServiceScheduler/ReconcileFunction/',
+  servicePark: 'Berth-ControlPlane/ServiceScheduler/ParkFunction/',
 } as const;
 
 const functionAt = (path: string) => resourceAt(controlPlane, 'AWS::Lambda::Function', path);
@@ -165,8 +167,8 @@ describe('Berth-Stateful', () => {
 });
 
 describe('Berth-ControlPlane: every function', () => {
-  it('has four functions: the API, the task stream processor, the capacity sweep and the Spot handler', () => {
-    controlPlane.resourceCountIs('AWS::Lambda::Function', 4);
+  it("has six functions: the API, the task stream processor, the capacity sweep, the Spot handler and the service loop's two steps", () => {
+    controlPlane.resourceCountIs('AWS::Lambda::Function', 6);
     for (const path of Object.values(FUNCTIONS)) expect(() => functionAt(path)).not.toThrow();
   });
 
@@ -191,7 +193,7 @@ describe('Berth-ControlPlane: every function', () => {
     const lambdaRoles = Object.values(controlPlane.findResources('AWS::IAM::Role')).filter((role) =>
       JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
     );
-    expect(lambdaRoles).toHaveLength(4);
+    expect(lambdaRoles).toHaveLength(6);
     for (const role of lambdaRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     for (const path of Object.values(FUNCTIONS)) {
       const [logGroupId] = resourceAt(controlPlane, 'AWS::Logs::LogGroup', `${path}LogGroup`);
@@ -206,8 +208,8 @@ describe('Berth-ControlPlane: every function', () => {
     }
   });
 
-  it('may read and write items of the table and query gsi1, and never Scan', () => {
-    for (const path of Object.values(FUNCTIONS)) expectTableGrants(statementsAt(controlPlane, path));
+  it('may read and write items of the table and query gsi1, and never Scan (but Park, which only updates the loop item)', () => {
+    for (const path of Object.values(FUNCTIONS)) if (path !== FUNCTIONS.servicePark) expectTableGrants(statementsAt(controlPlane, path));
   });
 
   it('creates no custom resources (and so no helper Lambda functions)', () => {
@@ -421,7 +423,7 @@ describe('Berth-ControlPlane: the task stream processor', () => {
       },
     ]);
     // No other function may publish events.
-    for (const path of [FUNCTIONS.api, FUNCTIONS.capacitySweep, FUNCTIONS.spotInterruption]) {
+    for (const path of [FUNCTIONS.api, FUNCTIONS.capacitySweep, FUNCTIONS.spotInterruption, FUNCTIONS.serviceReconcile, FUNCTIONS.servicePark]) {
       expect(actionsOf(statementsAt(controlPlane, path)).filter((a) => /^(events|sqs):/.test(a))).toEqual([]);
     }
   });
