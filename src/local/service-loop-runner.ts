@@ -92,7 +92,12 @@ export class ServiceLoopRunner implements ServiceLoop {
 
   /** Resumes the loop of every ACTIVE or DRAINING service, in every region (after a restart). */
   async resume(): Promise<void> {
-    for (const serviceArn of await this.options.store.servicesNeedingLoop()) await this.loop.ensureRunning(serviceArn);
+    for (const serviceArn of await this.options.store.servicesNeedingLoop()) await this.ensureRunning(serviceArn);
+  }
+
+  /** Starts the service's loop if it has none running (the next generation if its execution ended). */
+  ensureRunning(serviceArn: string): Promise<void> {
+    return this.loop.ensureRunning(serviceArn);
   }
 
   wake(serviceArn: string): Promise<void> {
