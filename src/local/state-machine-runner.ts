@@ -138,15 +138,21 @@ export class LocalStateMachine implements StatesApi {
     execution.abort = run.abort;
     // Always read the event log: the library queues every event until it is read.
     watchStates(run.eventLogs, (state) => this.options.onStateEntered?.(request.name, state));
-    execution.done = run.result.then(
-      (result) => {
-        if (execution.status === 'RUNNING') execution.status = result === null ? 'ABORTED' : 'SUCCEEDED';
-      },
-      (error) => {
-        execution.status = 'FAILED';
-        this.options.logger?.error(`execution ${request.name} failed`, error);
-      },
-    );
+    execution.done = run.result
+      .then(
+        (result) => {
+          if (execution.status === 'RUNNING') execution.status = result === null ? 'ABORTED' : 'SUCCEEDED';
+        },
+        (error) => {
+          execution.status = 'FAILED';
+          this.options.logger?.error(`execution ${request.name} failed`, error);
+        },
+      )
+      // A wait its state gave up on (timed out) before the execution ended: end the handler's call too.
+      .finally(() => {
+        execution.waiting?.reject(new StatesError('TaskTimedOut', 'the execution ended'));
+        execution.waiting = undefined;
+      });
   }
 
   async sendTaskSuccess(request: { taskToken: string; output: string }): Promise<void> {

@@ -142,7 +142,7 @@ it("a wait times out at the plan's next look (capped here at 1 s) and the loop r
   const watched = watchedRunner({ maxWaitSeconds: 1 });
   const { arn } = await newService(1);
   await watched.runner.wake(arn);
-  await until('three passes', () => watched.passes() >= 3);
+  await until('three passes and waits', () => watched.states.length >= 9);
   expect(watched.runner.runtime.running()).toEqual([executionName(loopName(arn), 1)]);
   expect(watched.states.slice(0, 9)).toEqual(['Reconcile', 'Continue?', 'Park', 'Reconcile', 'Continue?', 'Park', 'Reconcile', 'Continue?', 'Park']);
 });
