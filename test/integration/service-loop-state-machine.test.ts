@@ -216,3 +216,29 @@ it('stop() aborts every execution and returns once their steps are done', async 
   expect(watched.runner.runtime.running()).toEqual([]);
   expect(watched.runner.runtime.statusOf(executionName(loopName(arn), 1))).toBe('ABORTED');
 });
+
+it('resume() starts the loops of ACTIVE services in every region, not only the default one', async () => {
+  const watched = watchedRunner();
+  const home = await newService(1);
+  const away = berth.ecs('eu-west-1');
+  await away.send(new CreateClusterCommand({ clusterName: 'sm' }));
+  await away.send(
+    new RegisterTaskDefinitionCommand({ family: 'web', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512', containerDefinitions: [{ name: 'main', image: 'busybox' }] }),
+  );
+  const { service } = await away.send(
+    new CreateServiceCommand({
+      cluster: 'sm',
+      serviceName: 'abroad',
+      taskDefinition: 'web',
+      desiredCount: 1,
+      launchType: 'FARGATE',
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-a'] } },
+    }),
+  );
+  await watched.runner.resume();
+  for (const arn of [home.arn, service!.serviceArn!]) {
+    await parked(arn);
+    expect(watched.runner.runtime.running()).toContain(executionName(loopName(arn), 1));
+  }
+  expect(await berth.context.tasks.inGroup('arn:aws:ecs:eu-west-1:123456789012:cluster/sm', serviceGroup('abroad'))).toHaveLength(1);
+});
