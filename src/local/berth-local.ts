@@ -74,6 +74,8 @@ export interface Instrumentation {
   documentClient?(doc: DynamoDBDocumentClient): void;
   publisher?(publisher: EventPublisher): EventPublisher;
   streamHandler?(handle: StreamHandler): StreamHandler;
+  /** Sees every state a service loop execution enters (Step Functions bills these transitions). */
+  serviceLoopState?(execution: string, state: string, input: unknown): void;
 }
 
 export interface BerthLocal {
@@ -152,7 +154,12 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     cleanups.push(() => events.drain());
 
     const publisher = options.instrument?.publisher?.(events) ?? events;
-    const serviceLoop = new ServiceLoopRunner({ context, store: new ServiceLoopStore(doc, tableName), logger });
+    const serviceLoop = new ServiceLoopRunner({
+      context,
+      store: new ServiceLoopStore(doc, tableName),
+      logger,
+      onStateEntered: options.instrument?.serviceLoopState,
+    });
     const maxCapacityWaitMs = options.capacityWaitMs ?? DEFAULT_CAPACITY_WAIT_MS;
     let agents: RegionalAgents | undefined;
     const handle: StreamHandler = (records) => {

@@ -36,7 +36,7 @@ export interface ServiceLoopRunnerOptions {
   /** A seam for measurement: told when a pass starts and ends. */
   readonly observe?: (serviceArn: string, phase: 'start' | 'end') => void;
   /** A seam for measurement: every state an execution enters (Step Functions bills these). */
-  readonly onStateEntered?: (execution: string, state: string) => void;
+  readonly onStateEntered?: (execution: string, state: string, input: unknown) => void;
 }
 
 export class ServiceLoopRunner implements ServiceLoop {

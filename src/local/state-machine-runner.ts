@@ -72,7 +72,7 @@ export interface LocalStateMachineOptions {
   readonly handlers: Record<string, TaskHandler>;
   readonly logger?: Pick<Console, 'error'>;
   /** A seam for measurement and tests: every state entered, per execution. */
-  readonly onStateEntered?: (execution: string, state: string) => void;
+  readonly onStateEntered?: (execution: string, state: string, input: unknown) => void;
 }
 
 interface Execution {
@@ -137,7 +137,7 @@ export class LocalStateMachine implements StatesApi {
     });
     execution.abort = run.abort;
     // Always read the event log: the library queues every event until it is read.
-    watchStates(run.eventLogs, (state) => this.options.onStateEntered?.(request.name, state));
+    watchStates(run.eventLogs, (state, input) => this.options.onStateEntered?.(request.name, state, input));
     execution.done = run.result
       .then(
         (result) => {
@@ -202,8 +202,11 @@ export class LocalStateMachine implements StatesApi {
 }
 
 /** Calls `onState` for each StateEntered event of a run (the library's event log is an async iterator). */
-function watchStates(eventLogs: AsyncGenerator<{ type: string; state?: { name: string } }>, onState: (state: string) => void) {
+function watchStates(
+  eventLogs: AsyncGenerator<{ type: string; state?: { name: string; input?: unknown } }>,
+  onState: (state: string, input: unknown) => void,
+) {
   void (async () => {
-    for await (const event of eventLogs) if (event.type === 'StateEntered' && event.state) onState(event.state.name);
+    for await (const event of eventLogs) if (event.type === 'StateEntered' && event.state) onState(event.state.name, event.state.input);
   })().catch(() => undefined);
 }
