@@ -52,13 +52,13 @@ export interface LoopDeps {
 
 export async function reconcileStep(deps: LoopDeps, state: LoopState): Promise<ReconciledState> {
   const address = serviceAddress(state.serviceArn);
-  const next = { serviceArn: state.serviceArn, loopName: state.loopName, generation: state.generation, loops: state.loops + 1 };
+  const after = { serviceArn: state.serviceArn, loopName: state.loopName, generation: state.generation, loops: state.loops + 1 };
   const payload = (waitSeconds: number) => ({ serviceArn: state.serviceArn, generation: state.generation, waitSeconds });
-  if (!(await deps.loops.adopt(address, state.serviceArn, state.generation))) return { ...next, status: 'superseded', Payload: payload(1) };
-  const now = deps.context.clock();
+  if (!(await deps.loops.adopt(address, state.serviceArn, state.generation))) return { ...after, status: 'superseded', Payload: payload(1) };
   const pass = await runServicePass(deps.context, state.serviceArn);
-  const waitSeconds = pass.nextWakeAt === undefined ? DEFAULT_WAIT_SECONDS : Math.max(1, Math.ceil((pass.nextWakeAt - now) / 1000));
-  return { ...next, status: pass.outcome === 'gone' ? 'gone' : 'reconciled', Payload: payload(waitSeconds) };
+  const next = pass.plan?.nextWakeSeconds;
+  const waitSeconds = next === undefined ? DEFAULT_WAIT_SECONDS : Math.max(1, Math.ceil(next));
+  return { ...after, status: pass.outcome === 'gone' ? 'gone' : 'reconciled', Payload: payload(waitSeconds) };
 }
 
 export interface ParkRequest {
