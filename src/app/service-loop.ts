@@ -1,12 +1,14 @@
 /**
- * The service loop's port: who runs a service's scheduler passes, and when. Locally an in-process
- * runner (src/local/service-loop-runner.ts); in AWS a Step Functions execution per service (not built
- * yet). The stream processor wakes a service's loop when something that matters to it changed.
+ * The service loop's port: who runs a service's scheduler passes, and when. One Step Functions
+ * execution per service (lib/constructs/service-scheduler.ts), woken through
+ * src/adapters/stepfunctions/service-loop.ts; locally the same definition runs under
+ * aws-local-stepfunctions (src/local/service-loop-runner.ts). The stream processor wakes a service's
+ * loop when something that matters to it changed (and its first wake-up starts the loop).
  */
 import type { TaskRecord } from '../domain/records';
 
 export interface ServiceLoop {
-  /** Run a pass for the service soon (coalesced with passes already due or running). */
+  /** Run a pass for the service soon (coalesced with passes already due or running); starts its loop if it has none. */
   wake(serviceArn: string): void | Promise<void>;
 }
 
