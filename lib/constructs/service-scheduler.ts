@@ -10,7 +10,7 @@ import { grantTableReadWrite } from './berth-table';
 import { berthEnvironment } from './environment';
 import { SERVICE_LOOP_STATES } from '../../src/app/service-loop-steps';
 
-/** Passes one execution makes before it hands over to the next generation (see HAND_OVER_AFTER_LOOPS below). */
+/** Passes one execution makes before it hands over to the next generation (bounds its history). */
 export const DEFAULT_LOOPS_PER_EXECUTION = 500;
 
 export { SERVICE_LOOP_STATES };

@@ -386,8 +386,9 @@ describe('Berth-ControlPlane: the task stream processor', () => {
     });
   });
 
-  it('gets the table, account, region, bus, event source and the events dead-letter queue through the environment', () => {
+  it('gets the table, account, region, bus, event source, the events dead-letter queue and the service loop through the environment', () => {
     const [eventsDlqId] = resourceAt(controlPlane, 'AWS::SQS::Queue', 'TaskStream/EventsDeadLetter/');
+    const [machineId] = resourceAt(controlPlane, 'AWS::StepFunctions::StateMachine', 'ServiceScheduler/');
     const [, fn] = functionAt(FUNCTIONS.taskStream);
     expect(fn.Properties.Environment.Variables).toEqual({
       BERTH_TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/RefStateTable/) }),
@@ -396,6 +397,7 @@ describe('Berth-ControlPlane: the task stream processor', () => {
       BERTH_EVENT_BUS_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/RefEventBus/) }),
       BERTH_EVENT_SOURCE: 'berth.ecs',
       BERTH_EVENTS_DLQ_URL: { Ref: eventsDlqId },
+      BERTH_SERVICE_LOOP_STATE_MACHINE_ARN: { Ref: machineId },
       NODE_OPTIONS: '--enable-source-maps',
     });
     expect(fn.Properties.Timeout).toBe(60);
