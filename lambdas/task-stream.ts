@@ -5,7 +5,7 @@ import { ServiceLoopStore } from '../src/adapters/dynamodb/service-loop-store';
 import { createDocumentClient } from '../src/adapters/dynamodb/document-client';
 import { EventBridgePublisher } from '../src/adapters/eventbridge/eventbridge-publisher';
 import { StepFunctionsServiceLoop } from '../src/adapters/stepfunctions/service-loop';
-import { StatesHttpClient } from '../src/adapters/stepfunctions/states-http-client';
+import { SfnStatesClient } from '../src/adapters/stepfunctions/sfn-states-client';
 import { berthContextFromEnvironment } from '../src/app/context-from-environment';
 import { processStreamRecords, type StreamRecord } from '../src/app/stream-processor';
 import { DEFAULT_EVENT_SOURCE } from '../src/domain/task-events';
@@ -14,7 +14,7 @@ import { DEFAULT_EVENT_SOURCE } from '../src/domain/task-events';
 const stateMachineArn = process.env.BERTH_SERVICE_LOOP_STATE_MACHINE_ARN;
 const serviceLoop = stateMachineArn
   ? new StepFunctionsServiceLoop({
-      states: new StatesHttpClient({ region: process.env.AWS_REGION! }),
+      states: new SfnStatesClient(),
       store: new ServiceLoopStore(createDocumentClient(), process.env.BERTH_TABLE_NAME!),
       stateMachineArn,
       logger: console,

@@ -1,7 +1,7 @@
 /**
  * The two Step Functions calls the service loop makes, with the service's own error names
  * (`error.name`: ExecutionAlreadyExists, TaskTimedOut, TaskDoesNotExist, InvalidToken), so the AWS
- * client (states-http-client.ts) and the local runtime (src/local/state-machine-runner.ts) are
+ * client (sfn-states-client.ts) and the local runtime (src/local/state-machine-runner.ts) are
  * interchangeable behind it.
  */
 export interface StatesApi {
