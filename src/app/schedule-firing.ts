@@ -5,32 +5,59 @@
  * time; then the checkpoint moves on. Run first, checkpoint second: a crash in between repeats the
  * firing on restart with the same clientToken, and RunTask answers with the tasks it already started.
  */
-import { VersionConflictError, BerthError, ConflictException, ThrottlingException } from '../domain/errors';
-import { isEcsClusterTarget, runTaskRequest } from '../domain/ecs-parameters';
+import { VersionConflictError, BerthError, ConflictException, ThrottlingException, ValidationException } from '../domain/errors';
+import { isEcsClusterTarget } from '../domain/ecs-parameters';
 import { decideFiring, scopeOfScheduleArn, type ScheduleRecord } from '../domain/schedule';
 import { fireTime, runTaskClientToken } from '../domain/schedule-expression';
+import { isScheduledRunTarget, substituteContextAttributes } from '../domain/scheduled-run';
 import type { DueFiring, StoredSchedule } from '../adapters/dynamodb/schedule-repository';
 import type { BerthContext } from './context';
-import { runTask, type RunTaskInput } from './tasks';
+import { runScheduledInvocation, runScheduledTask } from './scheduled-runs';
 
 export interface FiringLogger {
   info(message: string): void;
   warn(message: string): void;
 }
 
+/** Whether Berth runs this schedule's target locally: a Berth cluster, or Berth's scheduled-run function. */
+export function isLocalTarget(record: ScheduleRecord): boolean {
+  return isEcsClusterTarget(record.Target.Arn) || isScheduledRunTarget(record.Target.Arn, scopeOfScheduleArn(record.Arn));
+}
+
 /**
- * One invocation of a schedule's target for the firing scheduled at `scheduledAt`. Repeating it
- * (a duplicate delivery, a replay after a crash) starts nothing new. Returns the task ARNs.
+ * One invocation of a schedule's target for the firing scheduled at `scheduledAt`, through the same
+ * use case as in AWS (src/app/scheduled-runs.ts). Repeating it (a duplicate delivery, a replay after a
+ * crash) starts nothing new. Returns the task ARNs.
  */
-export async function invokeTarget(ctx: BerthContext, record: ScheduleRecord, scheduledAt: number): Promise<string[]> {
+export async function invokeTarget(ctx: BerthContext, record: ScheduleRecord, scheduledAt: number, attemptNumber = 1): Promise<string[]> {
   const { Target } = record;
-  if (!isEcsClusterTarget(Target.Arn) || !Target.EcsParameters) return [];
-  const request = runTaskRequest(Target.Arn, Target.EcsParameters, {
-    scheduleName: record.Name,
-    clientToken: runTaskClientToken(record.Arn, scheduledAt),
+  if (isEcsClusterTarget(Target.Arn)) {
+    if (!Target.EcsParameters) return [];
+    const result = await runScheduledTask(ctx, { clusterArn: Target.Arn, parameters: Target.EcsParameters, scheduleArn: record.Arn, scheduledAt });
+    return result.tasks.map((task) => task.taskArn as string);
+  }
+  if (!isScheduledRunTarget(Target.Arn, scopeOfScheduleArn(record.Arn))) return [];
+  const { taskArns } = await runScheduledInvocation(ctx, scheduledRunEvent(record, scheduledAt, attemptNumber));
+  return taskArns;
+}
+
+/**
+ * The event Scheduler would send the scheduled-run function: the target's Input with the context
+ * attributes filled in. The execution id is derived from the firing, so a replay sends the same event.
+ */
+export function scheduledRunEvent(record: ScheduleRecord, scheduledAt: number, attemptNumber: number): unknown {
+  const input = substituteContextAttributes(record.Target.Input ?? '', {
+    scheduleArn: record.Arn,
+    scheduledAt,
+    executionId: runTaskClientToken(record.Arn, scheduledAt).slice(0, 32),
+    attemptNumber,
   });
-  const result = await runTask({ ...ctx, scope: scopeOfScheduleArn(record.Arn) }, request as RunTaskInput);
-  return result.tasks.map((task) => task.taskArn as string);
+  try {
+    return JSON.parse(input);
+  } catch {
+    // Lambda refuses a payload that is not JSON (InvalidRequestContentException): nothing runs.
+    throw new ValidationException('The Input of a Lambda target must be JSON.');
+  }
 }
 
 /** Fires every due schedule once; returns how many firings ran. */
@@ -53,8 +80,10 @@ async function fireOne(ctx: BerthContext, firing: DueFiring, logger: FiringLogge
   let ran = false;
   if (decision.action === 'skip') {
     logger.warn(`schedule ${record.Arn}: skipped the run scheduled at ${scheduled}: ${decision.reason} while Berth was not running`);
-  } else if (!isEcsClusterTarget(record.Target.Arn)) {
-    logger.warn(`schedule ${record.Arn}: target ${record.Target.Arn} is not a Berth cluster; Berth runs only ECS targets locally`);
+  } else if (!isLocalTarget(record)) {
+    logger.warn(
+      `schedule ${record.Arn}: target ${record.Target.Arn} is neither a Berth cluster nor Berth's scheduled-run function; Berth runs only those locally`,
+    );
   } else {
     try {
       const taskArns = await invokeTarget(ctx, record, firing.scheduledAt);
