@@ -5,6 +5,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
+import { SCHEDULED_RUN_FUNCTION_RETRY } from '../../src/domain/schedule-retry';
 import { SCHEDULED_RUN_FUNCTION_NAME } from '../../src/domain/scheduled-run';
 import { BerthFunction } from './berth-function';
 import { grantTableReadWrite } from './berth-table';
@@ -69,7 +70,8 @@ export class ScheduledRuns extends Construct implements BerthScheduledRunTarget 
     super(scope, id);
     const stack = Stack.of(this);
     const groupName = props.scheduleGroupName ?? 'berth';
-    const retryAttempts = props.retryAttempts ?? 2;
+    // The defaults are what `npm start` emulates for this target (src/domain/schedule-retry.ts).
+    const retryAttempts = props.retryAttempts ?? SCHEDULED_RUN_FUNCTION_RETRY.maxRetries;
     if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 2) {
       throw new Error(`ScheduledRuns: retryAttempts must be 0, 1 or 2 (Lambda's asynchronous retries), got ${retryAttempts}`);
     }
@@ -89,7 +91,7 @@ export class ScheduledRuns extends Construct implements BerthScheduledRunTarget 
     grantTableReadWrite(this.handler.function, props.table);
     this.handler.function.configureAsyncInvoke({
       retryAttempts,
-      maxEventAge: props.maxEventAge ?? Duration.hours(1),
+      maxEventAge: props.maxEventAge ?? Duration.millis(SCHEDULED_RUN_FUNCTION_RETRY.maxEventAgeMs),
       onFailure: new destinations.SqsDestination(this.deadLetter.queue),
     });
 

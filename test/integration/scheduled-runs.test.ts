@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { CreateClusterCommand, DescribeTasksCommand, ListTasksCommand, RegisterTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient, type EcsParameters as SdkEcsParameters } from '@aws-sdk/client-scheduler';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
 import { LOCAL_CREDENTIALS, LOCAL_DYNAMODB_REGION } from '../../src/adapters/dynamodb/document-client';
 import { ScheduleRunner } from '../../src/local/schedule-runner';
@@ -195,5 +195,125 @@ describe('a local schedule whose target is the scheduled-run function', () => {
     } finally {
       await scheduler.send(new DeleteScheduleCommand({ Name: 'broken-input' }));
     }
+  });
+});
+
+describe('RetryPolicy and DeadLetterConfig, locally', () => {
+  const MINUTE = 60_000;
+  const runner = () => new ScheduleRunner({ context: berth.context, logger });
+  const DLQ = `arn:aws:sqs:${REGION}:${ACCOUNT}:scheduled-failures`;
+  const at = (ms: number) => `at(${new Date(ms).toISOString().slice(0, 19)})`;
+  const linesAbout = (name: string) => lines.filter((line) => line.includes(`/${name}:`));
+
+  it('retries a refused RunTask with backoff, across runner restarts, until it starts the task (once)', async () => {
+    now = T0 + 1000 * MINUTE;
+    const when = now;
+    await scheduler.send(
+      new CreateScheduleCommand({
+        Name: 'late-cluster',
+        ScheduleExpression: at(when),
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: {
+          Arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/late`,
+          RoleArn: `arn:aws:iam::${ACCOUNT}:role/berth-scheduler`,
+          EcsParameters: parameters as SdkEcsParameters,
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: DLQ },
+        },
+      }),
+    );
+    expect(await runner().runOnce()).toBe(0); // no cluster 'late' yet
+    now = when + 30_000;
+    expect(await runner().runOnce()).toBe(0); // the first retry is a minute after the failure
+    now = when + MINUTE;
+    expect(await runner().runOnce()).toBe(0); // retry 1 fails too; retry 2 two minutes later
+    await ecs.send(new CreateClusterCommand({ clusterName: 'late' }));
+    now = when + 3 * MINUTE;
+    expect(await runner().runOnce()).toBe(1);
+    const started = (await ecs.send(new ListTasksCommand({ cluster: 'late', startedBy: 'late-cluster' }))).taskArns ?? [];
+    expect(started).toHaveLength(1);
+    now = when + 60 * MINUTE;
+    expect(await runner().runOnce()).toBe(0); // nothing left to retry
+    expect(linesAbout('late-cluster').filter((line) => line.includes('failed: ClusterNotFoundException'))).toHaveLength(2);
+    expect(linesAbout('late-cluster').some((line) => line.includes('retry 2 of the run scheduled at') && line.includes(started[0]))).toBe(true);
+    expect(linesAbout('late-cluster').some((line) => line.includes('dead-letter'))).toBe(false);
+  });
+
+  it('after MaximumRetryAttempts, writes the dead-letter event for the DeadLetterConfig queue', async () => {
+    now = T0 + 2000 * MINUTE;
+    const when = now;
+    await scheduler.send(
+      new CreateScheduleCommand({
+        Name: 'never-cluster',
+        ScheduleExpression: at(when),
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: {
+          Arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/never`,
+          RoleArn: `arn:aws:iam::${ACCOUNT}:role/berth-scheduler`,
+          EcsParameters: parameters as SdkEcsParameters,
+          RetryPolicy: { MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: DLQ },
+        },
+      }),
+    );
+    await runner().runOnce();
+    now = when + MINUTE;
+    await runner().runOnce();
+    now = when + 10 * MINUTE;
+    await runner().runOnce();
+    const deadLetters = linesAbout('never-cluster').filter((line) => line.includes(`dead-letter event for ${DLQ}: `));
+    expect(deadLetters).toHaveLength(1);
+    expect(JSON.parse(deadLetters[0].slice(deadLetters[0].indexOf('{')))).toEqual({
+      scheduleArn: scheduleArn(SCOPE, 'default', 'never-cluster'),
+      targetArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/never`,
+      scheduledTime: new Date(when).toISOString().replace('.000Z', 'Z'),
+      attempts: 2,
+      errorCode: 'ClusterNotFoundException',
+      errorMessage: expect.any(String),
+      exhaustedRetryCondition: 'MaximumRetryAttempts',
+    });
+  });
+
+  it("the scheduled-run function's target: Lambda's two retries; a bad input is not retried, and without a queue is dropped", async () => {
+    now = T0 + 3000 * MINUTE;
+    const when = now;
+    const role = `arn:aws:iam::${ACCOUNT}:role/berth-scheduler`;
+    await scheduler.send(
+      new CreateScheduleCommand({
+        Name: 'fn-no-cluster',
+        ScheduleExpression: at(when),
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: {
+          Arn: scheduledRunFunctionArn(SCOPE),
+          RoleArn: role,
+          Input: JSON.stringify(scheduledRunInput(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/absent`, parameters)),
+          // Lambda's retries apply to a failure inside the function, not the schedule's policy.
+          RetryPolicy: { MaximumRetryAttempts: 100 },
+          DeadLetterConfig: { Arn: DLQ },
+        },
+      }),
+    );
+    await scheduler.send(
+      new CreateScheduleCommand({
+        Name: 'fn-bad-input',
+        ScheduleExpression: at(when),
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: { Arn: scheduledRunFunctionArn(SCOPE), RoleArn: role, Input: JSON.stringify({ ...scheduledRunInput(CLUSTER, parameters), ClusterArn: 'nope' }) },
+      }),
+    );
+    for (const offset of [0, 1, 3, 7, 15]) {
+      now = when + offset * MINUTE;
+      await runner().runOnce();
+    }
+    expect(linesAbout('fn-no-cluster').filter((line) => line.includes('failed: ClusterNotFoundException'))).toHaveLength(3);
+    const [deadLetter, ...more] = linesAbout('fn-no-cluster').filter((line) => line.includes('dead-letter event'));
+    expect(more).toEqual([]);
+    expect(JSON.parse(deadLetter.slice(deadLetter.indexOf('{')))).toMatchObject({ attempts: 3, exhaustedRetryCondition: 'MaximumRetryAttempts' });
+
+    expect(linesAbout('fn-bad-input').filter((line) => line.includes('failed: ValidationException'))).toHaveLength(1);
+    const dropped = linesAbout('fn-bad-input').filter((line) => line.includes('dropped the run scheduled at'));
+    expect(dropped).toHaveLength(1);
+    expect(JSON.parse(dropped[0].slice(dropped[0].indexOf('{')))).toMatchObject({ attempts: 1, errorCode: 'ValidationException' });
+    expect(JSON.parse(dropped[0].slice(dropped[0].indexOf('{'))).exhaustedRetryCondition).toBeUndefined();
   });
 });
