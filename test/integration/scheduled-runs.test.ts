@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { CreateClusterCommand, DescribeTasksCommand, ListTasksCommand, RegisterTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient, type EcsParameters as SdkEcsParameters } from '@aws-sdk/client-scheduler';
+import { CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, SchedulerClient, type EcsParameters as SdkEcsParameters } from '@aws-sdk/client-scheduler';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
 import { LOCAL_CREDENTIALS, LOCAL_DYNAMODB_REGION } from '../../src/adapters/dynamodb/document-client';
 import { ScheduleRunner } from '../../src/local/schedule-runner';
@@ -205,13 +205,14 @@ describe('RetryPolicy and DeadLetterConfig, locally', () => {
   const at = (ms: number) => `at(${new Date(ms).toISOString().slice(0, 19)})`;
   const linesAbout = (name: string) => lines.filter((line) => line.includes(`/${name}:`));
 
-  it('retries a refused RunTask with backoff, across runner restarts, until it starts the task (once)', async () => {
+  it('retries a refused RunTask with backoff, across runner restarts and after the one-time schedule deleted itself, until it starts the task (once)', async () => {
     now = T0 + 1000 * MINUTE;
     const when = now;
     await scheduler.send(
       new CreateScheduleCommand({
         Name: 'late-cluster',
         ScheduleExpression: at(when),
+        ActionAfterCompletion: 'DELETE',
         FlexibleTimeWindow: { Mode: 'OFF' },
         Target: {
           Arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/late`,
@@ -223,6 +224,8 @@ describe('RetryPolicy and DeadLetterConfig, locally', () => {
       }),
     );
     expect(await runner().runOnce()).toBe(0); // no cluster 'late' yet
+    // Its only run is done (failed): the schedule is gone, its retry is not.
+    await expect(scheduler.send(new GetScheduleCommand({ Name: 'late-cluster' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     now = when + 30_000;
     expect(await runner().runOnce()).toBe(0); // the first retry is a minute after the failure
     now = when + MINUTE;
