@@ -3,8 +3,9 @@
  * firing whose target is a Berth cluster, or Berth's scheduled-run function, runs the scheduled-run
  * use case (src/app/scheduled-runs.ts): RunTask with the schedule's EcsParameters, `startedBy` the
  * schedule's name and a clientToken derived from the schedule ARN and the scheduled time; then the
- * checkpoint moves on. A failed invocation is retried and then dead-lettered (schedule-retry.ts). Run first, checkpoint second: a crash in between repeats the
- * firing on restart with the same clientToken, and RunTask answers with the tasks it already started.
+ * checkpoint moves on. Run first, checkpoint second: a crash in between repeats the firing on restart
+ * with the same clientToken, and RunTask answers with the tasks it already started. A failed
+ * invocation is retried, then dead-lettered (src/domain/schedule-retry.ts).
  */
 import { VersionConflictError, BerthError, ConflictException, ThrottlingException, ValidationException } from '../domain/errors';
 import { isEcsClusterTarget } from '../domain/ecs-parameters';
