@@ -51,3 +51,7 @@ export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthSt
   }
   return { stateful, controlPlane };
 }
+
+// For users' own CDK apps: schedules that run Berth tasks (docs/scheduler.md).
+export { BerthScheduledTask, type BerthScheduledTaskProps, type BerthScheduledTaskTag } from './constructs/berth-scheduled-task';
+export type { BerthScheduledRunTarget } from './constructs/scheduled-runs';

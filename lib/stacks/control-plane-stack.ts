@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { CapacitySweep } from '../constructs/capacity-sweep';
 import { EcsApi } from '../constructs/ecs-api';
 import { ServiceScheduler } from '../constructs/service-scheduler';
+import { ScheduledRuns } from '../constructs/scheduled-runs';
 import { SpotInterruptionHandler } from '../constructs/spot-interruption-handler';
 import { StoppedTaskFailureLog } from '../constructs/stopped-task-failure-log';
 import { TaskStreamProcessor } from '../constructs/task-stream-processor';
@@ -25,7 +26,8 @@ export interface BerthControlPlaneStackProps extends StackProps {
 /**
  * Everything stateless: the ECS API (API Gateway + Lambda), the task stream processor (the table's
  * stream -> events and lifecycle steps) with its dead-letter queues, the scheduled capacity sweep,
- * the Spot interruption rule, and an example consumer rule on the Berth bus.
+ * the Spot interruption rule, an example consumer rule on the Berth bus, and scheduled runs
+ * (EventBridge Scheduler's group, role and target for BerthScheduledTask schedules).
  */
 export class BerthControlPlaneStack extends Stack {
   readonly ecsApi: EcsApi;
@@ -34,6 +36,8 @@ export class BerthControlPlaneStack extends Stack {
   readonly spotInterruption: SpotInterruptionHandler;
   readonly stoppedTaskFailures: StoppedTaskFailureLog;
   readonly serviceScheduler: ServiceScheduler;
+  /** EventBridge Scheduler -> RunTask: the schedule group, its execution role, the function, the DLQ. */
+  readonly scheduledRuns: ScheduledRuns;
 
   constructor(scope: Construct, id: string, props: BerthControlPlaneStackProps) {
     super(scope, id, props);
@@ -63,6 +67,8 @@ export class BerthControlPlaneStack extends Stack {
       logGroupName: props.stoppedTaskFailuresLogGroupName,
     });
 
+    this.scheduledRuns = new ScheduledRuns(this, 'ScheduledRuns', { table: props.table });
+
     new CfnOutput(this, 'EcsEndpoint', {
       description: 'ECS API endpoint; sign requests for the service execute-api',
       value: this.ecsApi.url,
@@ -84,5 +90,11 @@ export class BerthControlPlaneStack extends Stack {
     new CfnOutput(this, 'TaskStreamLogGroupName', { value: this.taskStream.handler.logGroup.logGroupName });
     new CfnOutput(this, 'ServiceLoopStateMachineArn', { value: this.serviceScheduler.stateMachine.stateMachineArn });
     new CfnOutput(this, 'StoppedTaskFailuresLogGroupName', { value: this.stoppedTaskFailures.logGroup.logGroupName });
+    // What a BerthScheduledTask (or `aws scheduler create-schedule`) in another app needs: docs/scheduler.md.
+    new CfnOutput(this, 'ScheduledRunFunctionArn', { description: 'Target of schedules that run Berth tasks', value: this.scheduledRuns.functionArn });
+    new CfnOutput(this, 'SchedulerRoleArn', { description: 'RoleArn of those schedules', value: this.scheduledRuns.schedulerRoleArn });
+    new CfnOutput(this, 'ScheduleGroupName', { description: 'GroupName of those schedules (the role serves only it)', value: this.scheduledRuns.scheduleGroupName });
+    new CfnOutput(this, 'ScheduledRunDeadLetterQueueArn', { description: 'DeadLetterConfig of those schedules', value: this.scheduledRuns.deadLetterQueueArn });
+    new CfnOutput(this, 'ScheduledRunDeadLetterQueueUrl', { description: 'Failed scheduled runs (inspect: docs/scheduler.md)', value: this.scheduledRuns.deadLetter.queue.queueUrl });
   }
 }

@@ -2,7 +2,8 @@
  * Scheduled tasks end to end in local mode, driven by the real AWS CLI: an `at()` schedule a few
  * seconds ahead launches a real task process, found by `aws ecs list-tasks --started-by <schedule>`;
  * a DISABLED schedule for the same time launches nothing; a duplicate invocation of the firing
- * launches nothing new.
+ * launches nothing new; a schedule whose target is Berth's scheduled-run function (the input
+ * BerthScheduledTask gives it in AWS) launches its task the same way.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -50,7 +51,7 @@ const startedBy = async (name: string): Promise<string[]> =>
   (await aws('ecs', 'list-tasks', '--cluster', 'cron', '--started-by', name)).taskArns;
 
 describe.skipIf(!hasCli)('scheduled tasks in local mode, through the AWS CLI', { timeout: 240_000 }, () => {
-  it('an at() schedule launches a real task on time; a disabled one launches nothing; a duplicate firing launches nothing new', async () => {
+  it('an at() schedule launches a real task on time; a disabled one launches nothing; a duplicate firing launches nothing new; the scheduled-run function target runs too', async () => {
     // Seconds ahead (far enough for two CLI calls on a busy machine), whole seconds, in UTC (the
     // default ScheduleExpressionTimezone).
     const at = Math.ceil((Date.now() + 25_000) / 1000) * 1000;
@@ -70,7 +71,19 @@ describe.skipIf(!hasCli)('scheduled tasks in local mode, through the AWS CLI', {
       aws('scheduler', 'create-schedule', '--name', name, '--schedule-expression', expression, '--flexible-time-window', 'Mode=OFF', '--target', target(name), ...extra);
     await create('cli-once');
     await create('cli-paused', '--state', 'DISABLED');
-    expect(Date.now()).toBeLessThan(at); // both exist before their time
+    // The function target: the same EcsParameters in the Input, with Scheduler's context attributes.
+    const functionTarget = JSON.stringify({
+      Arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:berth-scheduled-run`,
+      RoleArn: `arn:aws:iam::${ACCOUNT}:role/scheduler`,
+      Input: JSON.stringify({
+        ClusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/cron`,
+        EcsParameters: { ...JSON.parse(target('cli-function')).EcsParameters },
+        ScheduleArn: '<aws.scheduler.schedule-arn>',
+        ScheduledTime: '<aws.scheduler.scheduled-time>',
+      }),
+    });
+    await aws('scheduler', 'create-schedule', '--name', 'cli-function', '--schedule-expression', expression, '--flexible-time-window', 'Mode=OFF', '--target', functionTarget);
+    expect(Date.now()).toBeLessThan(at); // all exist before their time
 
     let taskArns: string[] = [];
     for (const deadline = Date.now() + 90_000; taskArns.length === 0; ) {
@@ -92,5 +105,17 @@ describe.skipIf(!hasCli)('scheduled tasks in local mode, through the AWS CLI', {
     expect(await startedBy('cli-once')).toEqual(taskArns);
 
     await aws('ecs', 'stop-task', '--cluster', 'cron', '--task', taskArns[0]);
+
+    let viaFunction: string[] = [];
+    for (const deadline = Date.now() + 60_000; viaFunction.length === 0; ) {
+      if (Date.now() > deadline) throw new Error('the scheduled-run function target never launched a task');
+      viaFunction = await startedBy('cli-function');
+    }
+    expect(viaFunction).toHaveLength(1);
+    const fromFunction = await local.waitForTask('cron', viaFunction[0], (t) => t.lastStatus === 'RUNNING', 60_000);
+    expect(fromFunction).toMatchObject({ startedBy: 'cli-function', group: 'scheduled:cli-function', launchType: 'FARGATE' });
+    expect(fromFunction.createdAt!.getTime()).toBeGreaterThanOrEqual(at);
+    expect(fromFunction.containers![0].runtimeId).toBeTruthy();
+    await aws('ecs', 'stop-task', '--cluster', 'cron', '--task', viaFunction[0]);
   });
 });

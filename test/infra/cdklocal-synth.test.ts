@@ -24,7 +24,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{
 }
 
 describe.skipIf(!existsSync(CDKLOCAL))('cdklocal synth (offline)', () => {
-  it('synthesizes both stacks and bundles the four handlers locally, without LocalStack or credentials', async () => {
+  it('synthesizes both stacks and bundles the seven handlers locally, without LocalStack or credentials', async () => {
     const { code, output } = await run(CDKLOCAL, ['synth', '--quiet', '--no-notices', '-o', outdir], {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -47,8 +47,8 @@ describe.skipIf(!existsSync(CDKLOCAL))('cdklocal synth (offline)', () => {
       .sort();
     expect(stacks).toEqual(['Berth-ControlPlane', 'Berth-Stateful']);
 
-    // The four handlers (API, task stream, capacity sweep, Spot interruption), each bundled locally.
+    // The seven handlers (API, task stream, capacity sweep, Spot interruption, scheduled run, service reconcile and park), each bundled locally.
     const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
-    expect(assets.filter((asset) => existsSync(join(outdir, asset, 'index.mjs')))).toHaveLength(4);
+    expect(assets.filter((asset) => existsSync(join(outdir, asset, 'index.mjs')))).toHaveLength(7);
   }, 90_000);
 });

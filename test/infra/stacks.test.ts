@@ -1,5 +1,5 @@
 // What Berth deploys, asserted by intent on the two stacks bin/berth.ts builds (through the same
-// addBerthStacks). The app is synthesized once (bundling the four lambdas/*.ts handlers once) and
+// addBerthStacks). The app is synthesized once (bundling the seven lambdas/*.ts handlers once) and
 // shared by every test.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,7 +39,7 @@ afterAll(() => fixture?.dispose());
 /** The import of a stateful-stack export, whatever CDK names it. */
 const anImport = { 'Fn::ImportValue': Match.stringLikeRegexp('^Berth-Stateful:') };
 
-/** The construct paths of the six functions in Berth-ControlPlane. */
+/** The construct paths of the seven functions in Berth-ControlPlane. */
 const FUNCTIONS = {
   api: 'Berth-ControlPlane/EcsApi/Handler/',
   taskStream: 'Berth-ControlPlane/TaskStream/Handler/',
@@ -47,6 +47,7 @@ const FUNCTIONS = {
   spotInterruption: 'Berth-ControlPlane/SpotInterruption/Handler/',
   serviceReconcile: 'Berth-ControlPlane/ServiceScheduler/ReconcileFunction/',
   servicePark: 'Berth-ControlPlane/ServiceScheduler/ParkFunction/',
+  scheduledRun: 'Berth-ControlPlane/ScheduledRuns/Handler/',
 } as const;
 
 const functionAt = (path: string) => resourceAt(controlPlane, 'AWS::Lambda::Function', path);
@@ -167,8 +168,8 @@ describe('Berth-Stateful', () => {
 });
 
 describe('Berth-ControlPlane: every function', () => {
-  it("has six functions: the API, the task stream processor, the capacity sweep, the Spot handler and the service loop's two steps", () => {
-    controlPlane.resourceCountIs('AWS::Lambda::Function', 6);
+  it("has seven functions: the API, the task stream processor, the capacity sweep, the Spot handler, the scheduled run and the service loop's two steps", () => {
+    controlPlane.resourceCountIs('AWS::Lambda::Function', 7);
     for (const path of Object.values(FUNCTIONS)) expect(() => functionAt(path)).not.toThrow();
   });
 
@@ -193,7 +194,7 @@ describe('Berth-ControlPlane: every function', () => {
     const lambdaRoles = Object.values(controlPlane.findResources('AWS::IAM::Role')).filter((role) =>
       JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
     );
-    expect(lambdaRoles).toHaveLength(6);
+    expect(lambdaRoles).toHaveLength(7);
     for (const role of lambdaRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     for (const path of Object.values(FUNCTIONS)) {
       const [logGroupId] = resourceAt(controlPlane, 'AWS::Logs::LogGroup', `${path}LogGroup`);
@@ -442,15 +443,15 @@ describe('Berth-ControlPlane: the task stream processor', () => {
     ]);
   });
 
-  it('has two dead-letter queues, SSE-SQS encrypted, TLS only, keeping messages 14 days', () => {
-    controlPlane.resourceCountIs('AWS::SQS::Queue', 2);
+  it('has three dead-letter queues (two here, one for scheduled runs), SSE-SQS encrypted, TLS only, keeping messages 14 days', () => {
+    controlPlane.resourceCountIs('AWS::SQS::Queue', 3);
     controlPlane.allResourcesProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
     });
-    for (const name of ['StreamFailures', 'EventsDeadLetter']) {
-      const [queueId] = resourceAt(controlPlane, 'AWS::SQS::Queue', `TaskStream/${name}/`);
-      const [, policy] = resourceAt(controlPlane, 'AWS::SQS::QueuePolicy', `TaskStream/${name}/`);
+    for (const path of ['TaskStream/StreamFailures/', 'TaskStream/EventsDeadLetter/', 'ScheduledRuns/DeadLetter/']) {
+      const [queueId] = resourceAt(controlPlane, 'AWS::SQS::Queue', path);
+      const [, policy] = resourceAt(controlPlane, 'AWS::SQS::QueuePolicy', path);
       expect(policy.Properties.Queues).toEqual([{ Ref: queueId }]);
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({
@@ -505,6 +506,88 @@ describe('Berth-ControlPlane: the capacity sweep', () => {
       BERTH_CAPACITY_WAIT_SECONDS: '300',
       NODE_OPTIONS: '--enable-source-maps',
     });
+  });
+});
+
+describe('Berth-ControlPlane: scheduled runs (EventBridge Scheduler -> RunTask)', () => {
+  const scheduledRunsDlq = () => resourceAt(controlPlane, 'AWS::SQS::Queue', 'ScheduledRuns/DeadLetter/');
+  const schedulerRole = () => resourceAt(controlPlane, 'AWS::IAM::Role', 'ScheduledRuns/SchedulerRole/');
+
+  it('has the schedule group berth', () => {
+    controlPlane.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+    controlPlane.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'berth' });
+    // Schedules are the users' (BerthScheduledTask), not the control plane's.
+    controlPlane.resourceCountIs('AWS::Scheduler::Schedule', 0);
+  });
+
+  it('names the function berth-scheduled-run (the ARN local mode recognizes) and gives it the table, account and region', () => {
+    const [, fn] = functionAt(FUNCTIONS.scheduledRun);
+    expect(fn.Properties.FunctionName).toBe('berth-scheduled-run');
+    expect(fn.Properties.Environment.Variables).toEqual({
+      BERTH_TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/RefStateTable/) }),
+      BERTH_ACCOUNT_ID: ACCOUNT,
+      BERTH_REGION: REGION,
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('retries a failed run twice within an hour (Scheduler invokes Lambda asynchronously), then sends it to the dead-letter queue', () => {
+    const [functionId] = functionAt(FUNCTIONS.scheduledRun);
+    const [dlqId] = scheduledRunsDlq();
+    const [, asyncConfig] = resourceAt(controlPlane, 'AWS::Lambda::EventInvokeConfig', 'ScheduledRuns/');
+    expect(asyncConfig.Properties).toEqual({
+      FunctionName: { Ref: functionId },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlqId, 'Arn'] } } },
+    });
+    const sqs = statementsAt(controlPlane, FUNCTIONS.scheduledRun).filter((s) => actionsOf([s]).some((a) => a.startsWith('sqs:')));
+    expect(sqs).toEqual([
+      { Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Resource: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
+    ]);
+  });
+
+  it('has a scheduler execution role that only Scheduler may assume, for schedules of this account in group berth', () => {
+    const [, role] = schedulerRole();
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': ACCOUNT },
+          ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:scheduler:${REGION}:${ACCOUNT}:schedule/berth/*`]] } },
+        },
+      },
+    ]);
+  });
+
+  it('lets that role invoke the scheduled-run function and write to its dead-letter queue, and nothing else', () => {
+    const [functionId] = functionAt(FUNCTIONS.scheduledRun);
+    const [dlqId] = scheduledRunsDlq();
+    expect(statementsAt(controlPlane, 'ScheduledRuns/SchedulerRole/')).toEqual([
+      { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [functionId, 'Arn'] } },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
+    ]);
+    // Scheduler invokes through the role: no resource policy opens the function to anyone.
+    const permissions = Object.values(controlPlane.findResources('AWS::Lambda::Permission')).filter((p) =>
+      JSON.stringify(p.Properties.FunctionName).includes(functionId),
+    );
+    expect(permissions).toEqual([]);
+  });
+
+  it('outputs what a schedule in another app needs: the function ARN, the role ARN, the group and the dead-letter queue', () => {
+    const [functionId] = functionAt(FUNCTIONS.scheduledRun);
+    const [dlqId] = scheduledRunsDlq();
+    const [roleId] = schedulerRole();
+    const [groupId] = resourceAt(controlPlane, 'AWS::Scheduler::ScheduleGroup', 'ScheduledRuns/');
+    controlPlane.hasOutput('ScheduledRunFunctionArn', { Value: { 'Fn::GetAtt': [functionId, 'Arn'] } });
+    controlPlane.hasOutput('SchedulerRoleArn', { Value: { 'Fn::GetAtt': [roleId, 'Arn'] } });
+    controlPlane.hasOutput('ScheduleGroupName', { Value: { Ref: groupId } });
+    controlPlane.hasOutput('ScheduledRunDeadLetterQueueArn', { Value: { 'Fn::GetAtt': [dlqId, 'Arn'] } });
+    controlPlane.hasOutput('ScheduledRunDeadLetterQueueUrl', { Value: { Ref: dlqId } });
   });
 });
 

@@ -3,6 +3,7 @@
  *   group     pk <group ARN>  sk GROUP              gsi1 SCHEDGROUPS#<account>#<region> / name
  *   schedule  pk <group ARN>  sk SCHEDULE#<name>    gsi1 SCHEDULES#<account>#<region> / <name>#<group>
  *   due entry pk SCHEDULEDUE  sk <fire time, 15 digits>#<schedule ARN>
+ *   retry     pk SCHEDULEDUE  sk <retry time, 15 digits>#<schedule ARN>#retry#<scheduled time>
  * A schedule's checkpoint (`nextScheduledAt`, the next firing not yet done) and its due entry are
  * written in the same transaction, conditional on the schedule's version, so the runner's queue of
  * due entries always agrees with the schedules, and a restart neither loses nor repeats a firing.
@@ -23,6 +24,10 @@ export const groupListPartition = (scope: Scope) => `SCHEDGROUPS#${scopeTag(scop
 export const scheduleListPartition = (scope: Scope) => `SCHEDULES#${scopeTag(scope)}`;
 export const DUE_PARTITION = 'SCHEDULEDUE';
 const dueSortKey = (fireAtMs: number, scheduleArn: string) => `${String(fireAtMs).padStart(15, '0')}#${scheduleArn}`;
+const retryKey = (retry: PendingRetry) => ({
+  pk: DUE_PARTITION,
+  sk: `${dueSortKey(retry.retryAt, retry.record.Arn)}#retry#${retry.scheduledAt}`,
+});
 
 export interface StoredSchedule {
   readonly record: ScheduleRecord;
@@ -46,6 +51,20 @@ export interface DueFiring {
   readonly scheduledAt: number;
   readonly fireAt: number;
 }
+/**
+ * A failed firing waiting for its next attempt. It carries the schedule as it was when it fired, so
+ * it runs (like Scheduler's retries) whatever happens to the schedule meanwhile.
+ */
+export interface PendingRetry {
+  readonly record: ScheduleRecord;
+  readonly groupArn: string;
+  readonly scheduledAt: number;
+  /** The attempt this retry is (2: the first retry). */
+  readonly attempt: number;
+  readonly retryAt: number;
+  readonly firstAttemptAt: number;
+}
+export type DueEntry = ({ readonly kind: 'firing' } & DueFiring) | ({ readonly kind: 'retry' } & PendingRetry);
 export interface NextFiring {
   readonly scheduledAt: number;
   readonly fireAt: number;
@@ -217,8 +236,10 @@ export class ScheduleRepository {
     ]);
   }
 
-  async deleteSchedule(stored: StoredSchedule): Promise<void> {
+  /** Deletes the schedule; `retry`, if given, is queued in the same transaction. */
+  async deleteSchedule(stored: StoredSchedule, retry?: PendingRetry): Promise<void> {
     await this.transact(stored.record.Arn, [
+      ...(retry ? [this.putRetry(retry)] : []),
       {
         Delete: {
           TableName: this.tableName,
@@ -232,9 +253,10 @@ export class ScheduleRepository {
     ]);
   }
 
-  /** Moves the checkpoint past a firing that was run or skipped. */
-  async advance(stored: StoredSchedule, next: NextFiring | undefined): Promise<void> {
+  /** Moves the checkpoint past a firing that was run or skipped; a failed one's retry is queued with it. */
+  async advance(stored: StoredSchedule, next: NextFiring | undefined, retry?: PendingRetry): Promise<void> {
     await this.transact(stored.record.Arn, [
+      ...(retry ? [this.putRetry(retry)] : []),
       {
         Update: {
           TableName: this.tableName,
@@ -306,9 +328,20 @@ export class ScheduleRepository {
     }
   }
 
-  /** Due entries whose fire time is at or before `nowMs`, earliest first. */
-  async dueFirings(nowMs: number, limit = 100): Promise<DueFiring[]> {
-    const found: DueFiring[] = [];
+  /**
+   * Ends a retry (it ran, or gave up) and queues the next one, if any; VersionConflictError when the
+   * retry was already ended by someone else.
+   */
+  async finishRetry(done: PendingRetry, next: PendingRetry | undefined): Promise<void> {
+    await this.transact(done.record.Arn, [
+      { Delete: { TableName: this.tableName, Key: retryKey(done), ConditionExpression: 'attribute_exists(pk)' } },
+      ...(next ? [this.putRetry(next)] : []),
+    ]);
+  }
+
+  /** Due firings and retries whose time is at or before `nowMs`, earliest first. */
+  async dueEntries(nowMs: number, limit = 100): Promise<DueEntry[]> {
+    const found: DueEntry[] = [];
     for await (const item of queryItems(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :p AND sk <= :until',
@@ -316,7 +349,21 @@ export class ScheduleRepository {
       ExpressionAttributeValues: { ':p': DUE_PARTITION, ':until': `${String(nowMs).padStart(15, '0')}$` },
       ConsistentRead: true,
     })) {
+      if (item.kind === 'schedule-retry') {
+        found.push({
+          kind: 'retry',
+          record: item.doc as ScheduleRecord,
+          groupArn: item.groupArn as string,
+          scheduledAt: item.scheduledAt as number,
+          attempt: item.attempt as number,
+          retryAt: item.retryAt as number,
+          firstAttemptAt: item.firstAttemptAt as number,
+        });
+        if (found.length >= limit) break;
+        continue;
+      }
       found.push({
+        kind: 'firing',
         scheduleArn: item.scheduleArn as string,
         groupArn: item.groupArn as string,
         name: item.name as string,
@@ -336,6 +383,24 @@ export class ScheduleRepository {
       gsi1pk: scheduleListPartition(scope),
       gsi1sk: `${record.Name}#${record.GroupName}`,
       ...(next ? { nextScheduledAt: next.scheduledAt, nextFireAt: next.fireAt } : {}),
+    };
+  }
+
+  private putRetry(retry: PendingRetry) {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...retryKey(retry),
+          kind: 'schedule-retry',
+          doc: retry.record,
+          groupArn: retry.groupArn,
+          scheduledAt: retry.scheduledAt,
+          attempt: retry.attempt,
+          retryAt: retry.retryAt,
+          firstAttemptAt: retry.firstAttemptAt,
+        },
+      },
     };
   }
 
