@@ -319,6 +319,22 @@ describe('bad inputs: the exact ECS error and no write', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it.each([
+    { name: 'StopServiceDeployment with an unknown stopType', target: 'StopServiceDeployment', body: () => ({ serviceDeploymentArn: known, stopType: 'PAUSE' }), error: 'InvalidParameterException' },
+    { name: 'StopServiceDeployment without serviceDeploymentArn', target: 'StopServiceDeployment', body: () => ({ stopType: 'ROLLBACK' }), error: 'InvalidParameterException' },
+    { name: 'ListServiceDeployments with an unknown status', target: 'ListServiceDeployments', body: () => ({ cluster: 'dep', service: 'known', status: ['DONE'] }), error: 'InvalidParameterException' },
+    { name: 'ListServiceDeployments with a createdAt that is no timestamp', target: 'ListServiceDeployments', body: () => ({ cluster: 'dep', service: 'known', createdAt: { before: 'yesterday' } }), error: 'SerializationException' },
+    { name: 'ListServiceDeployments without service', target: 'ListServiceDeployments', body: () => ({ cluster: 'dep' }), error: 'InvalidParameterException' },
+    { name: 'DescribeServiceDeployments with a string for the list', target: 'DescribeServiceDeployments', body: () => ({ serviceDeploymentArns: known }), error: 'SerializationException' },
+    { name: 'DescribeServiceRevisions with numbers in the list', target: 'DescribeServiceRevisions', body: () => ({ serviceRevisionArns: [1] }), error: 'SerializationException' },
+  ])('raw: $name -> $error', async ({ target, body, error }) => {
+    const before = await snapshot();
+    const response = await berth.raw(target, JSON.stringify(body()));
+    expect(response.status).toBe(400);
+    expect(response.json).toMatchObject({ __type: error, message: expect.any(String) });
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('DescribeServiceDeployments and DescribeServiceRevisions answer unknown, foreign and malformed ARNs as MISSING failures', async () => {
     const foreign = known.replace(REGION, 'eu-west-1');
     const unknown = `${ARN}:service-revision/dep/known/1234567890123456789`;
