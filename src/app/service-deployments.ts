@@ -78,7 +78,9 @@ export async function listServiceDeployments(ctx: RequestContext, input: ListSer
       (after === undefined || sd.createdAt > after) &&
       (before === undefined || sd.createdAt < before),
   );
-  return { serviceDeployments: page.items.map(brief), nextToken: page.nextToken };
+  // The newest one's live copy is on the service item (its own item may lag in counts only).
+  const live = (sd: ServiceDeploymentRecord) => (sd.id === stored.serviceDeployment?.id ? stored.serviceDeployment : sd);
+  return { serviceDeployments: page.items.map((sd) => brief(live(sd))), nextToken: page.nextToken };
 }
 
 /** The ARNs' service items, read once per service: a history item counts only for the service it was written for. */
@@ -108,7 +110,15 @@ export async function describeServiceDeployments(ctx: RequestContext, input: { s
   for (const reference of input.serviceDeploymentArns) {
     const arn = mine(ctx, parseHistoryArn(reference), 'service-deployment');
     const service = arn && (await serviceOf(arn));
-    const sd = service && (await ctx.services.serviceDeployment(service.record.clusterArn, arn.serviceName, arn.id));
+    if (!arn || !service) {
+      failures.push({ arn: reference, reason: 'MISSING' });
+      continue;
+    }
+    // The newest one is read from the service item, where its live counts are.
+    const sd =
+      service.serviceDeployment?.id === arn.id
+        ? service.serviceDeployment
+        : await ctx.services.serviceDeployment(service.record.clusterArn, arn.serviceName, arn.id);
     if (sd && sd.serviceCreatedAt === service.record.createdAt) serviceDeployments.push(sd);
     else failures.push({ arn: reference, reason: 'MISSING' });
   }

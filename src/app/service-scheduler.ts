@@ -23,7 +23,7 @@ import { capacityProviderKind } from '../domain/capacity-strategy';
 import { uuidFrom, type LaunchTarget } from '../domain/new-task';
 import type { Tag } from '../domain/records';
 import { serviceGroup, type DeploymentRecord, type ServiceRecord } from '../domain/service';
-import { progressServiceDeployment } from '../domain/service-deployment';
+import { changesHistory, progressServiceDeployment } from '../domain/service-deployment';
 import { appendServiceEvents, serviceMessages } from '../domain/service-messages';
 import type { Plan, TaskStart } from '../domain/service-plan';
 import { reconcile } from '../domain/service-reconciler';
@@ -123,7 +123,8 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
     const inactive = record.status === 'INACTIVE';
     await ctx.services.update(next, held, 'scheduler', {
       ...(inactive ? { expiresAtMs: now + ctx.retention.inactiveClusterMs } : {}),
-      ...(releaseChanged && release ? { history: { serviceDeployments: [release] } } : {}),
+      // Its own item only when more than the live counts changed (the service item's copy has those).
+      ...(release && stored.serviceDeployment && changesHistory(stored.serviceDeployment, release) ? { history: { serviceDeployments: [release] } } : {}),
     });
   }
   committed.started.length = 0;

@@ -370,3 +370,17 @@ export function parseHistoryArn(arn: string): HistoryArn | undefined {
   const idOk = kind === 'service-deployment' ? SERVICE_DEPLOYMENT_ID_PATTERN.test(id) : REVISION_ID_PATTERN.test(id);
   return idOk ? { kind: kind as HistoryArn['kind'], partition, region, account, clusterName, serviceName, id } : undefined;
 }
+
+/**
+ * Whether a change must reach the service deployment's own item, not only the copy on the service
+ * item: everything but the live counts (task counts, failureCount), which change on most passes and
+ * are read from the service item's copy while the service deployment is the newest. Keeping those out
+ * lets most passes stay a single conditional Put instead of a transaction.
+ */
+export function changesHistory(before: ServiceDeploymentRecord, after: ServiceDeploymentRecord): boolean {
+  const durable = (sd: ServiceDeploymentRecord) => {
+    const { targetServiceRevision: _t, sourceServiceRevisions: _s, deploymentCircuitBreaker, updatedAt: _u, version: _v, ...rest } = sd;
+    return JSON.stringify({ ...rest, breaker: deploymentCircuitBreaker.status });
+  };
+  return durable(before) !== durable(after);
+}

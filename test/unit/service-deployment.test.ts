@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { failDeployment, requestRollback } from '../../src/domain/circuit-breaker';
 import type { DeploymentRecord, ServiceRecord } from '../../src/domain/service';
 import {
+  changesHistory,
   decideStop,
   markRollbackRequested,
   parseHistoryArn,
@@ -78,6 +79,16 @@ describe('progressServiceDeployment', () => {
     const counted = progressServiceDeployment(sd, SERVICE, rollout({ runningCount: 4 }, { runningCount: 1, pendingCount: 2 }), LATER);
     expect(counted.targetServiceRevision).toMatchObject({ runningTaskCount: 1, pendingTaskCount: 2, requestedTaskCount: 4 });
     expect(counted.sourceServiceRevisions[0]).toMatchObject({ arn: serviceRevisionArnOf(SERVICE.serviceArn, OLD), runningTaskCount: 4 });
+  });
+});
+
+describe('changesHistory', () => {
+  it('is false for live counts only, true for anything else', () => {
+    const sd = started('IN_PROGRESS', { startedAt: NOW });
+    const counted = progressServiceDeployment(sd, SERVICE, rollout({ runningCount: 4 }, { runningCount: 1 }), LATER);
+    expect(changesHistory(sd, counted)).toBe(false);
+    expect(changesHistory(sd, progressServiceDeployment(sd, SERVICE, rollout({}, { rolloutState: 'COMPLETED' }), LATER))).toBe(true);
+    expect(changesHistory(started(), progressServiceDeployment(started(), SERVICE, rollout(), LATER))).toBe(true);
   });
 });
 

@@ -34,8 +34,7 @@ export interface StoredService {
 
 /**
  * History items written in the same transaction as a service item change: service deployments (each
- * conditional on the version it had: absent for version 1) and new service revisions (immutable, put
- * only if absent).
+ * only over an older version of itself) and new service revisions (immutable, put only if absent).
  */
 export interface HistoryWrites {
   readonly serviceDeployments?: readonly ServiceDeploymentRecord[];
@@ -253,17 +252,17 @@ export class ServiceRepository {
   }
 
   private historyItems(history: HistoryWrites): Record<string, unknown>[] {
-    const deployments = (history.serviceDeployments ?? []).map((sd) => {
-      const first = sd.version === 1;
-      return {
-        Put: {
-          TableName: this.tableName,
-          Item: { ...serviceDeploymentKey(sd.clusterArn, nameOf(sd.serviceArn), sd.id), kind: 'service-deployment', version: sd.version, doc: sd },
-          ConditionExpression: first ? 'attribute_not_exists(pk)' : '#version = :previous',
-          ...(first ? {} : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':previous': sd.version - 1 } }),
-        },
-      };
-    });
+    // The service item's version condition (same transaction) orders these writes; the item's own
+    // condition keeps a late write from taking it back to an older version.
+    const deployments = (history.serviceDeployments ?? []).map((sd) => ({
+      Put: {
+        TableName: this.tableName,
+        Item: { ...serviceDeploymentKey(sd.clusterArn, nameOf(sd.serviceArn), sd.id), kind: 'service-deployment', version: sd.version, doc: sd },
+        ConditionExpression: 'attribute_not_exists(pk) OR #version < :version',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':version': sd.version },
+      },
+    }));
     const revisions = (history.revisions ?? []).map((rev) => ({
       Put: {
         TableName: this.tableName,
