@@ -31,7 +31,9 @@ import { startLocalBerth, type LocalBerth } from '../support/local-berth';
 
 const CLUSTER = 'rollouts';
 const NETWORK = { awsvpcConfiguration: { subnets: ['subnet-local'] } };
-const WAIT = { minDelay: 1, maxDelay: 1, maxWaitTime: 40 };
+const WAIT = { minDelay: 1, maxDelay: 1, maxWaitTime: 90 };
+/** Per test: rollouts of a few tasks take seconds, but a loaded 2-core machine stretches them. */
+const TEST_TIMEOUT = 150_000;
 const ARN = 'arn:aws:ecs:us-east-1:000000000000';
 let local: LocalBerth;
 const killed: number[] = [];
@@ -73,7 +75,7 @@ async function tasksOf(name: string, desiredStatus: 'RUNNING' | 'STOPPED'): Prom
 }
 const running = async (name: string) => (await tasksOf(name, 'RUNNING')).filter((t) => t.lastStatus === 'RUNNING');
 
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 40_000): Promise<T> {
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
@@ -121,7 +123,6 @@ describe.concurrent('the deployment circuit breaker in local mode', () => {
       () => describeService('brk'),
       (s) => s.taskDefinition!.endsWith('app:1') && completed(4)(s) && s.deployments![0].id === good,
       'rolled back and COMPLETED',
-      60_000,
     );
     const messages = back.events!.map((e) => e.message);
     expect(messages).toContain(`(service brk) (deployment ${bad}) deployment failed: tasks failed to start.`);
@@ -155,7 +156,7 @@ describe.concurrent('the deployment circuit breaker in local mode', () => {
     });
     expect(sd.deploymentCircuitBreaker!.failureCount).toBeGreaterThanOrEqual(3);
     expect(sd.finishedAt).toBeInstanceOf(Date);
-  });
+  }, TEST_TIMEOUT);
 
   // /usr/bin/aws (CLI v1 here) has update-service but none of the service deployment commands: those go through the SDK.
   it('StopServiceDeployment ROLLBACK rolls back a deployment that cannot move (started with the AWS CLI)', async () => {
@@ -194,7 +195,7 @@ describe.concurrent('the deployment circuit breaker in local mode', () => {
     expect(back.deployments![0].id).toBe(good);
     expect(back.events!.map((e) => e.message)).toContain(`(service hold) rolling back to deployment ${good}.`);
     expect((await running('hold')).map((t) => t.taskArn).sort()).toEqual(original);
-  });
+  }, TEST_TIMEOUT);
 });
 
 describe('a 4-task service in local mode', () => {
@@ -205,6 +206,8 @@ describe('a 4-task service in local mode', () => {
     if (to === 'app:2') {
       await create('roll', 4);
       await stable('roll');
+    } else {
+      await until(() => describeService('roll'), completed(4), 'the previous rollout COMPLETED');
     }
     const { service } = await ecs().send(
       new UpdateServiceCommand({
@@ -230,14 +233,13 @@ describe('a 4-task service in local mode', () => {
       },
       (s) => completed(4)(s) && s.deployments![0].id === fresh,
       'rollout COMPLETED',
-      60_000,
     );
     expect(polls).toBeGreaterThan(1);
     expect(observed.taskDefinition).toBe(`${ARN}:task-definition/${to}`);
     const now = await running('roll');
     expect(now).toHaveLength(4);
     expect(now.every((t) => t.startedBy === fresh && t.taskDefinitionArn!.endsWith(to))).toBe(true);
-  });
+  }, TEST_TIMEOUT);
 
   it('replaces a task whose OS process was killed', async () => {
     const [victim] = await running('roll');
@@ -253,18 +255,18 @@ describe('a 4-task service in local mode', () => {
       'a replacement RUNNING',
     );
     expect(replaced.every((t) => t.startedBy === victim.startedBy)).toBe(true);
-  });
+  }, TEST_TIMEOUT);
 
   it('scales 4 -> 10 -> 0', async () => {
     await ecs().send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'roll', desiredCount: 10 }));
-    await until(() => describeService('roll'), completed(10), '10 RUNNING and steady', 60_000);
+    await until(() => describeService('roll'), completed(10), '10 RUNNING and steady');
     expect(await running('roll')).toHaveLength(10);
     await ecs().send(new UpdateServiceCommand({ cluster: CLUSTER, service: 'roll', desiredCount: 0 }));
-    const zero = await until(() => describeService('roll'), completed(0), '0 tasks and steady', 60_000);
+    const zero = await until(() => describeService('roll'), completed(0), '0 tasks and steady');
     expect(zero.deployments![0].desiredCount).toBe(0);
     expect(await tasksOf('roll', 'RUNNING')).toEqual([]);
     const stopped = (await tasksOf('roll', 'STOPPED')).filter((t) => t.stoppedReason?.startsWith('Scaling activity initiated by'));
     expect(stopped.length).toBeGreaterThanOrEqual(10);
     for (const t of stopped) expect(t.stopCode).toBe('ServiceSchedulerInitiated');
-  });
+  }, TEST_TIMEOUT);
 });
