@@ -4,6 +4,7 @@ import * as agentReports from '../app/agent-reports';
 import * as clusters from '../app/clusters';
 import * as containerInstances from '../app/container-instances';
 import type { RequestContext } from '../app/context';
+import * as serviceDeployments from '../app/service-deployments';
 import * as services from '../app/services';
 import * as tagging from '../app/tagging';
 import * as taskDefinitions from '../app/task-definitions';
@@ -34,6 +35,10 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   DeleteService: services.deleteService,
   DescribeServices: services.describeServices,
   ListServices: services.listServices,
+  ListServiceDeployments: serviceDeployments.listServiceDeployments,
+  DescribeServiceDeployments: serviceDeployments.describeServiceDeployments,
+  DescribeServiceRevisions: serviceDeployments.describeServiceRevisions,
+  StopServiceDeployment: serviceDeployments.stopServiceDeployment,
   TagResource: tagging.tagResource,
   UntagResource: tagging.untagResource,
   ListTagsForResource: tagging.listTagsForResource,

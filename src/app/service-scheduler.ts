@@ -23,6 +23,7 @@ import { capacityProviderKind } from '../domain/capacity-strategy';
 import { uuidFrom, type LaunchTarget } from '../domain/new-task';
 import type { Tag } from '../domain/records';
 import { serviceGroup, type DeploymentRecord, type ServiceRecord } from '../domain/service';
+import { changesHistory, progressServiceDeployment } from '../domain/service-deployment';
 import { appendServiceEvents, serviceMessages } from '../domain/service-messages';
 import type { Plan, TaskStart } from '../domain/service-plan';
 import { reconcile } from '../domain/service-reconciler';
@@ -102,19 +103,29 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
     ...(committed.started.length ? [serviceMessages.started(serviceName, committed.started)] : []),
   ];
   const record: ServiceRecord = { ...stored.record, ...plan.service, version: held + 1 };
+  const deployments = mergeDeployments(stored.deployments, plan.deployments);
+  // The service deployment follows its records (PENDING -> IN_PROGRESS -> SUCCESSFUL, rollbacks, ...),
+  // written with the service item so its history never disagrees with the deployments it shows.
+  const release = stored.serviceDeployment && progressServiceDeployment(stored.serviceDeployment, record, deployments, now);
+  const releaseChanged = release !== stored.serviceDeployment;
   const next: StoredService = {
     ...stored,
     record,
-    deployments: keepDeployments(mergeDeployments(stored.deployments, plan.deployments)),
+    deployments: keepDeployments(deployments),
     events: appendServiceEvents(stored.events, messages, now, () => uuidFrom(ctx.randomBytes(16))),
     version: held + 1,
+    serviceDeployment: release,
   };
   // A steady service's repeated "steady state" is left out of its events: then there is nothing to write.
   const eventsChanged = next.events[0]?.id !== stored.events[0]?.id;
-  const changed = plan.deployments.length > 0 || plan.service !== undefined || eventsChanged;
+  const changed = plan.deployments.length > 0 || plan.service !== undefined || eventsChanged || releaseChanged;
   if (changed) {
     const inactive = record.status === 'INACTIVE';
-    await ctx.services.update(next, held, 'scheduler', inactive ? { expiresAtMs: now + ctx.retention.inactiveClusterMs } : {});
+    await ctx.services.update(next, held, 'scheduler', {
+      ...(inactive ? { expiresAtMs: now + ctx.retention.inactiveClusterMs } : {}),
+      // Its own item only when more than the live counts changed (the service item's copy has those).
+      ...(release && stored.serviceDeployment && changesHistory(stored.serviceDeployment, release) ? { history: { serviceDeployments: [release] } } : {}),
+    });
   }
   committed.started.length = 0;
   committed.stopped.length = 0;

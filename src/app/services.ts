@@ -26,6 +26,13 @@ import {
   type Refusal,
   type UpdateServiceInput,
 } from '../domain/service-rules';
+import {
+  requestStopForDelete,
+  serviceDeploymentIdFrom,
+  serviceRevisionOf,
+  startServiceDeployment,
+  type ServiceDeploymentRecord,
+} from '../domain/service-deployment';
 import { validateTags } from '../domain/tags';
 import type { StoredService } from '../adapters/dynamodb/service-repository';
 import type { StoredTaskDefinition } from '../adapters/dynamodb/task-definition-repository';
@@ -143,8 +150,20 @@ export async function createService(ctx: RequestContext, input: CreateServiceReq
       ...(input.clientToken ? { clientToken: input.clientToken } : {}),
       version,
     };
-    const stored: StoredService = { record, deployments: [decided.deployment], events: [], version, requestDigest: digest };
-    const outcome = await ctx.services.create(stored, existing?.version);
+    // The first service deployment and its revision, written with the service.
+    const release = startServiceDeployment(record, [decided.deployment], decided.deployment.id, undefined, serviceDeploymentIdFrom(now, randomUnit(ctx)), now);
+    const stored: StoredService = {
+      record,
+      deployments: [decided.deployment],
+      events: [],
+      version,
+      requestDigest: digest,
+      serviceDeployment: release.created,
+    };
+    const outcome = await ctx.services.create(stored, existing?.version, {
+      serviceDeployments: [release.created],
+      revisions: [serviceRevisionOf(record, decided.deployment, td.record.containerDefinitions)],
+    });
     // The cluster went away, or another CreateService of this name won: decide again on fresh reads.
     if (outcome !== 'created') throw new VersionConflictError(record.serviceArn);
     return { service: serviceView(stored, true) };
@@ -152,7 +171,7 @@ export async function createService(ctx: RequestContext, input: CreateServiceReq
 }
 
 /** The service a request names, in an ACTIVE cluster, or ServiceNotFoundException. */
-async function namedService(ctx: RequestContext, cluster: string | undefined, reference: string) {
+export async function namedService(ctx: RequestContext, cluster: string | undefined, reference: string) {
   const owner = await activeCluster(ctx, cluster);
   const name = serviceNameIn(ctx, owner.record.clusterArn, reference);
   const stored = name === undefined ? undefined : await ctx.services.get(owner.record.clusterArn, name);
@@ -209,13 +228,21 @@ export async function updateService(ctx: RequestContext, input: UpdateServiceReq
       ...(input.enableECSManagedTags !== undefined ? { enableECSManagedTags: input.enableECSManagedTags } : {}),
       ...(input.enableExecuteCommand !== undefined ? { enableExecuteCommand: input.enableExecuteCommand } : {}),
     };
-    const next: StoredService = {
-      ...stored,
-      record,
-      deployments: mergeDeployments(stored.deployments, outcome.deployments),
-      version: record.version,
-    };
-    await ctx.services.update(next, stored.version, 'api');
+    const deployments = mergeDeployments(stored.deployments, outcome.deployments);
+    const fresh = outcome.trigger ? outcome.deployments.find((d) => !stored.deployments.some((s) => s.id === d.id)) : undefined;
+    // A new deployment record is a new service deployment and revision, in the same transaction.
+    let serviceDeployment = stored.serviceDeployment;
+    const history: { serviceDeployments: ServiceDeploymentRecord[]; revisions: ReturnType<typeof serviceRevisionOf>[] } = { serviceDeployments: [], revisions: [] };
+    if (fresh) {
+      const now = fresh.createdAt;
+      const release = startServiceDeployment(record, deployments, fresh.id, stored.serviceDeployment, serviceDeploymentIdFrom(now, randomUnit(ctx)), now);
+      if (release.previous && release.previous !== stored.serviceDeployment) history.serviceDeployments.push(release.previous);
+      history.serviceDeployments.push(release.created);
+      history.revisions.push(serviceRevisionOf(record, fresh, td?.record.containerDefinitions ?? []));
+      serviceDeployment = release.created;
+    }
+    const next: StoredService = { ...stored, record, deployments, version: record.version, serviceDeployment };
+    await ctx.services.update(next, stored.version, 'api', { history });
     return { service: serviceView(next, true) };
   });
 }
@@ -237,14 +264,19 @@ export async function deleteService(ctx: RequestContext, input: { cluster?: stri
       throw new InvalidParameterException('The service cannot be stopped while it is scaled above 0.');
     }
     const now = ctx.clock();
+    const sd = stored.serviceDeployment && requestStopForDelete(stored.serviceDeployment, now);
     const next: StoredService = {
       ...stored,
       record: { ...record, status: 'DRAINING', desiredCount: 0, version: stored.version + 1 },
       deployments: stored.deployments.map((d) => (d.status === 'PRIMARY' ? { ...d, desiredCount: 0, updatedAt: now } : d)),
       version: stored.version + 1,
+      serviceDeployment: sd,
     };
     // ECS counts ACTIVE services in activeServicesCount: a DRAINING one no longer counts.
-    await ctx.services.update(next, stored.version, 'api', { activeServicesDelta: -1 });
+    await ctx.services.update(next, stored.version, 'api', {
+      activeServicesDelta: -1,
+      history: { serviceDeployments: sd && sd !== stored.serviceDeployment ? [sd] : [] },
+    });
     return { service: serviceView(next, true) };
   });
 }

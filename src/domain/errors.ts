@@ -47,6 +47,9 @@ export class UpdateInProgressException extends BerthError {
 export class ServiceNotFoundException extends BerthError {
   override readonly name = 'ServiceNotFoundException';
 }
+export class ServiceDeploymentNotFoundException extends BerthError {
+  override readonly name = 'ServiceDeploymentNotFoundException';
+}
 export class ServiceNotActiveException extends BerthError {
   override readonly name = 'ServiceNotActiveException';
 }

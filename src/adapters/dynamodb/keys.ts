@@ -44,3 +44,16 @@ export const unplacedPartition = (scope: Scope) => `UNPLACED#${scopeTag(scope)}`
 /** Services live in their cluster's partition (with their deployments and events in the one item). */
 export const SERVICE_SK_PREFIX = 'SERVICE#';
 export const serviceKey = (clusterArn: string, serviceName: string) => ({ pk: clusterArn, sk: `${SERVICE_SK_PREFIX}${serviceName}` });
+/**
+ * A service's history, beside it in its cluster's partition: one item per service deployment (ids
+ * sort by creation, so a descending range lists newest first) and one per service revision.
+ */
+export const serviceDeploymentPrefix = (serviceName: string) => `SVCDEPLOY#${serviceName}#`;
+export const serviceDeploymentKey = (clusterArn: string, serviceName: string, id: string) => ({
+  pk: clusterArn,
+  sk: `${serviceDeploymentPrefix(serviceName)}${id}`,
+});
+export const serviceRevisionKey = (clusterArn: string, serviceName: string, revisionId: string) => ({
+  pk: clusterArn,
+  sk: `SVCREV#${serviceName}#${revisionId}`,
+});

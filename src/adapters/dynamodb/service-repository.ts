@@ -10,10 +10,11 @@
 import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { VersionConflictError } from '../../domain/errors';
 import type { DeploymentRecord, ServiceRecord } from '../../domain/service';
+import type { ServiceDeploymentRecord, ServiceRevisionRecord } from '../../domain/service-deployment';
 import type { ServiceEvent } from '../../domain/service-messages';
 import { clusterCountsUpdate } from './cluster-repository';
 import { conditionally, epochSeconds, failedConditions } from './conditional-writes';
-import { SERVICE_SK_PREFIX, serviceKey } from './keys';
+import { SERVICE_SK_PREFIX, serviceDeploymentKey, serviceDeploymentPrefix, serviceKey, serviceRevisionKey } from './keys';
 import { queryItems, queryPage, type Page, type PageRequest } from './query-pages';
 import { TABLE_SCHEMA } from './table-schema';
 
@@ -27,6 +28,17 @@ export interface StoredService {
   readonly version: number;
   /** CreateService idempotency: a digest of the creating request. */
   readonly requestDigest?: string;
+  /** The newest service deployment (its own item keeps it after a newer one replaces it here). */
+  readonly serviceDeployment?: ServiceDeploymentRecord;
+}
+
+/**
+ * History items written in the same transaction as a service item change: service deployments (each
+ * only over an older version of itself) and new service revisions (immutable, put only if absent).
+ */
+export interface HistoryWrites {
+  readonly serviceDeployments?: readonly ServiceDeploymentRecord[];
+  readonly revisions?: readonly ServiceRevisionRecord[];
 }
 
 export type CreateServiceOutcome = 'created' | 'exists' | 'cluster-changed';
@@ -40,7 +52,11 @@ const toStored = (item: Record<string, unknown>): StoredService => ({
   events: (item.events as ServiceEvent[] | undefined) ?? [],
   version: item.version as number,
   requestDigest: item.requestDigest as string | undefined,
+  serviceDeployment: item.serviceDeployment as ServiceDeploymentRecord | undefined,
 });
+
+/** The service name in a service ARN (service/<cluster>/<name>). */
+const nameOf = (serviceArn: string) => serviceArn.slice(serviceArn.lastIndexOf('/') + 1);
 
 export class ServiceRepository {
   constructor(
@@ -59,9 +75,9 @@ export class ServiceRepository {
    * Creates the service with the cluster's activeServicesCount + 1 in one transaction (the cluster
    * must be ACTIVE), or replaces an INACTIVE service of the same name at `replacing` (ECS reuses the ARN).
    */
-  async create(service: StoredService, replacing?: number): Promise<CreateServiceOutcome> {
+  async create(service: StoredService, replacing?: number, history: HistoryWrites = {}): Promise<CreateServiceOutcome> {
     const { record } = service;
-    const items = [
+    const items: Record<string, unknown>[] = [
       clusterCountsUpdate(this.tableName, record.clusterArn, { activeServicesCount: 1 }),
       {
         Put: {
@@ -77,9 +93,10 @@ export class ServiceRepository {
               }),
         },
       },
+      ...this.historyItems(history),
     ];
     try {
-      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
       return 'created';
     } catch (error) {
       const failed = failedConditions(error);
@@ -99,7 +116,7 @@ export class ServiceRepository {
     service: StoredService,
     expectedVersion: number,
     writer: ServiceWriter,
-    options: { activeServicesDelta?: number; expiresAtMs?: number } = {},
+    options: { activeServicesDelta?: number; expiresAtMs?: number; history?: HistoryWrites } = {},
   ): Promise<void> {
     const put = {
       TableName: this.tableName,
@@ -108,16 +125,16 @@ export class ServiceRepository {
       ExpressionAttributeNames: { '#version': 'version' },
       ExpressionAttributeValues: { ':expected': expectedVersion },
     };
-    if (!options.activeServicesDelta) {
+    const history = this.historyItems(options.history ?? {});
+    if (!options.activeServicesDelta && history.length === 0) {
       await conditionally(service.record.serviceArn, () => this.doc.send(new PutCommand(put)));
       return;
     }
+    const counter = options.activeServicesDelta
+      ? [clusterCountsUpdate(this.tableName, service.record.clusterArn, { activeServicesCount: options.activeServicesDelta })]
+      : [];
     try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [{ Put: put }, clusterCountsUpdate(this.tableName, service.record.clusterArn, { activeServicesCount: options.activeServicesDelta })],
-        }),
-      );
+      await this.doc.send(new TransactWriteCommand({ TransactItems: [{ Put: put }, ...counter, ...history] as never }));
     } catch (error) {
       if (failedConditions(error)) throw new VersionConflictError(service.record.serviceArn, { cause: error });
       throw error;
@@ -195,6 +212,71 @@ export class ServiceRepository {
     return arns;
   }
 
+  /** One service deployment, as last written. */
+  async serviceDeployment(clusterArn: string, serviceName: string, id: string): Promise<ServiceDeploymentRecord | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: serviceDeploymentKey(clusterArn, serviceName, id), ConsistentRead: true }),
+    );
+    return Item?.doc as ServiceDeploymentRecord | undefined;
+  }
+
+  async serviceRevision(clusterArn: string, serviceName: string, revisionId: string): Promise<ServiceRevisionRecord | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: serviceRevisionKey(clusterArn, serviceName, revisionId), ConsistentRead: true }),
+    );
+    return Item?.doc as ServiceRevisionRecord | undefined;
+  }
+
+  /** One API page of a service's deployments, newest first; `accept` filters while paging. */
+  async listServiceDeployments(
+    clusterArn: string,
+    serviceName: string,
+    page: PageRequest,
+    accept: (sd: ServiceDeploymentRecord) => boolean,
+  ): Promise<Page<ServiceDeploymentRecord>> {
+    const result = await queryPage(
+      this.doc,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':p': clusterArn, ':prefix': serviceDeploymentPrefix(serviceName) },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+      ['pk', 'sk'],
+      { attribute: 'pk', value: clusterArn },
+      page,
+      (item) => accept(item.doc as ServiceDeploymentRecord),
+    );
+    return { items: result.items.map((item) => item.doc as ServiceDeploymentRecord), nextToken: result.nextToken };
+  }
+
+  private historyItems(history: HistoryWrites): Record<string, unknown>[] {
+    // The service item's version condition (same transaction) orders these writes; the item's own
+    // condition keeps a late write from taking it back to an older version.
+    const deployments = (history.serviceDeployments ?? []).map((sd) => ({
+      Put: {
+        TableName: this.tableName,
+        Item: { ...serviceDeploymentKey(sd.clusterArn, nameOf(sd.serviceArn), sd.id), kind: 'service-deployment', version: sd.version, doc: sd },
+        ConditionExpression: 'attribute_not_exists(pk) OR #version < :version',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':version': sd.version },
+      },
+    }));
+    const revisions = (history.revisions ?? []).map((rev) => ({
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...serviceRevisionKey(rev.clusterArn, nameOf(rev.serviceArn), rev.serviceRevisionArn.slice(rev.serviceRevisionArn.lastIndexOf('/') + 1)),
+          kind: 'service-revision',
+          doc: rev,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    }));
+    return [...deployments, ...revisions];
+  }
+
   private item(service: StoredService, writer: ServiceWriter) {
     return {
       ...serviceKey(service.record.clusterArn, service.record.serviceName),
@@ -205,6 +287,7 @@ export class ServiceRepository {
       events: service.events,
       changedBy: writer,
       ...(service.requestDigest ? { requestDigest: service.requestDigest } : {}),
+      ...(service.serviceDeployment ? { serviceDeployment: service.serviceDeployment } : {}),
     };
   }
 }
