@@ -5,6 +5,7 @@ import * as clusters from '../app/clusters';
 import * as containerInstances from '../app/container-instances';
 import type { RequestContext } from '../app/context';
 import * as services from '../app/services';
+import * as startTask from '../app/start-task';
 import * as tagging from '../app/tagging';
 import * as taskDefinitions from '../app/task-definitions';
 import * as tasks from '../app/tasks';
@@ -26,6 +27,7 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   ListTaskDefinitions: taskDefinitions.listTaskDefinitions,
   ListTaskDefinitionFamilies: taskDefinitions.listTaskDefinitionFamilies,
   RunTask: tasks.runTask,
+  StartTask: startTask.startTask,
   StopTask: tasks.stopTask,
   DescribeTasks: tasks.describeTasks,
   ListTasks: tasks.listTasks,

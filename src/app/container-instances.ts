@@ -176,7 +176,7 @@ async function reRegister(
  * A container instance reference (id, or ARN `container-instance/<cluster>/<id>`) of the named
  * cluster (or the Fargate pool); undefined when malformed or another cluster's, account's or region's.
  */
-function instanceArnFor(ctx: RequestContext, clusterName: string | undefined, reference: string): string | undefined {
+export function instanceArnFor(ctx: RequestContext, clusterName: string | undefined, reference: string): string | undefined {
   if (!clusterName) return undefined;
   if (!reference.startsWith('arn:')) {
     return ID_PATTERN.test(reference) ? containerInstanceArn(ctx.scope, clusterName, reference) : undefined;
