@@ -20,6 +20,8 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   ListClusters: clusters.listClusters,
   DeleteCluster: clusters.deleteCluster,
   PutClusterCapacityProviders: clusters.putClusterCapacityProviders,
+  UpdateCluster: clusters.updateCluster,
+  UpdateClusterSettings: clusters.updateClusterSettings,
   DescribeCapacityProviders: clusters.describeCapacityProviders,
   RegisterTaskDefinition: taskDefinitions.registerTaskDefinition,
   DescribeTaskDefinition: taskDefinitions.describeTaskDefinition,
