@@ -1,5 +1,6 @@
 /** The ECS operations Berth serves: operation name -> use case. Validation happens before the call. */
 import * as agentAssignments from '../app/agent-assignments';
+import * as accountSettings from '../app/account-settings';
 import * as agentReports from '../app/agent-reports';
 import * as clusters from '../app/clusters';
 import * as containerInstances from '../app/container-instances';
@@ -41,6 +42,10 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   TagResource: tagging.tagResource,
   UntagResource: tagging.untagResource,
   ListTagsForResource: tagging.listTagsForResource,
+  PutAccountSetting: accountSettings.putAccountSetting,
+  PutAccountSettingDefault: accountSettings.putAccountSettingDefault,
+  DeleteAccountSetting: accountSettings.deleteAccountSetting,
+  ListAccountSettings: accountSettings.listAccountSettings,
   RegisterContainerInstance: containerInstances.registerContainerInstance,
   DeregisterContainerInstance: containerInstances.deregisterContainerInstance,
   DescribeContainerInstances: containerInstances.describeContainerInstances,

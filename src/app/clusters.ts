@@ -18,6 +18,7 @@ import type { StoredCluster } from '../adapters/dynamodb/cluster-repository';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
 import { activeCluster, clusterArnFor, DEFAULT_CLUSTER } from './resolve';
+import { containerInsightsDefault } from './account-settings';
 
 const DEFAULT_SETTINGS: KeyValuePair[] = [{ name: 'containerInsights', value: 'disabled' }];
 
@@ -98,11 +99,13 @@ export async function createCluster(ctx: RequestContext, input: CreateClusterInp
   validateProviders(providers);
   const strategy = input.defaultCapacityProviderStrategy ?? [];
   validateCapacityProviderStrategy(strategy, providers, 'storeDefault');
-  const settings = mergeSettings(DEFAULT_SETTINGS, input.settings ?? []);
+  mergeSettings(DEFAULT_SETTINGS, input.settings ?? []);
   if (input.configuration) validateConfiguration(input.configuration);
   validateServiceConnectDefaults(input.serviceConnectDefaults);
 
   const arn = clusterArn(ctx.scope, name);
+  // Container Insights not set: the account setting decides (PutAccountSettingDefault), as in ECS.
+  const settings = mergeSettings([{ name: 'containerInsights', value: await containerInsightsDefault(ctx) }], input.settings ?? []);
   return withOptimisticRetry(async () => {
     const existing = await ctx.clusters.get(arn);
     // CreateCluster on an ACTIVE cluster returns it unchanged, as ECS does.

@@ -44,3 +44,9 @@ export const unplacedPartition = (scope: Scope) => `UNPLACED#${scopeTag(scope)}`
 /** Services live in their cluster's partition (with their deployments and events in the one item). */
 export const SERVICE_SK_PREFIX = 'SERVICE#';
 export const serviceKey = (clusterArn: string, serviceName: string) => ({ pk: clusterArn, sk: `${SERVICE_SK_PREFIX}${serviceName}` });
+/** Account settings of an account+region (ECS's are regional): one item per principal and setting name. */
+export const accountSettingsPartition = (scope: Scope) => `ACCOUNTSETTINGS#${scopeTag(scope)}`;
+export const accountSettingKey = (scope: Scope, principalArn: string, name: string) => ({
+  pk: accountSettingsPartition(scope),
+  sk: `${principalArn}#${name}`,
+});
