@@ -235,7 +235,6 @@ export async function describeCapacityProviders(
     name,
     status: 'ACTIVE',
     type: name,
-    tags: [] as Tag[],
   }));
   if (input.capacityProviders?.length) {
     const found = [];

@@ -42,7 +42,7 @@ export function containerInstanceView(stored: StoredContainerInstance, withTags:
     attributes: record.attributes,
     registeredAt: record.registeredAt,
     attachments: [],
-    ...(withTags ? { tags: record.tags } : {}),
+    ...(withTags && record.tags.length ? { tags: record.tags } : {}),
   };
 }
 

@@ -335,11 +335,11 @@ export function checkOverrides(td: TaskDefinitionRecord, overrides: RunTaskInput
   }
 }
 
-/** The Task shape on the wire; tags only when the caller asked for them, as ECS does. */
+/** The Task shape on the wire; tags only when the caller asked for them and there are some, as ECS does. */
 export const taskView =
   (withTags: boolean) =>
   ({ tags, ...task }: TaskRecord) =>
-    withTags ? { ...task, tags } : task;
+    withTags && tags.length ? { ...task, tags } : task;
 
 /**
  * A task reference (id, or ARN `task/<cluster>/<id>`) of the given cluster; undefined when it is
