@@ -52,6 +52,7 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   ListContainerInstances: containerInstances.listContainerInstances,
   UpdateContainerInstancesState: containerInstances.updateContainerInstancesState,
   DiscoverPollEndpoint: containerInstances.discoverPollEndpoint,
+  UpdateContainerAgent: containerInstances.updateContainerAgent,
   SubmitTaskStateChange: agentReports.submitTaskStateChange,
   SubmitContainerStateChange: agentReports.submitContainerStateChange,
 };

@@ -7,7 +7,13 @@ import {
   type ContainerInstanceRecord,
   type ContainerInstanceStatus,
 } from '../domain/container-instance';
-import { ClientException, ClusterNotFoundException, InvalidParameterException } from '../domain/errors';
+import {
+  ClientException,
+  ClusterNotFoundException,
+  InvalidParameterException,
+  MissingVersionException,
+  NoUpdateAvailableException,
+} from '../domain/errors';
 import type { KeyValuePair, Tag } from '../domain/records';
 import { validateTags } from '../domain/tags';
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
@@ -307,3 +313,25 @@ export async function discoverPollEndpoint(ctx: RequestContext, input: { cluster
   return { endpoint: ctx.endpoint ?? '', telemetryEndpoint: ctx.endpoint ?? '' };
 }
 
+
+/**
+ * UpdateContainerAgent. ECS updates its agent on ECS-optimized AMIs from its own release channel;
+ * Berth's agent is updated with its npm package on the host, so the control plane never has a
+ * newer agent to send and answers what ECS answers when there is none: NoUpdateAvailableException
+ * (MissingVersionException for an instance that never reported its agent version). The instance is
+ * not changed.
+ */
+export async function updateContainerAgent(ctx: RequestContext, input: { cluster?: string; containerInstance: string }) {
+  const { name } = await partitionFor(ctx, input.cluster);
+  const arn = instanceArnFor(ctx, name, input.containerInstance);
+  const stored = arn ? await ctx.containerInstances.get(arn) : undefined;
+  if (!stored || stored.record.status === 'INACTIVE') {
+    throw new InvalidParameterException('The referenced container instance was not found.');
+  }
+  if (!stored.record.versionInfo.agentVersion) {
+    throw new MissingVersionException(`The container instance ${stored.record.containerInstanceArn} has not reported its agent version.`);
+  }
+  throw new NoUpdateAvailableException(
+    `There is no update available for your container agent: ${stored.record.containerInstanceArn} runs berth-agent ${stored.record.versionInfo.agentVersion}; Berth's agents are updated with their package on the host.`,
+  );
+}
