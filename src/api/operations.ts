@@ -2,6 +2,7 @@
 import * as agentAssignments from '../app/agent-assignments';
 import * as accountSettings from '../app/account-settings';
 import * as agentReports from '../app/agent-reports';
+import * as attributes from '../app/attributes';
 import * as clusters from '../app/clusters';
 import * as containerInstances from '../app/container-instances';
 import type { RequestContext } from '../app/context';
@@ -53,6 +54,9 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   UpdateContainerInstancesState: containerInstances.updateContainerInstancesState,
   DiscoverPollEndpoint: containerInstances.discoverPollEndpoint,
   UpdateContainerAgent: containerInstances.updateContainerAgent,
+  PutAttributes: attributes.putAttributes,
+  DeleteAttributes: attributes.deleteAttributes,
+  ListAttributes: attributes.listAttributes,
   SubmitTaskStateChange: agentReports.submitTaskStateChange,
   SubmitContainerStateChange: agentReports.submitContainerStateChange,
 };

@@ -14,6 +14,7 @@ import {
   MissingVersionException,
   NoUpdateAvailableException,
 } from '../domain/errors';
+import { isCustomAttribute } from '../domain/attributes';
 import type { KeyValuePair, Tag } from '../domain/records';
 import { validateTags } from '../domain/tags';
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
@@ -168,7 +169,10 @@ async function reRegister(
     const record: ContainerInstanceRecord = {
       ...stored.record,
       agentConnected: true,
-      attributes: attributes.length ? attributes : stored.record.attributes,
+      // Custom attributes set through PutAttributes outlive an agent restart; the agent's own are renewed.
+      attributes: attributes.length
+        ? [...attributes, ...stored.record.attributes.filter((a) => isCustomAttribute(a.name) && !attributes.some((b) => b.name === a.name))]
+        : stored.record.attributes,
       fargateProviders: attributes.length ? fargateProviders : stored.record.fargateProviders,
       versionInfo: input.versionInfo ?? stored.record.versionInfo,
       updatedAt: now,

@@ -91,3 +91,11 @@ export class NoUpdateAvailableException extends BerthError {
 export class MissingVersionException extends BerthError {
   override readonly name = 'MissingVersionException';
 }
+/** PutAttributes / DeleteAttributes: the target (a container instance) does not exist. */
+export class TargetNotFoundException extends BerthError {
+  override readonly name = 'TargetNotFoundException';
+}
+/** PutAttributes: more custom attributes on a resource than ECS allows. */
+export class AttributeLimitExceededException extends BerthError {
+  override readonly name = 'AttributeLimitExceededException';
+}
