@@ -21,6 +21,7 @@ import {
   checkCompatibility,
   checkOverrides,
   countDeltasOf,
+  propagatedTags,
   reserveAtOnce,
   taskView,
   validateTaskInputs,
@@ -41,6 +42,7 @@ export interface StartTaskInput {
   networkConfiguration?: RunTaskInput['networkConfiguration'];
   enableExecuteCommand?: boolean;
   tags?: Tag[];
+  propagateTags?: RunTaskInput['propagateTags'];
   [member: string]: unknown;
 }
 
@@ -62,6 +64,7 @@ export async function startTask(ctx: RequestContext, input: StartTaskInput) {
     checkOverrides(td, input.overrides);
     const target = { launchType: 'EC2' as const };
     checkCompatibility(td, [target], input);
+    const taskTags = propagatedTags(input.propagateTags, stored.tags, tags);
 
     const clusterArn = cluster.record.clusterArn;
     const now = ctx.clock();
@@ -88,7 +91,7 @@ export async function startTask(ctx: RequestContext, input: StartTaskInput) {
         overrides: input.overrides,
         subnets: input.networkConfiguration?.awsvpcConfiguration?.subnets,
         enableExecuteCommand: input.enableExecuteCommand,
-        tags,
+        tags: taskTags,
       }, now);
       // The named instance is the only candidate: the placement function still checks its status,
       // its agent and its room, and takes each task's share before deciding the next.

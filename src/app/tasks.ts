@@ -17,7 +17,7 @@ import { newTask, uuidFrom, type LaunchTarget, type NewTaskInput } from '../doma
 import type { ClusterRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord } from '../domain/records';
 import { capacityKindOf, placeTasks, type BatchPlacement } from '../domain/placement';
 import { validateTaskSizeOverride } from '../domain/task-definition-rules';
-import { validateTags } from '../domain/tags';
+import { mergeTags, validateTags } from '../domain/tags';
 import { visibleStatus } from '../domain/task-engine';
 import { requestStop, taskCountBucket, type DesiredStatus } from '../domain/task-lifecycle';
 import { stampTask, type StampedTask } from '../domain/update-time';
@@ -51,6 +51,7 @@ export interface RunTaskInput {
   platformVersion?: string;
   enableExecuteCommand?: boolean;
   tags?: Tag[];
+  propagateTags?: 'TASK_DEFINITION' | 'SERVICE' | 'NONE';
   clientToken?: string;
   [member: string]: unknown;
 }
@@ -93,8 +94,19 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
     const targets = launchTargets(cluster.record, input, count);
     checkCompatibility(td, targets, input);
     validateTaskSizeOverride(td, (input.overrides ?? {}) as { cpu?: unknown; memory?: unknown }, targets.some((t) => t.launchType === 'FARGATE'));
-    return createTasks(ctx, cluster.record, td, targets, tags, input);
+    return createTasks(ctx, cluster.record, td, targets, propagatedTags(input.propagateTags, stored.tags, tags), input);
   });
+}
+
+/**
+ * The tags a RunTask or StartTask task gets: the request's, plus with propagateTags TASK_DEFINITION
+ * the task definition's (a request tag of the same key wins). SERVICE is for a service's tasks only.
+ */
+export function propagatedTags(propagate: RunTaskInput['propagateTags'], definitionTags: readonly Tag[], tags: readonly Tag[]): Tag[] {
+  if (propagate === 'SERVICE') {
+    throw new InvalidParameterException('propagateTags SERVICE is only valid for tasks a service starts; use TASK_DEFINITION or NONE.');
+  }
+  return propagate === 'TASK_DEFINITION' ? mergeTags(definitionTags, tags) : [...tags];
 }
 
 /** The checks RunTask and StartTask make alike on what the new tasks carry (startedBy, group, overrides, tags). */

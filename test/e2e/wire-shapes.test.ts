@@ -14,8 +14,10 @@ import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ListTaskDefinitionFamiliesCommand,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
+  StartTaskCommand,
   StopTaskCommand,
   type ContainerDefinition,
   type ECSClient,
@@ -217,5 +219,36 @@ describe('error names where ECS is specific', () => {
     { name: 'StopTask', send: () => ecs.send(new StopTaskCommand({ cluster: 'ghost', task: '0123456789abcdef0123456789abcdef' })) },
   ])('$name on an unknown cluster: ClusterNotFoundException', async ({ send }) => {
     await expect(send()).rejects.toMatchObject({ name: 'ClusterNotFoundException', $metadata: { httpStatusCode: 400 } });
+  });
+});
+
+describe('propagateTags on RunTask and StartTask', () => {
+  const tagsOf = async (taskArn: string) =>
+    (await ecs.send(new DescribeTasksCommand({ cluster: 'shapes', tasks: [taskArn], include: ['TAGS'] }))).tasks![0].tags;
+
+  beforeAll(async () => {
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'tagged-def',
+        containerDefinitions: [main({ memory: 64 })],
+        tags: [{ key: 'team', value: 'a' }, { key: 'env', value: 'dev' }],
+      }),
+    );
+  });
+
+  it.each([
+    { name: 'RunTask', start: (input: object) => ecs.send(new RunTaskCommand({ cluster: 'shapes', taskDefinition: 'tagged-def', ...input })) },
+    {
+      name: 'StartTask',
+      start: (input: object) => ecs.send(new StartTaskCommand({ cluster: 'shapes', taskDefinition: 'tagged-def', containerInstances: [host], ...input })),
+    },
+  ])('$name: TASK_DEFINITION copies the definition\'s tags (the request\'s win), NONE does not, SERVICE is refused', async ({ start }) => {
+    const propagated = (await start({ propagateTags: 'TASK_DEFINITION', tags: [{ key: 'env', value: 'prod' }] })).tasks![0];
+    expect(await tagsOf(propagated.taskArn!)).toEqual([{ key: 'team', value: 'a' }, { key: 'env', value: 'prod' }]);
+    const plain = (await start({ propagateTags: 'NONE' })).tasks![0];
+    expect(await tagsOf(plain.taskArn!)).toBeUndefined();
+    const before = (await ecs.send(new ListTasksCommand({ cluster: 'shapes', family: 'tagged-def' }))).taskArns;
+    await expect(start({ propagateTags: 'SERVICE' })).rejects.toMatchObject({ name: 'InvalidParameterException', $metadata: { httpStatusCode: 400 } });
+    expect((await ecs.send(new ListTasksCommand({ cluster: 'shapes', family: 'tagged-def' }))).taskArns).toEqual(before);
   });
 });
