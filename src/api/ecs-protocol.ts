@@ -9,6 +9,7 @@ import type { BerthContext } from '../app/context';
 import { declaredOnly, operationModel, TARGET_PREFIX, validateShape } from './ecs-model';
 import { EXTENSION_OPERATIONS, EXTENSION_TARGET_PREFIX, OPERATIONS } from './operations';
 import { toWire } from './to-wire';
+import { unsupportedOperation } from './unsupported-operations';
 
 export interface EcsHttpRequest {
   readonly method: string;
@@ -59,6 +60,7 @@ export async function handleEcsRequest(
     }
     const model = operationModel(operation)!;
     if (model.input) validateShape(model.input, input);
+    if (!Object.hasOwn(OPERATIONS, operation)) throw unsupportedOperation(operation);
     const output = await OPERATIONS[operation](requestContext, model.input ? readInput(operation, model.input, input) : {});
     return respond(200, model.output ? toWire(model.output, output) : {});
   } catch (error) {
@@ -98,7 +100,8 @@ function operationName(request: EcsHttpRequest): { operation: string; extension:
   const parts = target.split('.');
   const [prefix, operation] = parts;
   if (request.method === 'POST' && parts.length === 2 && operation) {
-    if (prefix === TARGET_PREFIX && Object.hasOwn(OPERATIONS, operation)) return { operation, extension: false };
+    // An operation of the model Berth does not serve is answered UnsupportedFeatureException after validation.
+    if (prefix === TARGET_PREFIX && operationModel(operation)) return { operation, extension: false };
     if (prefix === EXTENSION_TARGET_PREFIX && Object.hasOwn(EXTENSION_OPERATIONS, operation)) {
       return { operation, extension: true };
     }

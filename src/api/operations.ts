@@ -1,11 +1,14 @@
 /** The ECS operations Berth serves: operation name -> use case. Validation happens before the call. */
 import * as agentAssignments from '../app/agent-assignments';
+import * as accountSettings from '../app/account-settings';
 import * as agentReports from '../app/agent-reports';
+import * as attributes from '../app/attributes';
 import * as clusters from '../app/clusters';
 import * as containerInstances from '../app/container-instances';
 import type { RequestContext } from '../app/context';
 import * as serviceDeployments from '../app/service-deployments';
 import * as services from '../app/services';
+import * as startTask from '../app/start-task';
 import * as tagging from '../app/tagging';
 import * as taskDefinitions from '../app/task-definitions';
 import * as tasks from '../app/tasks';
@@ -20,6 +23,8 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   ListClusters: clusters.listClusters,
   DeleteCluster: clusters.deleteCluster,
   PutClusterCapacityProviders: clusters.putClusterCapacityProviders,
+  UpdateCluster: clusters.updateCluster,
+  UpdateClusterSettings: clusters.updateClusterSettings,
   DescribeCapacityProviders: clusters.describeCapacityProviders,
   RegisterTaskDefinition: taskDefinitions.registerTaskDefinition,
   DescribeTaskDefinition: taskDefinitions.describeTaskDefinition,
@@ -27,6 +32,7 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   ListTaskDefinitions: taskDefinitions.listTaskDefinitions,
   ListTaskDefinitionFamilies: taskDefinitions.listTaskDefinitionFamilies,
   RunTask: tasks.runTask,
+  StartTask: startTask.startTask,
   StopTask: tasks.stopTask,
   DescribeTasks: tasks.describeTasks,
   ListTasks: tasks.listTasks,
@@ -42,12 +48,20 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   TagResource: tagging.tagResource,
   UntagResource: tagging.untagResource,
   ListTagsForResource: tagging.listTagsForResource,
+  PutAccountSetting: accountSettings.putAccountSetting,
+  PutAccountSettingDefault: accountSettings.putAccountSettingDefault,
+  DeleteAccountSetting: accountSettings.deleteAccountSetting,
+  ListAccountSettings: accountSettings.listAccountSettings,
   RegisterContainerInstance: containerInstances.registerContainerInstance,
   DeregisterContainerInstance: containerInstances.deregisterContainerInstance,
   DescribeContainerInstances: containerInstances.describeContainerInstances,
   ListContainerInstances: containerInstances.listContainerInstances,
   UpdateContainerInstancesState: containerInstances.updateContainerInstancesState,
   DiscoverPollEndpoint: containerInstances.discoverPollEndpoint,
+  UpdateContainerAgent: containerInstances.updateContainerAgent,
+  PutAttributes: attributes.putAttributes,
+  DeleteAttributes: attributes.deleteAttributes,
+  ListAttributes: attributes.listAttributes,
   SubmitTaskStateChange: agentReports.submitTaskStateChange,
   SubmitContainerStateChange: agentReports.submitContainerStateChange,
 };

@@ -18,6 +18,7 @@ import type { StoredCluster } from '../adapters/dynamodb/cluster-repository';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
 import { activeCluster, clusterArnFor, DEFAULT_CLUSTER } from './resolve';
+import { containerInsightsDefault } from './account-settings';
 
 const DEFAULT_SETTINGS: KeyValuePair[] = [{ name: 'containerInsights', value: 'disabled' }];
 
@@ -49,9 +50,9 @@ export function clusterView(stored: StoredCluster, include: readonly ClusterFiel
     defaultCapacityProviderStrategy: record.defaultCapacityProviderStrategy,
     ...(record.serviceConnectDefaults ? { serviceConnectDefaults: record.serviceConnectDefaults } : {}),
     ...(wants('SETTINGS') ? { settings: record.settings } : {}),
-    ...(wants('TAGS') ? { tags: record.tags } : {}),
+    // Lists with nothing in them are absent, as ECS sends them (clients test for the member).
+    ...(wants('TAGS') && record.tags.length ? { tags: record.tags } : {}),
     ...(wants('CONFIGURATIONS') && record.configuration ? { configuration: record.configuration } : {}),
-    ...(wants('ATTACHMENTS') ? { attachments: [] } : {}),
     ...(wants('STATISTICS')
       ? {
           statistics: (
@@ -98,9 +99,13 @@ export async function createCluster(ctx: RequestContext, input: CreateClusterInp
   validateProviders(providers);
   const strategy = input.defaultCapacityProviderStrategy ?? [];
   validateCapacityProviderStrategy(strategy, providers, 'storeDefault');
-  const settings = mergeSettings(DEFAULT_SETTINGS, input.settings ?? []);
+  mergeSettings(DEFAULT_SETTINGS, input.settings ?? []);
+  if (input.configuration) validateConfiguration(input.configuration);
+  validateServiceConnectDefaults(input.serviceConnectDefaults);
 
   const arn = clusterArn(ctx.scope, name);
+  // Container Insights not set: the account setting decides (PutAccountSettingDefault), as in ECS.
+  const settings = mergeSettings([{ name: 'containerInsights', value: await containerInsightsDefault(ctx) }], input.settings ?? []);
   return withOptimisticRetry(async () => {
     const existing = await ctx.clusters.get(arn);
     // CreateCluster on an ACTIVE cluster returns it unchanged, as ECS does.
@@ -111,7 +116,7 @@ export async function createCluster(ctx: RequestContext, input: CreateClusterInp
       status: 'ACTIVE',
       settings,
       ...(input.configuration ? { configuration: input.configuration } : {}),
-      ...(input.serviceConnectDefaults ? { serviceConnectDefaults: input.serviceConnectDefaults } : {}),
+      ...(input.serviceConnectDefaults?.namespace ? { serviceConnectDefaults: input.serviceConnectDefaults } : {}),
       capacityProviders: providers,
       defaultCapacityProviderStrategy: withDefaults(strategy),
       tags,
@@ -230,7 +235,6 @@ export async function describeCapacityProviders(
     name,
     status: 'ACTIVE',
     type: name,
-    tags: [] as Tag[],
   }));
   if (input.capacityProviders?.length) {
     const found = [];
@@ -260,3 +264,67 @@ function decodeOffset(token: string, length: number): number {
   return offset;
 }
 
+
+interface ClusterConfiguration {
+  executeCommandConfiguration?: { logging?: string; logConfiguration?: Record<string, unknown>; kmsKeyId?: string };
+  managedStorageConfiguration?: Record<string, unknown>;
+}
+
+/**
+ * ECS's rule for the execute command configuration: a log configuration goes with logging OVERRIDE
+ * and only with it. Berth stores and returns the configuration; it runs no ExecuteCommand sessions
+ * (docs/compatibility.md).
+ */
+function validateConfiguration(configuration: ClusterConfiguration): void {
+  const execute = configuration.executeCommandConfiguration;
+  if (!execute) return;
+  const override = execute.logging === 'OVERRIDE';
+  if (override && !execute.logConfiguration) {
+    throw new InvalidParameterException('logConfiguration must be specified when logging is set to OVERRIDE.');
+  }
+  if (!override && execute.logConfiguration) {
+    throw new InvalidParameterException('logConfiguration can only be specified when logging is set to OVERRIDE.');
+  }
+}
+
+/** A Cloud Map namespace name or ARN (Berth records it; it reproduces no Cloud Map). */
+function validateServiceConnectDefaults(defaults: { namespace?: string } | undefined): void {
+  if (defaults?.namespace !== undefined && defaults.namespace.length > 1024) {
+    throw new InvalidParameterException('serviceConnectDefaults.namespace can have up to 1024 characters.');
+  }
+}
+
+/**
+ * UpdateCluster: the settings given replace those of the same name, each configuration given
+ * replaces its part, and serviceConnectDefaults sets the default namespace ("" removes it, as in
+ * ECS). Conditional on the version read; a lost race decides again on a fresh read.
+ */
+export async function updateCluster(
+  ctx: RequestContext,
+  input: { cluster: string; settings?: KeyValuePair[]; configuration?: ClusterConfiguration; serviceConnectDefaults?: { namespace?: string } },
+) {
+  if (input.configuration) validateConfiguration(input.configuration);
+  validateServiceConnectDefaults(input.serviceConnectDefaults);
+  return withOptimisticRetry(async () => {
+    const stored = await activeCluster(ctx, input.cluster);
+    const settings = mergeSettings(stored.record.settings, input.settings ?? []);
+    const configuration = input.configuration
+      ? { ...(stored.record.configuration ?? {}), ...input.configuration }
+      : stored.record.configuration;
+    const { serviceConnectDefaults: _previous, configuration: _configuration, ...rest } = stored.record;
+    const namespace = input.serviceConnectDefaults === undefined ? stored.record.serviceConnectDefaults?.namespace : input.serviceConnectDefaults.namespace;
+    const record: ClusterRecord = {
+      ...rest,
+      settings,
+      ...(configuration ? { configuration } : {}),
+      ...(namespace ? { serviceConnectDefaults: { namespace } } : {}),
+    };
+    await ctx.clusters.update(ctx.scope, record, stored.version);
+    return { cluster: clusterView({ ...stored, record, version: stored.version + 1 }, ['SETTINGS', 'TAGS', 'CONFIGURATIONS']) };
+  });
+}
+
+/** UpdateClusterSettings: UpdateCluster with settings only. */
+export async function updateClusterSettings(ctx: RequestContext, input: { cluster: string; settings: KeyValuePair[] }) {
+  return updateCluster(ctx, { cluster: input.cluster, settings: input.settings });
+}

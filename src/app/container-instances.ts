@@ -7,7 +7,14 @@ import {
   type ContainerInstanceRecord,
   type ContainerInstanceStatus,
 } from '../domain/container-instance';
-import { ClientException, ClusterNotFoundException, InvalidParameterException } from '../domain/errors';
+import {
+  ClientException,
+  ClusterNotFoundException,
+  InvalidParameterException,
+  MissingVersionException,
+  NoUpdateAvailableException,
+} from '../domain/errors';
+import { isCustomAttribute } from '../domain/attributes';
 import type { KeyValuePair, Tag } from '../domain/records';
 import { validateTags } from '../domain/tags';
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
@@ -42,7 +49,7 @@ export function containerInstanceView(stored: StoredContainerInstance, withTags:
     attributes: record.attributes,
     registeredAt: record.registeredAt,
     attachments: [],
-    ...(withTags ? { tags: record.tags } : {}),
+    ...(withTags && record.tags.length ? { tags: record.tags } : {}),
   };
 }
 
@@ -162,7 +169,10 @@ async function reRegister(
     const record: ContainerInstanceRecord = {
       ...stored.record,
       agentConnected: true,
-      attributes: attributes.length ? attributes : stored.record.attributes,
+      // Custom attributes set through PutAttributes outlive an agent restart; the agent's own are renewed.
+      attributes: attributes.length
+        ? [...attributes, ...stored.record.attributes.filter((a) => isCustomAttribute(a.name) && !attributes.some((b) => b.name === a.name))]
+        : stored.record.attributes,
       fargateProviders: attributes.length ? fargateProviders : stored.record.fargateProviders,
       versionInfo: input.versionInfo ?? stored.record.versionInfo,
       updatedAt: now,
@@ -176,7 +186,7 @@ async function reRegister(
  * A container instance reference (id, or ARN `container-instance/<cluster>/<id>`) of the named
  * cluster (or the Fargate pool); undefined when malformed or another cluster's, account's or region's.
  */
-function instanceArnFor(ctx: RequestContext, clusterName: string | undefined, reference: string): string | undefined {
+export function instanceArnFor(ctx: RequestContext, clusterName: string | undefined, reference: string): string | undefined {
   if (!clusterName) return undefined;
   if (!reference.startsWith('arn:')) {
     return ID_PATTERN.test(reference) ? containerInstanceArn(ctx.scope, clusterName, reference) : undefined;
@@ -307,3 +317,25 @@ export async function discoverPollEndpoint(ctx: RequestContext, input: { cluster
   return { endpoint: ctx.endpoint ?? '', telemetryEndpoint: ctx.endpoint ?? '' };
 }
 
+
+/**
+ * UpdateContainerAgent. ECS updates its agent on ECS-optimized AMIs from its own release channel;
+ * Berth's agent is updated with its npm package on the host, so the control plane never has a
+ * newer agent to send and answers what ECS answers when there is none: NoUpdateAvailableException
+ * (MissingVersionException for an instance that never reported its agent version). The instance is
+ * not changed.
+ */
+export async function updateContainerAgent(ctx: RequestContext, input: { cluster?: string; containerInstance: string }) {
+  const { name } = await partitionFor(ctx, input.cluster);
+  const arn = instanceArnFor(ctx, name, input.containerInstance);
+  const stored = arn ? await ctx.containerInstances.get(arn) : undefined;
+  if (!stored || stored.record.status === 'INACTIVE') {
+    throw new InvalidParameterException('The referenced container instance was not found.');
+  }
+  if (!stored.record.versionInfo.agentVersion) {
+    throw new MissingVersionException(`The container instance ${stored.record.containerInstanceArn} has not reported its agent version.`);
+  }
+  throw new NoUpdateAvailableException(
+    `There is no update available for your container agent: ${stored.record.containerInstanceArn} runs berth-agent ${stored.record.versionInfo.agentVersion}; Berth's agents are updated with their package on the host.`,
+  );
+}

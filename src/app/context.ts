@@ -5,6 +5,7 @@ import type { ServiceRepository } from '../adapters/dynamodb/service-repository'
 import type { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-repository';
 import type { TaskRepository } from '../adapters/dynamodb/task-repository';
 import type { ScheduleRepository } from '../adapters/dynamodb/schedule-repository';
+import type { AccountSettingRepository } from '../adapters/dynamodb/account-setting-repository';
 
 /** Everything a use case may touch. Time and randomness come from here so tests can fix them. */
 export interface BerthContext {
@@ -15,6 +16,7 @@ export interface BerthContext {
   /** EventBridge Scheduler's schedules and groups (served and fired locally). */
   readonly schedules: ScheduleRepository;
   readonly services: ServiceRepository;
+  readonly accountSettings: AccountSettingRepository;
   readonly clock: () => number;
   readonly randomBytes: (size: number) => Uint8Array;
   readonly account: string;

@@ -6,6 +6,7 @@ import { ServiceRepository } from '../adapters/dynamodb/service-repository';
 import { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-repository';
 import { TaskRepository } from '../adapters/dynamodb/task-repository';
 import { ScheduleRepository } from '../adapters/dynamodb/schedule-repository';
+import { AccountSettingRepository } from '../adapters/dynamodb/account-setting-repository';
 import { DEFAULT_AGENT_TIMEOUT_MS } from '../domain/agent-liveness';
 import { DEFAULT_RETENTION, type BerthContext, type RetentionSettings } from './context';
 
@@ -29,6 +30,7 @@ export function createBerthContext(options: ContextOptions): BerthContext {
     containerInstances: new ContainerInstanceRepository(options.doc, options.tableName),
     schedules: new ScheduleRepository(options.doc, options.tableName),
     services: new ServiceRepository(options.doc, options.tableName),
+    accountSettings: new AccountSettingRepository(options.doc, options.tableName),
     clock: options.clock ?? Date.now,
     randomBytes: options.randomBytes ?? ((size) => randomBytes(size)),
     account: options.account,

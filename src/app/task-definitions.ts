@@ -3,7 +3,7 @@ import { ClientException, InvalidParameterException } from '../domain/errors';
 import type { Tag, TaskDefinitionRecord, TaskDefinitionStatus } from '../domain/records';
 import {
   FAMILY_NAME,
-  isFargateCompatible,
+  compatibilitiesOf,
   normalizedSizes,
   validateTaskDefinition,
   withContainerDefaults,
@@ -69,12 +69,12 @@ export async function registerTaskDefinition(ctx: RequestContext, input: TaskDef
       volumes: (request.volumes as unknown[] | undefined) ?? [],
       placementConstraints: (request.placementConstraints as unknown[] | undefined) ?? [],
       requiresAttributes: [],
-      compatibilities: isFargateCompatible(request) ? ['EC2', 'FARGATE'] : ['EC2'],
+      compatibilities: compatibilitiesOf(request),
       registeredAt: ctx.clock(),
       registeredBy: `arn:aws:iam::${ctx.scope.account}:root`,
     };
     await ctx.taskDefinitions.register(ctx.scope, record, tags, family);
-    return { taskDefinition: record, tags };
+    return { taskDefinition: record, ...(tags.length ? { tags } : {}) };
   });
 }
 
@@ -83,16 +83,15 @@ export async function describeTaskDefinition(ctx: RequestContext, input: { taskD
   if (!stored) throw new ClientException(NOT_FOUND);
   return {
     taskDefinition: stored.record,
-    ...(input.include?.includes('TAGS') ? { tags: stored.tags } : {}),
+    ...(input.include?.includes('TAGS') && stored.tags.length ? { tags: stored.tags } : {}),
   };
 }
 
 export async function deregisterTaskDefinition(ctx: RequestContext, input: { taskDefinition: string }) {
   const parsed = parseTaskDefinitionReference(ctx, input.taskDefinition);
   if (!parsed) throw new ClientException(NOT_FOUND);
-  if (parsed.revision === undefined) {
-    throw new InvalidParameterException('A revision must be specified: use family:revision or the full ARN.');
-  }
+  // ECS's words for a family without ":revision" (a ClientException, not InvalidParameterException).
+  if (parsed.revision === undefined) throw new ClientException('Revision is missing.');
   return withOptimisticRetry(async () => {
     const stored = await ctx.taskDefinitions.getRevision(ctx.scope, parsed.family, parsed.revision!);
     if (!stored) throw new ClientException(NOT_FOUND);

@@ -15,9 +15,9 @@ import {
 } from '../domain/errors';
 import { newTask, uuidFrom, type LaunchTarget, type NewTaskInput } from '../domain/new-task';
 import type { ClusterRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord } from '../domain/records';
-import { capacityKindOf, placeTasks } from '../domain/placement';
+import { capacityKindOf, placeTasks, type BatchPlacement } from '../domain/placement';
 import { validateTaskSizeOverride } from '../domain/task-definition-rules';
-import { validateTags } from '../domain/tags';
+import { mergeTags, validateTags } from '../domain/tags';
 import { visibleStatus } from '../domain/task-engine';
 import { requestStop, taskCountBucket, type DesiredStatus } from '../domain/task-lifecycle';
 import { stampTask, type StampedTask } from '../domain/update-time';
@@ -51,6 +51,7 @@ export interface RunTaskInput {
   platformVersion?: string;
   enableExecuteCommand?: boolean;
   tags?: Tag[];
+  propagateTags?: 'TASK_DEFINITION' | 'SERVICE' | 'NONE';
   clientToken?: string;
   [member: string]: unknown;
 }
@@ -71,21 +72,11 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
   if ((input.placementStrategy?.length ?? 0) > 5) {
     throw new InvalidParameterException('A task can have at most 5 placement strategies.');
   }
-  if (input.startedBy !== undefined && input.startedBy.length > 128) {
-    throw new InvalidParameterException('startedBy can have up to 128 characters.');
-  }
-  if (input.group !== undefined && input.group.length > 255) {
-    throw new InvalidParameterException('group can have up to 255 characters.');
-  }
   if (input.clientToken !== undefined && (input.clientToken.length < 1 || input.clientToken.length > 64)) {
     throw new InvalidParameterException('clientToken must have between 1 and 64 characters.');
   }
-  // ECS's limit; it also keeps the task item well inside DynamoDB's and EventBridge's sizes.
-  if (Buffer.byteLength(JSON.stringify(input.overrides ?? {})) > MAX_OVERRIDES_BYTES) {
-    throw new InvalidParameterException(`Container Overrides length must be at most ${MAX_OVERRIDES_BYTES}.`);
-  }
+  validateTaskInputs(input);
   const tags = input.tags ?? [];
-  validateTags(tags);
 
   const stored = await findTaskDefinition(ctx, input.taskDefinition);
   // Retried as a whole on a lost race (the cluster changed, a concurrent transaction on its item):
@@ -103,8 +94,34 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
     const targets = launchTargets(cluster.record, input, count);
     checkCompatibility(td, targets, input);
     validateTaskSizeOverride(td, (input.overrides ?? {}) as { cpu?: unknown; memory?: unknown }, targets.some((t) => t.launchType === 'FARGATE'));
-    return createTasks(ctx, cluster.record, td, targets, tags, input);
+    return createTasks(ctx, cluster.record, td, targets, propagatedTags(input.propagateTags, stored.tags, tags), input);
   });
+}
+
+/**
+ * The tags a RunTask or StartTask task gets: the request's, plus with propagateTags TASK_DEFINITION
+ * the task definition's (a request tag of the same key wins). SERVICE is for a service's tasks only.
+ */
+export function propagatedTags(propagate: RunTaskInput['propagateTags'], definitionTags: readonly Tag[], tags: readonly Tag[]): Tag[] {
+  if (propagate === 'SERVICE') {
+    throw new InvalidParameterException('propagateTags SERVICE is only valid for tasks a service starts; use TASK_DEFINITION or NONE.');
+  }
+  return propagate === 'TASK_DEFINITION' ? mergeTags(definitionTags, tags) : [...tags];
+}
+
+/** The checks RunTask and StartTask make alike on what the new tasks carry (startedBy, group, overrides, tags). */
+export function validateTaskInputs(input: Pick<RunTaskInput, 'startedBy' | 'group' | 'overrides' | 'tags'>): void {
+  if (input.startedBy !== undefined && input.startedBy.length > 128) {
+    throw new InvalidParameterException('startedBy can have up to 128 characters.');
+  }
+  if (input.group !== undefined && input.group.length > 255) {
+    throw new InvalidParameterException('group can have up to 255 characters.');
+  }
+  // ECS's limit; it also keeps the task item well inside DynamoDB's and EventBridge's sizes.
+  if (Buffer.byteLength(JSON.stringify(input.overrides ?? {})) > MAX_OVERRIDES_BYTES) {
+    throw new InvalidParameterException(`Container Overrides length must be at most ${MAX_OVERRIDES_BYTES}.`);
+  }
+  validateTags(input.tags ?? []);
 }
 
 async function createTasks(
@@ -176,8 +193,25 @@ async function placeAtOnce(ctx: RequestContext, clusterArn: string, built: Stamp
   const perZone = zones.size > 1 ? await ctx.tasks.groupTasksPerZone(clusterArn, group) : {};
   const needs = atOnce.map(requirementsOf);
   const { outcomes } = placeTasks(needs.map((n) => ({ needs: n, kind: 'EC2' })), candidates, perZone);
-  const placedTasks = new Map<StampedTask, StampedTask>();
-  const failures: { arn?: string; reason: string; detail: string }[] = [];
+  const { placed, failures, reservations } = reserveAtOnce(atOnce, outcomes);
+  const tasks = built.flatMap((task) => (atOnce.includes(task) ? (placed.has(task) ? [placed.get(task)!] : []) : [task]));
+  return { tasks, failures, reservations };
+}
+
+export interface LaunchFailure {
+  arn?: string;
+  reason: string;
+  detail?: string;
+}
+
+/**
+ * Placement outcomes (one per task, in order) as RunTask and StartTask write them: each placed task
+ * with its host and reservation, a failure per task that fits nowhere, and the host shares to take
+ * with conditional ADDs in the creating transaction (one per host, summed).
+ */
+export function reserveAtOnce(tasks: readonly StampedTask[], outcomes: BatchPlacement['outcomes']) {
+  const placed = new Map<StampedTask, StampedTask>();
+  const failures: LaunchFailure[] = [];
   const shares = new Map<string, InstanceChange>();
   outcomes.forEach((outcome, index) => {
     if ('failed' in outcome) {
@@ -185,19 +219,19 @@ async function placeAtOnce(ctx: RequestContext, clusterArn: string, built: Stamp
       failures.push({ ...(arn ? { arn } : {}), reason, detail });
       return;
     }
+    const needs = requirementsOf(tasks[index]);
     const { containerInstanceArn } = outcome.placed;
-    placedTasks.set(atOnce[index], { ...atOnce[index], ...reservationFields('EC2', outcome.placed, needs[index]) });
+    placed.set(tasks[index], { ...tasks[index], ...reservationFields('EC2', outcome.placed, needs) });
     const share = shares.get(containerInstanceArn);
     shares.set(containerInstanceArn, {
       containerInstanceArn,
-      cpu: (share?.cpu ?? 0) - needs[index].cpu,
-      memory: (share?.memory ?? 0) - needs[index].memory,
+      cpu: (share?.cpu ?? 0) - needs.cpu,
+      memory: (share?.memory ?? 0) - needs.memory,
       pendingTasks: (share?.pendingTasks ?? 0) + 1,
       requireCapacity: true,
     });
   });
-  const tasks = built.flatMap((task) => (atOnce.includes(task) ? (placedTasks.has(task) ? [placedTasks.get(task)!] : []) : [task]));
-  return { tasks, failures, reservations: [...shares.values()] };
+  return { placed, failures, reservations: [...shares.values()] };
 }
 
 /** New task records (PROVISIONING) for each launch target, with fresh ids: RunTask's and a service's. */
@@ -303,7 +337,7 @@ export function checkCompatibility(
   }
 }
 
-function checkOverrides(td: TaskDefinitionRecord, overrides: RunTaskInput['overrides']) {
+export function checkOverrides(td: TaskDefinitionRecord, overrides: RunTaskInput['overrides']) {
   for (const override of overrides?.containerOverrides ?? []) {
     if (!override.name || !td.containerDefinitions.some((c) => c.name === override.name)) {
       throw new InvalidParameterException(
@@ -313,11 +347,11 @@ function checkOverrides(td: TaskDefinitionRecord, overrides: RunTaskInput['overr
   }
 }
 
-/** The Task shape on the wire; tags only when the caller asked for them, as ECS does. */
+/** The Task shape on the wire; tags only when the caller asked for them and there are some, as ECS does. */
 export const taskView =
   (withTags: boolean) =>
   ({ tags, ...task }: TaskRecord) =>
-    withTags ? { ...task, tags } : task;
+    withTags && tags.length ? { ...task, tags } : task;
 
 /**
  * A task reference (id, or ARN `task/<cluster>/<id>`) of the given cluster; undefined when it is

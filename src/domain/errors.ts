@@ -86,3 +86,19 @@ export class VersionConflictError extends Error {
 export class ValidationException extends BerthError {
   override readonly name = 'ValidationException';
 }
+/** UpdateContainerAgent: the agent runs the newest version there is (ECS's answer; Berth's agents update with their package). */
+export class NoUpdateAvailableException extends BerthError {
+  override readonly name = 'NoUpdateAvailableException';
+}
+/** UpdateContainerAgent: the container instance never reported its agent version. */
+export class MissingVersionException extends BerthError {
+  override readonly name = 'MissingVersionException';
+}
+/** PutAttributes / DeleteAttributes: the target (a container instance) does not exist. */
+export class TargetNotFoundException extends BerthError {
+  override readonly name = 'TargetNotFoundException';
+}
+/** PutAttributes: more custom attributes on a resource than ECS allows. */
+export class AttributeLimitExceededException extends BerthError {
+  override readonly name = 'AttributeLimitExceededException';
+}

@@ -53,12 +53,62 @@ export interface TaskDefinitionRequest {
   [member: string]: unknown;
 }
 
-/** True when a task definition can run on Fargate (what ECS lists in `compatibilities`). */
+/** True when the task size is one Fargate offers, in awsvpc mode (RunTask's check of a size override). */
 export function isFargateCompatible(td: { networkMode?: string; cpu?: string; memory?: string }): boolean {
   if (td.networkMode !== 'awsvpc' || td.cpu === undefined || td.memory === undefined) return false;
   const cpu = parseCpu(td.cpu);
   const memory = parseMemory(td.memory);
   return FARGATE_SIZES.some(([c, memories]) => c === cpu && memories.includes(memory ?? -1));
+}
+
+/**
+ * `compatibilities` as ECS computes it for a registered definition: EC2 always, FARGATE when the
+ * definition could run there (awsvpc, a Fargate size, nothing Fargate forbids), whatever
+ * requiresCompatibilities says.
+ */
+export function compatibilitiesOf(td: TaskDefinitionRequest): string[] {
+  return isFargateCompatible(td) && fargateForbidden(td) === undefined ? ['EC2', 'FARGATE'] : ['EC2'];
+}
+
+/** Linux capabilities a Fargate container may add (platform version 1.4.0 and later). */
+const FARGATE_ADDABLE_CAPABILITIES = ['SYS_PTRACE'];
+
+/**
+ * The first parameter Fargate does not support in a task definition, as ECS's message, or undefined.
+ * The list is the Fargate task definition considerations of the ECS developer guide ("task definition
+ * parameters not valid in Fargate tasks", and linuxParameters.capabilities.add beyond SYS_PTRACE,
+ * pidMode other than task). The wording follows the one ECS message seen verbatim, "Tasks using the
+ * Fargate launch type do not support ipcMode." (a ClientException quoted in
+ * cn-terraform/terraform-aws-ecs-fargate issue 2).
+ */
+export function fargateForbidden(td: TaskDefinitionRequest): string | undefined {
+  const unsupported = (what: string) => `Tasks using the Fargate launch type do not support ${what}.`;
+  if (td.ipcMode !== undefined) return unsupported('ipcMode');
+  if (td.pidMode !== undefined && td.pidMode !== 'task') return unsupported(`pidMode '${String(td.pidMode)}'`);
+  if (Array.isArray(td.placementConstraints) && td.placementConstraints.length) return unsupported('placementConstraints');
+  for (const volume of (td.volumes as Record<string, unknown>[] | undefined) ?? []) {
+    if (volume.host !== undefined) return unsupported(`host volumes (volume '${String(volume.name)}')`);
+    if (volume.dockerVolumeConfiguration !== undefined) {
+      return unsupported(`dockerVolumeConfiguration (volume '${String(volume.name)}')`);
+    }
+  }
+  const perContainer = ['privileged', 'links', 'hostname', 'dnsServers', 'dnsSearchDomains', 'extraHosts', 'dockerSecurityOptions', 'disableNetworking'];
+  for (const container of td.containerDefinitions) {
+    for (const parameter of perContainer) {
+      const value = container[parameter];
+      const set = Array.isArray(value) ? value.length > 0 : parameter === 'privileged' || parameter === 'disableNetworking' ? value === true : value !== undefined;
+      if (set) return unsupported(`${parameter} (container '${container.name}')`);
+    }
+    const linux = container.linuxParameters as
+      | { devices?: unknown[]; sharedMemorySize?: number; tmpfs?: unknown[]; capabilities?: { add?: string[] } }
+      | undefined;
+    if (linux?.devices?.length) return unsupported(`devices (container '${container.name}')`);
+    if (linux?.sharedMemorySize !== undefined) return unsupported(`sharedMemorySize (container '${container.name}')`);
+    if (linux?.tmpfs?.length) return unsupported(`tmpfs (container '${container.name}')`);
+    const added = (linux?.capabilities?.add ?? []).filter((c) => !FARGATE_ADDABLE_CAPABILITIES.includes(c));
+    if (added.length) return unsupported(`adding the capability ${added[0]} (container '${container.name}'; only SYS_PTRACE can be added)`);
+  }
+  return undefined;
 }
 
 /** ECS's limit on a task definition's JSON size. */
@@ -148,6 +198,8 @@ function validateFargate(request: TaskDefinitionRequest): void {
   if (!isFargateCompatible(request)) {
     throw new ClientException('No Fargate configuration exists for given values: ' + `${request.cpu} CPU, ${request.memory} memory.`);
   }
+  const forbidden = fargateForbidden(request);
+  if (forbidden) throw new ClientException(forbidden);
   for (const container of request.containerDefinitions) {
     if (container.stopTimeout !== undefined && container.stopTimeout > FARGATE_MAX_STOP_TIMEOUT) {
       throw new ClientException(

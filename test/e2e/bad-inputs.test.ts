@@ -21,6 +21,7 @@ import {
   PutClusterCapacityProvidersCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
+  StartTaskCommand,
   StopTaskCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -42,6 +43,7 @@ const COMMANDS = {
   ListTaskDefinitionFamilies: ListTaskDefinitionFamiliesCommand,
   DeregisterTaskDefinition: DeregisterTaskDefinitionCommand,
   RunTask: RunTaskCommand,
+  StartTask: StartTaskCommand,
   StopTask: StopTaskCommand,
   DescribeTasks: DescribeTasksCommand,
   ListTasks: ListTasksCommand,
@@ -65,6 +67,8 @@ interface Fixtures {
   busyTasksToken: string;
   /** A ListTaskDefinitionFamilies token. */
   familiesToken: string;
+  /** The container instance of cluster `idem` (no agent behind it). */
+  idemHost: string;
 }
 
 type Input = Record<string, unknown>;
@@ -579,10 +583,10 @@ const rows: Row[] = [
   { name: 'DeregisterTaskDefinition: taskDefinition is a number', op: 'DeregisterTaskDefinition', body: '{"taskDefinition": 1}', error: 'SerializationException' },
   { name: 'DeregisterTaskDefinition: unknown revision', op: 'DeregisterTaskDefinition', input: { taskDefinition: 'ghost:1' }, error: 'ClientException' },
   {
-    name: 'DeregisterTaskDefinition: no revision given',
+    name: 'DeregisterTaskDefinition: no revision given ("Revision is missing.")',
     op: 'DeregisterTaskDefinition',
     input: { taskDefinition: 'web' },
-    error: 'InvalidParameterException',
+    error: 'ClientException',
     after: async (f) => {
       const described = await f.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'web:1' }));
       expect(described.taskDefinition?.status).toBe('ACTIVE');
@@ -659,6 +663,38 @@ const rows: Row[] = [
     error: 'ConflictException',
     after: noTasksIn('idem', 1),
   },
+
+  // StartTask (cluster `idem` has one host and one task)
+  { name: 'StartTask: containerInstances missing', op: 'StartTask', input: { cluster: 'idem', taskDefinition: 'web' }, error: 'InvalidParameterException', after: noTasksIn('idem', 1) },
+  { name: 'StartTask: containerInstances is a string', op: 'StartTask', body: '{"cluster": "idem", "taskDefinition": "web", "containerInstances": "x"}', error: 'SerializationException' },
+  { name: 'StartTask: no container instances', op: 'StartTask', input: { cluster: 'idem', taskDefinition: 'web', containerInstances: [] }, error: 'InvalidParameterException', after: noTasksIn('idem', 1) },
+  {
+    name: 'StartTask: 11 container instances',
+    op: 'StartTask',
+    input: (f) => ({ cluster: 'idem', taskDefinition: 'web', containerInstances: Array.from({ length: 11 }, () => f.idemHost) }),
+    error: 'InvalidParameterException',
+    after: noTasksIn('idem', 1),
+  },
+  { name: 'StartTask: taskDefinition missing', op: 'StartTask', input: (f) => ({ cluster: 'idem', containerInstances: [f.idemHost] }), error: 'InvalidParameterException', after: noTasksIn('idem', 1) },
+  { name: 'StartTask: unknown cluster', op: 'StartTask', input: (f) => ({ cluster: 'ghost', taskDefinition: 'web', containerInstances: [f.idemHost] }), error: 'ClusterNotFoundException' },
+  { name: 'StartTask: unknown task definition', op: 'StartTask', input: (f) => ({ cluster: 'idem', taskDefinition: 'ghost', containerInstances: [f.idemHost] }), error: 'ClientException', after: noTasksIn('idem', 1) },
+  { name: 'StartTask: deregistered revision', op: 'StartTask', input: (f) => ({ cluster: 'idem', taskDefinition: 'old:1', containerInstances: [f.idemHost] }), error: 'ClientException', after: noTasksIn('idem', 1) },
+  {
+    name: 'StartTask: awsvpc task definition without networkConfiguration',
+    op: 'StartTask',
+    input: (f) => ({ cluster: 'idem', taskDefinition: 'web-fargate', containerInstances: [f.idemHost] }),
+    error: 'InvalidParameterException',
+    after: noTasksIn('idem', 1),
+  },
+  {
+    name: 'StartTask: override for a container the task definition lacks',
+    op: 'StartTask',
+    input: (f) => ({ cluster: 'idem', taskDefinition: 'web', containerInstances: [f.idemHost], overrides: { containerOverrides: [{ name: 'sidecar' }] } }),
+    error: 'InvalidParameterException',
+    after: noTasksIn('idem', 1),
+  },
+  { name: 'StartTask: startedBy longer than 128', op: 'StartTask', input: (f) => ({ cluster: 'idem', taskDefinition: 'web', containerInstances: [f.idemHost], startedBy: 's'.repeat(129) }), error: 'InvalidParameterException', after: noTasksIn('idem', 1) },
+  { name: 'StartTask: aws: tag key', op: 'StartTask', input: (f) => ({ cluster: 'idem', taskDefinition: 'web', containerInstances: [f.idemHost], tags: [tag('aws:x')] }), error: 'InvalidParameterException', after: noTasksIn('idem', 1) },
 
   // StopTask
   { name: 'StopTask: task missing', op: 'StopTask', input: { cluster: 'busy' }, error: 'InvalidParameterException' },
@@ -820,7 +856,7 @@ beforeAll(async () => {
   );
   const busyTasks = (busy.tasks ?? []).map((task) => task.taskArn!);
   expect(busyTasks).toHaveLength(2);
-  await registerHost(ecs, 'idem');
+  const idemHost = await registerHost(ecs, 'idem');
   await ecs.send(
     new RunTaskCommand({ cluster: 'idem', taskDefinition: 'web', clientToken: 'token-1', startedBy: 'first' }),
   );
@@ -829,7 +865,7 @@ beforeAll(async () => {
   const busyTasksToken = (await ecs.send(new ListTasksCommand({ cluster: 'busy', maxResults: 1 }))).nextToken;
   const familiesToken = (await ecs.send(new ListTaskDefinitionFamiliesCommand({ maxResults: 1 }))).nextToken;
   expect(clustersToken && busyTasksToken && familiesToken).toBeTruthy();
-  fixtures = { ecs, busyTasks, clustersToken: clustersToken!, busyTasksToken: busyTasksToken!, familiesToken: familiesToken! };
+  fixtures = { ecs, busyTasks, clustersToken: clustersToken!, busyTasksToken: busyTasksToken!, familiesToken: familiesToken!, idemHost };
 });
 afterAll(() => berth?.close());
 

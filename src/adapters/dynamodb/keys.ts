@@ -57,3 +57,9 @@ export const serviceRevisionKey = (clusterArn: string, serviceName: string, revi
   pk: clusterArn,
   sk: `SVCREV#${serviceName}#${revisionId}`,
 });
+/** Account settings of an account+region (ECS's are regional): one item per principal and setting name. */
+export const accountSettingsPartition = (scope: Scope) => `ACCOUNTSETTINGS#${scopeTag(scope)}`;
+export const accountSettingKey = (scope: Scope, principalArn: string, name: string) => ({
+  pk: accountSettingsPartition(scope),
+  sk: `${principalArn}#${name}`,
+});
