@@ -39,22 +39,28 @@ export function parsePlacementConstraints(
     const owner = source === 'taskDefinition' ? 'A task definition' : source === 'service' ? 'A service' : 'A task';
     throw new InvalidParameterException(`${owner} can have at most ${MAX_PLACEMENT_CONSTRAINTS} placement constraints.`);
   }
-  return constraints.map((c) => {
-    if (c.type === 'distinctInstance' && source !== 'taskDefinition') {
-      if (c.expression !== undefined && c.expression !== '') {
-        throw new InvalidParameterException('An expression cannot be specified for the distinctInstance placement constraint.');
-      }
-      return { type: 'distinctInstance' };
+  return constraints.map((c) => parsePlacementConstraint(c, source));
+}
+
+/** One constraint, validated and parsed (no count limit: a task's stored list joins two sources). */
+export function parsePlacementConstraint(
+  c: PlacementConstraintInput,
+  source: 'task' | 'service' | 'taskDefinition' = 'task',
+): PlacementConstraint {
+  if (c.type === 'distinctInstance' && source !== 'taskDefinition') {
+    if (c.expression !== undefined && c.expression !== '') {
+      throw new InvalidParameterException('An expression cannot be specified for the distinctInstance placement constraint.');
     }
-    if (c.type === 'memberOf') {
-      if (c.expression === undefined || c.expression.trim() === '') {
-        throw new InvalidParameterException('An expression must be specified for the memberOf placement constraint.');
-      }
-      return { type: 'memberOf', expression: c.expression, query: parseClusterQuery(c.expression) };
+    return { type: 'distinctInstance' };
+  }
+  if (c.type === 'memberOf') {
+    if (c.expression === undefined || c.expression.trim() === '') {
+      throw new InvalidParameterException('An expression must be specified for the memberOf placement constraint.');
     }
-    const allowed = source === 'taskDefinition' ? 'memberOf' : 'distinctInstance or memberOf';
-    throw new InvalidParameterException(`The placement constraint type '${String(c.type)}' is not supported: use ${allowed}.`);
-  });
+    return { type: 'memberOf', expression: c.expression, query: parseClusterQuery(c.expression) };
+  }
+  const allowed = source === 'taskDefinition' ? 'memberOf' : 'distinctInstance or memberOf';
+  throw new InvalidParameterException(`The placement constraint type '${String(c.type)}' is not supported: use ${allowed}.`);
 }
 
 /** The stored (wire) form of parsed constraints. */
