@@ -1,5 +1,6 @@
 /** The ECS operations Berth serves: operation name -> use case. Validation happens before the call. */
 import * as agentAssignments from '../app/agent-assignments';
+import * as attributes from '../app/attributes';
 import * as agentReports from '../app/agent-reports';
 import * as clusters from '../app/clusters';
 import * as containerInstances from '../app/container-instances';
@@ -43,6 +44,9 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   ListContainerInstances: containerInstances.listContainerInstances,
   UpdateContainerInstancesState: containerInstances.updateContainerInstancesState,
   DiscoverPollEndpoint: containerInstances.discoverPollEndpoint,
+  PutAttributes: attributes.putAttributes,
+  DeleteAttributes: attributes.deleteAttributes,
+  ListAttributes: attributes.listAttributes,
   SubmitTaskStateChange: agentReports.submitTaskStateChange,
   SubmitContainerStateChange: agentReports.submitContainerStateChange,
 };

@@ -394,3 +394,16 @@ function compareVersions(a: string, b: string): number {
   }
   return 0;
 }
+
+/** True when the query asks about the tasks on an instance (the caller then has to know them). */
+export function mentionsTaskGroup(query: ClusterQuery): boolean {
+  switch (query.kind) {
+    case 'and':
+    case 'or':
+      return mentionsTaskGroup(query.left) || mentionsTaskGroup(query.right);
+    case 'not':
+      return mentionsTaskGroup(query.operand);
+    case 'test':
+      return query.subject.kind === 'task:group';
+  }
+}

@@ -53,6 +53,12 @@ export class ServiceNotActiveException extends BerthError {
 export class UnsupportedFeatureException extends BerthError {
   override readonly name = 'UnsupportedFeatureException';
 }
+export class TargetNotFoundException extends BerthError {
+  override readonly name = 'TargetNotFoundException';
+}
+export class AttributeLimitExceededException extends BerthError {
+  override readonly name = 'AttributeLimitExceededException';
+}
 /**
  * The common AWS error for "slow down": sent when an item stays contended after all retries. SDKs
  * retry it by themselves with backoff, which is what contention needs.
