@@ -280,6 +280,18 @@ function compilePattern(expression: string, pattern: string): PatternItem[] {
   return items;
 }
 
+/** Compiled patterns by text (validated when parsed), so placing over thousands of hosts compiles once. */
+const PATTERNS = new Map<string, PatternItem[]>();
+function compiledPattern(pattern: string): PatternItem[] {
+  let items = PATTERNS.get(pattern);
+  if (!items) {
+    if (PATTERNS.size >= 1000) PATTERNS.clear(); // a bound, not an LRU: patterns are few and small
+    items = compilePattern('', pattern);
+    PATTERNS.set(pattern, items);
+  }
+  return items;
+}
+
 /** Whole-value match in O(value x pattern): no backtracking, whatever the pattern. */
 function matchesPattern(items: readonly PatternItem[], value: string): boolean {
   // reachable[j]: the first j items can match the value read so far.
@@ -340,7 +352,7 @@ function holds(subject: Subject, operator: Operator, values: readonly string[], 
       case 'in':
         return values.some((v) => compare(subject, actual, v) === 0);
       case '=~':
-        return matchesPattern(compilePattern('', values[0]), actual);
+        return matchesPattern(compiledPattern(values[0]), actual);
       case '>':
         return compare(subject, actual, values[0]) > 0;
       case '>=':

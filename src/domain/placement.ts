@@ -136,14 +136,18 @@ export function placeTasks(
   const group = options.group ?? NO_GROUP;
   const strategies = options.strategies ?? [AZ_SPREAD];
   const constraints = options.constraints ?? [];
+  // The random strategy draws in ARN order: sorted once per batch.
+  const inArnOrder = strategies.some((s) => s.type === 'random') ? byArn(hosts) : [];
+  // Built once: each target holds its host's (mutable) taskGroups, so it sees the batch's placements.
+  const targets = new Map(hosts.map((h) => [h, queryTarget(h)]));
   const outcomes = requests.map((request) => {
     const eligible = hosts.filter(
       (h) =>
         h.agentConnected !== false && offers(h, request.kind) && fitsIn(request.needs, h) &&
-        failedConstraint(constraints, queryTarget(h), options.group) === undefined,
+        (constraints.length === 0 || failedConstraint(constraints, targets.get(h)!, options.group) === undefined),
     );
     if (!eligible.length) return { failed: whyUnplaced(request, hosts, options) };
-    const chosen = best(eligible, strategies, hosts, group, groupTasksPerZone, options.random);
+    const chosen = best(eligible, strategies, hosts, inArnOrder, group, groupTasksPerZone, options.random);
     chosen.remaining.cpu -= request.needs.cpu;
     chosen.remaining.memory -= request.needs.memory;
     chosen.taskGroups[group] = (chosen.taskGroups[group] ?? 0) + 1;
@@ -174,6 +178,7 @@ function best(
   eligible: readonly (PlacementCandidate & { taskGroups: Record<string, number> })[],
   strategies: readonly PlacementStrategy[],
   allHosts: readonly (PlacementCandidate & { taskGroups: Record<string, number> })[],
+  inArnOrder: readonly PlacementCandidate[],
   group: string,
   groupTasksPerZone: Readonly<Record<string, number>>,
   random: (() => number) | undefined,
@@ -196,9 +201,8 @@ function best(
   if (strategies.some((s) => s.type === 'random')) {
     if (!random) throw new Error('the random placement strategy needs a random source');
     // Drawn in ARN order, so the same draws give the same placement whatever the candidates' order.
-    for (const host of [...eligible].sort((a, b) => (a.containerInstanceArn < b.containerInstanceArn ? -1 : 1))) {
-      keys.set(host.containerInstanceArn, random());
-    }
+    const isEligible = new Set(eligible.map((h) => h.containerInstanceArn));
+    for (const host of inArnOrder) if (isEligible.has(host.containerInstanceArn)) keys.set(host.containerInstanceArn, random());
   }
   const compare = compareByStrategies(strategies, {
     spreadCount: (field, host) => counts.get(field)?.get(spreadValue(field, host)) ?? 0,
