@@ -36,7 +36,7 @@ import { withOptimisticRetry } from './optimistic';
 import { activeCluster } from './resolve';
 import { serviceNameIn, serviceView } from './service-view';
 import { findTaskDefinition } from './task-definitions';
-import { canonicalJson, checkCompatibility } from './tasks';
+import { canonicalJson, checkCompatibility, checkConstraintTotal } from './tasks';
 
 const MAX_DESCRIBE_SERVICES = 10;
 const MAX_CLIENT_TOKEN = 36;
@@ -75,6 +75,7 @@ function targetsOf(launch: LaunchConfiguration): LaunchTarget[] {
 }
 
 function checkLaunch(td: TaskDefinitionRecord, launch: LaunchConfiguration, placement: ServicePlacement = {}) {
+  checkConstraintTotal(td, placement.placementConstraints);
   checkCompatibility(td, targetsOf(launch), {
     networkConfiguration: launch.networkConfiguration as { awsvpcConfiguration?: { subnets?: string[] } } | undefined,
     placementConstraints: placement.placementConstraints,

@@ -16,7 +16,12 @@ import {
 import { newTask, uuidFrom, type LaunchTarget, type NewTaskInput } from '../domain/new-task';
 import type { ClusterRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord } from '../domain/records';
 import { capacityKindOf, placeTasks } from '../domain/placement';
-import { parsePlacementConstraints, type PlacementConstraintInput } from '../domain/placement-constraints';
+import {
+  MAX_PLACEMENT_CONSTRAINTS,
+  parsePlacementConstraint,
+  parsePlacementConstraints,
+  type PlacementConstraintInput,
+} from '../domain/placement-constraints';
 import { parsePlacementStrategies, type PlacementStrategyInput } from '../domain/placement-strategies';
 import { validateTaskSizeOverride } from '../domain/task-definition-rules';
 import { validateTags } from '../domain/tags';
@@ -99,6 +104,7 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
     const td = stored.record;
     if (td.status !== 'ACTIVE') throw new ClientException('TaskDefinition is inactive.');
     checkOverrides(td, input.overrides);
+    checkConstraintTotal(td, input.placementConstraints);
     const targets = launchTargets(cluster.record, input, count);
     checkCompatibility(td, targets, input);
     validateTaskSizeOverride(td, (input.overrides ?? {}) as { cpu?: unknown; memory?: unknown }, targets.some((t) => t.launchType === 'FARGATE'));
@@ -230,6 +236,19 @@ export function buildTasks(
   });
 }
 
+/**
+ * ECS's limit of 10 constraints per task counts the task definition's too; the definition's must
+ * parse (one registered before Berth parsed them is refused here, naming what is unsupported).
+ */
+export function checkConstraintTotal(td: TaskDefinitionRecord, requested: readonly PlacementConstraintInput[] | undefined) {
+  const own = parsePlacementConstraints(td.placementConstraints as PlacementConstraintInput[] | undefined, 'taskDefinition');
+  if (own.length + (requested?.length ?? 0) > MAX_PLACEMENT_CONSTRAINTS) {
+    throw new InvalidParameterException(
+      `A task can have at most ${MAX_PLACEMENT_CONSTRAINTS} placement constraints, the task definition's included (${own.length} there, ${requested?.length ?? 0} asked for).`,
+    );
+  }
+}
+
 /** What a task keeps of the placement it asked for, for the engine's placements after it waits. */
 export interface TaskPlacement {
   readonly placementConstraints?: PlacementConstraintInput[];
@@ -244,7 +263,15 @@ export function placementOf(
   td: TaskDefinitionRecord,
   request: { placementConstraints?: PlacementConstraintInput[]; placementStrategy?: PlacementStrategyInput[] },
 ): TaskPlacement {
-  const fromDefinition = parsePlacementConstraints(td.placementConstraints as PlacementConstraintInput[] | undefined, 'taskDefinition');
+  // Never throws: RunTask and CreateService checked the definition's constraints (checkConstraintTotal);
+  // one registered before Berth parsed them and not parsing now is left out rather than stop a service.
+  const fromDefinition = ((td.placementConstraints as PlacementConstraintInput[] | undefined) ?? []).flatMap((c) => {
+    try {
+      return [parsePlacementConstraint(c, 'taskDefinition')];
+    } catch {
+      return [];
+    }
+  });
   const constraints = [
     ...(request.placementConstraints ?? []).map(({ type, expression }) => ({ type, ...(expression ? { expression } : {}) })),
     ...fromDefinition.map((c) => ({ type: c.type, ...(c.type === 'memberOf' ? { expression: c.expression } : {}) })),

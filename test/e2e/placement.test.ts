@@ -126,6 +126,17 @@ describe('RunTask placement', () => {
   });
 });
 
+it("RunTask: ten constraints plus the task definition's one are over ECS's limit of 10", async () => {
+  const { name } = await cluster();
+  const ten = Array.from({ length: 10 }, () => ({ type: 'distinctInstance' as const }));
+  await expect(local.ecs.send(new RunTaskCommand({ cluster: name, taskDefinition: 'pinned', placementConstraints: ten }))).rejects.toMatchObject({
+    name: 'InvalidParameterException',
+    message: expect.stringContaining("the task definition's included"),
+  });
+  const placed = await local.ecs.send(new RunTaskCommand({ cluster: name, taskDefinition: 'pinned', placementConstraints: ten.slice(1) }));
+  expect(placed.tasks).toHaveLength(1);
+});
+
 describe('attributes: ECS errors', () => {
   it('an unknown target is TargetNotFoundException; an eleventh custom attribute is AttributeLimitExceededException; ecs.* is reserved', async () => {
     const { name, hosts } = await cluster();
