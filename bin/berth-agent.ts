@@ -8,6 +8,8 @@
  *   --fargate P[,P]       instead offer FARGATE and/or FARGATE_SPOT capacity to every cluster
  *   --cpu N --memory MiB  capacity to offer (default: this machine's cores x 1024 and its memory)
  *   --az ZONE             availability zone attribute (default <region>a)
+ *   --instance-type T     the ecs.instance-type attribute (e.g. t2.small; default: not reported)
+ *   --attribute NAME=VALUE  a custom attribute (repeatable), as ECS_INSTANCE_ATTRIBUTES on ECS's agent
  *   --runtime process|docker   (default process)
  *   --work-dir DIR        the agent's state: its identity (agent.json) and the process containers'
  *                         logs and records (tasks/) (default .berth-agent, relative to the current directory)
@@ -37,6 +39,8 @@ const { values } = parseArgs({
     cpu: { type: 'string' },
     memory: { type: 'string' },
     az: { type: 'string' },
+    'instance-type': { type: 'string' },
+    attribute: { type: 'string', multiple: true },
     runtime: { type: 'string' },
     'work-dir': { type: 'string' },
     'signing-name': { type: 'string' },
@@ -72,6 +76,11 @@ const agent = new BerthAgent({
     memory: Number(values.memory ?? Math.floor(totalmem() / 1024 / 1024)),
   },
   availabilityZone: values.az ?? `${region}a`,
+  instanceType: values['instance-type'],
+  attributes: (values.attribute ?? []).map((pair) => {
+    const at = pair.indexOf('=');
+    return at < 0 ? { name: pair } : { name: pair.slice(0, at), value: pair.slice(at + 1) };
+  }),
   stateDirectory: workDirectory,
   pollWaitSeconds: values['poll-wait'] ? Number(values['poll-wait']) : undefined,
   logger: console,

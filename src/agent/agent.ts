@@ -41,6 +41,10 @@ export interface AgentOptions {
   readonly fargateProviders?: readonly string[];
   readonly resources: { cpu: number; memory: number };
   readonly availabilityZone: string;
+  /** The `ecs.instance-type` attribute (placement constraints select hosts by it); absent: not reported. */
+  readonly instanceType?: string;
+  /** Custom attributes to register with (as ECS_INSTANCE_ATTRIBUTES does for ECS's agent). */
+  readonly attributes?: readonly { readonly name: string; readonly value?: string }[];
   /** Come back as this instance (an agent restarting keeps its identity and its tasks). */
   readonly containerInstanceArn?: string;
   /** Where the agent keeps its identity (agent.json), so a restart comes back as the same instance. */
@@ -64,6 +68,21 @@ interface LocalTask {
 }
 
 export const AGENT_VERSION = '0.1.0';
+
+/** ECS's names for Node's `process.arch` values (the ecs.cpu-architecture attribute). */
+const CPU_ARCHITECTURES: Readonly<Record<string, string>> = { x64: 'x86_64', arm64: 'arm64', ia32: 'i386', arm: 'arm' };
+
+/** The built-in attributes ECS's agent reports, as far as this host can tell them. */
+export function builtInAttributes(options: Pick<AgentOptions, 'availabilityZone' | 'instanceType'>) {
+  const windows = process.platform === 'win32';
+  return [
+    { name: 'ecs.availability-zone', value: options.availabilityZone },
+    { name: 'ecs.os-type', value: windows ? 'windows' : 'linux' },
+    { name: 'ecs.os-family', value: windows ? 'WINDOWS_SERVER' : 'LINUX' },
+    { name: 'ecs.cpu-architecture', value: CPU_ARCHITECTURES[process.arch] ?? process.arch },
+    ...(options.instanceType ? [{ name: 'ecs.instance-type', value: options.instanceType }] : []),
+  ];
+}
 const IDENTITY_FILE = 'agent.json';
 
 export class BerthAgent {
@@ -126,9 +145,9 @@ export class BerthAgent {
         { name: 'MEMORY', type: 'INTEGER', integerValue: this.options.resources.memory },
       ],
       attributes: [
-        { name: 'ecs.availability-zone', value: this.options.availabilityZone },
-        { name: 'ecs.os-type', value: 'linux' },
+        ...builtInAttributes(this.options),
         ...(fargateProviders.length ? [{ name: 'berth.fargate-capacity', value: fargateProviders.join(',') }] : []),
+        ...(this.options.attributes ?? []),
       ],
       versionInfo: { agentVersion: AGENT_VERSION, agentHash: 'berth', dockerVersion: this.options.runtime.name },
     });

@@ -3,6 +3,7 @@ import { containerInstanceArn, ID_PATTERN, inScope, NAME_PATTERN, parseArn, task
 import {
   FARGATE_POOL_NAME,
   fargateProvidersOf,
+  mergeRegisteredAttributes,
   resourceList,
   type ContainerInstanceRecord,
   type ContainerInstanceStatus,
@@ -14,7 +15,9 @@ import {
   MissingVersionException,
   NoUpdateAvailableException,
 } from '../domain/errors';
-import { isCustomAttribute } from '../domain/attributes';
+import { matchesQuery, mentionsTaskGroup, parseClusterQuery } from '../domain/cluster-query';
+import { queryTarget } from '../domain/placement';
+import { placementCandidate } from './task-engine';
 import type { KeyValuePair, Tag } from '../domain/records';
 import { validateTags } from '../domain/tags';
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
@@ -169,10 +172,7 @@ async function reRegister(
     const record: ContainerInstanceRecord = {
       ...stored.record,
       agentConnected: true,
-      // Custom attributes set through PutAttributes outlive an agent restart; the agent's own are renewed.
-      attributes: attributes.length
-        ? [...attributes, ...stored.record.attributes.filter((a) => isCustomAttribute(a.name) && !attributes.some((b) => b.name === a.name))]
-        : stored.record.attributes,
+      attributes: attributes.length ? mergeRegisteredAttributes(stored.record.attributes, attributes) : stored.record.attributes,
       fargateProviders: attributes.length ? fargateProviders : stored.record.fargateProviders,
       versionInfo: input.versionInfo ?? stored.record.versionInfo,
       updatedAt: now,
@@ -245,13 +245,15 @@ export async function listContainerInstances(
   ctx: RequestContext,
   input: { cluster?: string; filter?: string; status?: ContainerInstanceStatus; maxResults?: number; nextToken?: string },
 ) {
-  if (input.filter !== undefined) {
-    throw new InvalidParameterException('Cluster query language filters are not supported by Berth; use status.');
-  }
+  // The filter is the cluster query language of memberOf constraints, evaluated the same way.
+  const query = input.filter === undefined ? undefined : parseClusterQuery(input.filter);
   const size = pageSize(input.maxResults);
   const { partition } = await partitionFor(ctx, input.cluster);
+  const groups = query && mentionsTaskGroup(query) ? await ctx.tasks.groupsPerInstance(partition) : undefined;
+  const matches = (instance: StoredContainerInstance) =>
+    !query || matchesQuery(query, queryTarget(placementCandidate(ctx.scope.region, groups ?? new Map())(instance)));
   const page = await ctx.containerInstances.list(partition, { maxResults: size, nextToken: input.nextToken }, (instance) =>
-    input.status ? instance.record.status === input.status : instance.record.status !== 'INACTIVE',
+    (input.status ? instance.record.status === input.status : instance.record.status !== 'INACTIVE') && matches(instance),
   );
   return { containerInstanceArns: page.items.map((i) => i.record.containerInstanceArn), nextToken: page.nextToken };
 }

@@ -35,7 +35,7 @@ import type { BerthContext, RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
 import { mergeDeployments, randomUnit } from './services';
 import { findTaskDefinition } from './task-definitions';
-import { buildTasks, countDeltasOf } from './tasks';
+import { buildTasks, countDeltasOf, placementOf } from './tasks';
 
 export interface PassResult {
   /** 'gone': no such service, or INACTIVE: its loop ends. */
@@ -177,6 +177,11 @@ async function applyStarts(
       platformVersion: deployment.platformVersion,
       enableExecuteCommand: service.enableExecuteCommand,
       tags: taskTags(service, td.tags, cluster.record.clusterName),
+      // The service's placement as it is now (UpdateService may change it), plus the definition's memberOf.
+      placement: placementOf(td.record, {
+        placementConstraints: service.placementConstraints?.map((c) => ({ ...c })),
+        placementStrategy: service.placementStrategy?.map((s) => ({ ...s })),
+      }),
     }, now);
     for (let i = 0; i < records.length; i += CREATE_BATCH) {
       const batch = records.slice(i, i + CREATE_BATCH);

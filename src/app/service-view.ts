@@ -33,8 +33,8 @@ export function serviceView(stored: StoredService, withTags: boolean) {
     events: stored.events,
     loadBalancers: [],
     serviceRegistries: [],
-    placementConstraints: [],
-    placementStrategy: [],
+    placementConstraints: record.placementConstraints ?? [],
+    placementStrategy: record.placementStrategy ?? [],
     ...(withTags ? { tags } : {}),
   };
 }

@@ -34,6 +34,8 @@ import {
   type ServiceDeploymentRecord,
 } from '../domain/service-deployment';
 import { validateTags } from '../domain/tags';
+import { parsePlacementConstraints, type PlacementConstraintInput } from '../domain/placement-constraints';
+import { parsePlacementStrategies, type PlacementStrategyInput } from '../domain/placement-strategies';
 import type { StoredService } from '../adapters/dynamodb/service-repository';
 import type { StoredTaskDefinition } from '../adapters/dynamodb/task-definition-repository';
 import type { RequestContext } from './context';
@@ -41,7 +43,7 @@ import { withOptimisticRetry } from './optimistic';
 import { activeCluster } from './resolve';
 import { serviceNameIn, serviceView } from './service-view';
 import { findTaskDefinition } from './task-definitions';
-import { canonicalJson, checkCompatibility } from './tasks';
+import { canonicalJson, checkCompatibility, checkConstraintTotal } from './tasks';
 
 const MAX_DESCRIBE_SERVICES = 10;
 const MAX_CLIENT_TOKEN = 36;
@@ -79,10 +81,32 @@ function targetsOf(launch: LaunchConfiguration): LaunchTarget[] {
   }));
 }
 
-function checkLaunch(td: TaskDefinitionRecord, launch: LaunchConfiguration) {
+function checkLaunch(td: TaskDefinitionRecord, launch: LaunchConfiguration, placement: ServicePlacement = {}) {
+  checkConstraintTotal(td, placement.placementConstraints);
   checkCompatibility(td, targetsOf(launch), {
     networkConfiguration: launch.networkConfiguration as { awsvpcConfiguration?: { subnets?: string[] } } | undefined,
+    placementConstraints: placement.placementConstraints,
   });
+}
+
+interface ServicePlacement {
+  placementConstraints?: PlacementConstraintInput[];
+  placementStrategy?: PlacementStrategyInput[];
+}
+
+/**
+ * A service's placement members, validated as ECS does (expressions parsed) and kept as given; an
+ * empty list clears them (UpdateService), an absent one keeps what was there.
+ */
+function servicePlacement(input: ServicePlacement, previous: Pick<ServiceRecord, 'placementConstraints' | 'placementStrategy'> = {}) {
+  parsePlacementConstraints(input.placementConstraints, 'service');
+  parsePlacementStrategies(input.placementStrategy, 'A service');
+  const constraints = input.placementConstraints ?? previous.placementConstraints ?? [];
+  const strategies = input.placementStrategy ?? previous.placementStrategy ?? [];
+  return {
+    placementConstraints: constraints.map(({ type, expression }) => ({ type, ...(expression ? { expression } : {}) })),
+    placementStrategy: strategies.map(({ type, field }) => ({ type, ...(field ? { field } : {}) })),
+  };
 }
 
 export interface CreateServiceRequest extends Omit<CreateServiceInput, 'taskDefinition' | 'capacityProviderStrategy'> {
@@ -108,6 +132,7 @@ export async function createService(ctx: RequestContext, input: CreateServiceReq
   }
   const tags = input.tags ?? [];
   validateTags(tags);
+  const placement = servicePlacement(input as ServicePlacement);
   const digest = createHash('sha256').update(canonicalJson({ ...input, cluster: undefined })).digest('hex');
   return withOptimisticRetry(async () => {
     const cluster = await activeCluster(ctx, input.cluster);
@@ -128,7 +153,7 @@ export async function createService(ctx: RequestContext, input: CreateServiceReq
     );
     if ('refused' in decided) throw refusal(decided);
     if (!td) throw new InvalidParameterException('A task definition must be specified for the ECS deployment controller.');
-    checkLaunch(td.record, decided.service);
+    checkLaunch(td.record, decided.service, placement);
 
     const existing = await ctx.services.get(clusterArn, input.serviceName);
     if (existing && existing.record.status === 'DRAINING') {
@@ -142,6 +167,7 @@ export async function createService(ctx: RequestContext, input: CreateServiceReq
     const version = (existing?.version ?? 0) + 1;
     const record: ServiceRecord = {
       ...decided.service,
+      ...placement,
       tags,
       propagateTags: input.propagateTags ?? 'NONE',
       enableECSManagedTags: input.enableECSManagedTags ?? false,
@@ -221,9 +247,11 @@ export async function updateService(ctx: RequestContext, input: UpdateServiceReq
       { now: ctx.clock(), newDeploymentId: deploymentIdFrom(randomUnit(ctx)), hasHealthCheck: td ? hasHealthCheck(td.record) : false },
     );
     if ('refused' in outcome) throw refusal(outcome);
-    if (outcome.trigger && td) checkLaunch(td.record, outcome.service);
+    const placement = servicePlacement(input as ServicePlacement, stored.record);
+    if ((outcome.trigger || input.placementConstraints) && td) checkLaunch(td.record, outcome.service, placement);
     const record: ServiceRecord = {
       ...outcome.service,
+      ...placement,
       ...(input.propagateTags !== undefined ? { propagateTags: input.propagateTags } : {}),
       ...(input.enableECSManagedTags !== undefined ? { enableECSManagedTags: input.enableECSManagedTags } : {}),
       ...(input.enableExecuteCommand !== undefined ? { enableExecuteCommand: input.enableExecuteCommand } : {}),

@@ -1,4 +1,5 @@
 import { inScope, parseArn, taskDefinitionArn } from '../domain/arns';
+import { parsePlacementConstraints, type PlacementConstraintInput } from '../domain/placement-constraints';
 import { ClientException, InvalidParameterException } from '../domain/errors';
 import type { Tag, TaskDefinitionRecord, TaskDefinitionStatus } from '../domain/records';
 import {
@@ -54,6 +55,8 @@ const NOT_FOUND = 'Unable to describe task definition.';
 export async function registerTaskDefinition(ctx: RequestContext, input: TaskDefinitionRequest & { tags?: Tag[] }) {
   const { tags = [], ...request } = input;
   validateTaskDefinition(request);
+  // memberOf expressions are parsed now: an unsupported one is refused here, not at placement.
+  parsePlacementConstraints(request.placementConstraints as PlacementConstraintInput[] | undefined, 'taskDefinition');
   validateTags(tags);
   return withOptimisticRetry(async () => {
     const family = await ctx.taskDefinitions.getFamily(ctx.scope, request.family);

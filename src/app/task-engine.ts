@@ -13,7 +13,10 @@ import {
   whyUnplaced,
   type PlacementCandidate,
   type PlacementFailure,
+  type PlacementOptions,
 } from '../domain/placement';
+import { parsePlacementConstraint } from '../domain/placement-constraints';
+import { parsePlacementStrategies } from '../domain/placement-strategies';
 import type { TaskRecord } from '../domain/records';
 import { decideEngineStep } from '../domain/task-engine';
 import { stampTask, type StampedTask } from '../domain/update-time';
@@ -113,13 +116,21 @@ async function place(
 ): Promise<EngineOutcome> {
   const scope = scopeOfArn(task.taskArn);
   const kind = capacityKindOf(task);
-  // placeTasks leaves out hosts whose agent is silent: it would never start the task (src/app/agent-liveness.ts).
-  const candidates = (await hosts(kind === 'EC2' ? task.clusterArn : fargatePoolPartition(scope))).map(placementCandidate(scope.region));
   const needs = requirementsOf(task);
-  // Spread the task's group (its service, its family) across zones, as ECS does by default.
-  const zones = new Set(candidates.map((c) => c.availabilityZone));
-  const perZone = zones.size > 1 ? await ctx.tasks.groupTasksPerZone(task.clusterArn, task.group) : {};
-  const [outcome] = placeTasks([{ needs, kind }], candidates, perZone).outcomes;
+  const stored = await hosts(kind === 'EC2' ? task.clusterArn : fargatePoolPartition(scope));
+  let outcome: ReturnType<typeof placeTasks>['outcomes'][number];
+  if (kind === 'EC2') {
+    // A cluster's instances: the task's own strategies and constraints, over what runs where now.
+    const groups = await ctx.tasks.groupsPerInstance(task.clusterArn);
+    const candidates = stored.map(placementCandidate(scope.region, groups));
+    [outcome] = placeTasks([{ needs, kind }], candidates, {}, placementOptionsOf(task, randomUnit(ctx))).outcomes;
+  } else {
+    // Fargate: no strategies or constraints (as on ECS); the task's group is spread across zones.
+    const candidates = stored.map(placementCandidate(scope.region));
+    const zones = new Set(candidates.map((c) => c.availabilityZone));
+    const perZone = zones.size > 1 ? await ctx.tasks.groupTasksPerZone(task.clusterArn, task.group) : {};
+    [outcome] = placeTasks([{ needs, kind }], candidates, perZone).outcomes;
+  }
   if ('failed' in outcome) {
     onNoCapacity?.(task, outcome.failed);
     return 'no-capacity';
@@ -142,9 +153,12 @@ async function place(
   return 'placed';
 }
 
-/** A stored host as the placement function sees it. */
+/**
+ * A stored host as the placement function sees it; `groups` (the groups of the tasks on each host)
+ * when strategies or constraints may look at them.
+ */
 export const placementCandidate =
-  (region: string) =>
+  (region: string, groups?: ReadonlyMap<string, Record<string, number>>) =>
   (instance: StoredContainerInstance): PlacementCandidate => ({
     containerInstanceArn: instance.record.containerInstanceArn,
     availabilityZone: availabilityZoneOf(instance.record, region),
@@ -152,7 +166,34 @@ export const placementCandidate =
     remaining: instance.remaining,
     serves: servedKinds(instance),
     agentConnected: instance.record.agentConnected,
+    attributes: instance.record.attributes,
+    ec2InstanceId: instance.record.ec2InstanceId,
+    agentVersion: instance.record.versionInfo.agentVersion,
+    registeredAt: instance.record.registeredAt,
+    runningTasksCount: instance.runningTasksCount,
+    ...(groups ? { taskGroups: groups.get(instance.record.containerInstanceArn) ?? {} } : {}),
   });
+
+/** Values in [0, 1) from the context's random bytes: the random strategy's source. */
+export const randomUnit = (ctx: Pick<BerthContext, 'randomBytes'>) => () => Buffer.from(ctx.randomBytes(4)).readUInt32BE(0) / 2 ** 32;
+
+/**
+ * How a task is placed: its group, the strategies and constraints stored on it (validated when it was
+ * asked for; RunTask's or its service's, plus its task definition's memberOf). No strategy: spread
+ * across availability zones, ECS's default for services and Berth's for RunTask.
+ */
+export function placementOptionsOf(
+  task: Pick<TaskRecord, 'group' | 'placementConstraints' | 'placementStrategy'>,
+  random: () => number,
+): PlacementOptions {
+  const strategies = parsePlacementStrategies(task.placementStrategy);
+  return {
+    group: task.group,
+    constraints: (task.placementConstraints ?? []).map((c) => parsePlacementConstraint(c, 'service')),
+    ...(strategies.length ? { strategies } : {}),
+    random,
+  };
+}
 
 /** What a stored task reserves on its host. */
 export const requirementsOf = (task: TaskRecord) =>
@@ -226,7 +267,11 @@ export async function placeWaitingTasks(ctx: BerthContext, scope: Scope, options
     const outcome = served ? await advanceTask(ctx, stored, hosts, (_task, why) => (failure = why)) : 'no-capacity';
     if (outcome === 'placed') placed++;
     if (outcome !== 'no-capacity' || now - stored.record.createdAt < maxWaitMs) continue;
-    failure ??= whyUnplaced({ needs: requirementsOf(stored.record), kind }, offered.map(placementCandidate(scope.region)));
+    failure ??= whyUnplaced(
+      { needs: requirementsOf(stored.record), kind },
+      offered.map(placementCandidate(scope.region)),
+      kind === 'EC2' ? placementOptionsOf(stored.record, randomUnit(ctx)) : {},
+    );
     await giveUp(ctx, stored, failure, options.logger);
   }
   return placed;

@@ -16,6 +16,13 @@ import {
 import { newTask, uuidFrom, type LaunchTarget, type NewTaskInput } from '../domain/new-task';
 import type { ClusterRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord } from '../domain/records';
 import { capacityKindOf, placeTasks, type BatchPlacement } from '../domain/placement';
+import {
+  MAX_PLACEMENT_CONSTRAINTS,
+  parsePlacementConstraint,
+  parsePlacementConstraints,
+  type PlacementConstraintInput,
+} from '../domain/placement-constraints';
+import { parsePlacementStrategies, type PlacementStrategyInput } from '../domain/placement-strategies';
 import { validateTaskSizeOverride } from '../domain/task-definition-rules';
 import { mergeTags, validateTags } from '../domain/tags';
 import { visibleStatus } from '../domain/task-engine';
@@ -23,7 +30,7 @@ import { requestStop, taskCountBucket, type DesiredStatus } from '../domain/task
 import { stampTask, type StampedTask } from '../domain/update-time';
 import { taskCountDeltas, type CountDeltas } from '../adapters/dynamodb/cluster-repository';
 import type { InstanceChange } from '../adapters/dynamodb/task-repository';
-import { placementCandidate, requirementsOf, reservationFields } from './task-engine';
+import { placementCandidate, placementOptionsOf, randomUnit, requirementsOf, reservationFields } from './task-engine';
 import { pageSize } from './clusters';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
@@ -46,8 +53,8 @@ export interface RunTaskInput {
   startedBy?: string;
   overrides?: { containerOverrides?: { name?: string }[]; [member: string]: unknown };
   networkConfiguration?: { awsvpcConfiguration?: { subnets?: string[] } };
-  placementConstraints?: unknown[];
-  placementStrategy?: unknown[];
+  placementConstraints?: PlacementConstraintInput[];
+  placementStrategy?: PlacementStrategyInput[];
   platformVersion?: string;
   enableExecuteCommand?: boolean;
   tags?: Tag[];
@@ -66,11 +73,14 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
       'Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.',
     );
   }
-  if ((input.placementConstraints?.length ?? 0) > 10) {
-    throw new InvalidParameterException('A task can have at most 10 placement constraints.');
+  // Validated (expressions parsed) before anything is read: a bad one is refused whatever else holds.
+  parsePlacementConstraints(input.placementConstraints, 'task');
+  parsePlacementStrategies(input.placementStrategy);
+  if (input.startedBy !== undefined && input.startedBy.length > 128) {
+    throw new InvalidParameterException('startedBy can have up to 128 characters.');
   }
-  if ((input.placementStrategy?.length ?? 0) > 5) {
-    throw new InvalidParameterException('A task can have at most 5 placement strategies.');
+  if (input.group !== undefined && input.group.length > 255) {
+    throw new InvalidParameterException('group can have up to 255 characters.');
   }
   if (input.clientToken !== undefined && (input.clientToken.length < 1 || input.clientToken.length > 64)) {
     throw new InvalidParameterException('clientToken must have between 1 and 64 characters.');
@@ -91,6 +101,7 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
     const td = stored.record;
     if (td.status !== 'ACTIVE') throw new ClientException('TaskDefinition is inactive.');
     checkOverrides(td, input.overrides);
+    checkConstraintTotal(td, input.placementConstraints);
     const targets = launchTargets(cluster.record, input, count);
     checkCompatibility(td, targets, input);
     validateTaskSizeOverride(td, (input.overrides ?? {}) as { cpu?: unknown; memory?: unknown }, targets.some((t) => t.launchType === 'FARGATE'));
@@ -142,6 +153,7 @@ async function createTasks(
     platformVersion: input.platformVersion,
     enableExecuteCommand: input.enableExecuteCommand,
     tags,
+    placement: placementOf(td, input),
   }, now);
   const { tasks, failures, reservations } = await placeAtOnce(ctx, clusterArn, built);
   // Nothing fits: nothing is written (ECS creates nothing for failed tasks; a clientToken is not spent).
@@ -187,12 +199,12 @@ async function placeAtOnce(ctx: RequestContext, clusterArn: string, built: Stamp
   if (!hosts.some((host) => host.record.status !== 'INACTIVE')) {
     throw new InvalidParameterException('No Container Instances were found in your cluster.');
   }
-  const candidates = hosts.map(placementCandidate(ctx.scope.region));
-  const zones = new Set(candidates.map((c) => c.availabilityZone));
-  const group = atOnce[0].group;
-  const perZone = zones.size > 1 ? await ctx.tasks.groupTasksPerZone(clusterArn, group) : {};
+  // What runs where now: the spread counts, distinctInstance and task:group expressions look at it.
+  const candidates = hosts.map(placementCandidate(ctx.scope.region, await ctx.tasks.groupsPerInstance(clusterArn)));
   const needs = atOnce.map(requirementsOf);
-  const { outcomes } = placeTasks(needs.map((n) => ({ needs: n, kind: 'EC2' })), candidates, perZone);
+  // One RunTask's tasks share their group, strategies and constraints.
+  const options = placementOptionsOf(atOnce[0], randomUnit(ctx));
+  const { outcomes } = placeTasks(needs.map((n) => ({ needs: n, kind: 'EC2' })), candidates, {}, options);
   const { placed, failures, reservations } = reserveAtOnce(atOnce, outcomes);
   const tasks = built.flatMap((task) => (atOnce.includes(task) ? (placed.has(task) ? [placed.get(task)!] : []) : [task]));
   return { tasks, failures, reservations };
@@ -240,12 +252,14 @@ export function buildTasks(
   cluster: ClusterRecord,
   td: TaskDefinitionRecord,
   targets: readonly LaunchTarget[],
-  options: Pick<NewTaskInput, 'group' | 'startedBy' | 'overrides' | 'subnets' | 'platformVersion' | 'enableExecuteCommand' | 'tags'>,
+  { placement, ...options }: Pick<NewTaskInput, 'group' | 'startedBy' | 'overrides' | 'subnets' | 'platformVersion' | 'enableExecuteCommand' | 'tags'> & {
+    placement?: TaskPlacement;
+  },
   now: number,
 ): StampedTask[] {
   return targets.map((target) => {
     const taskId = taskIdFrom(ctx.randomBytes(16));
-    return newTask({
+    const task = newTask({
       ...options,
       scope: ctx.scope,
       clusterName: cluster.clusterName,
@@ -257,7 +271,56 @@ export function buildTasks(
       taskDefinition: td,
       target,
     });
+    // Fargate takes no strategies or constraints (ECS spreads Fargate tasks across zones itself).
+    return placement && target.launchType !== 'FARGATE' ? { ...task, ...placement } : task;
   });
+}
+
+/**
+ * ECS's limit of 10 constraints per task counts the task definition's too; the definition's must
+ * parse (one registered before Berth parsed them is refused here, naming what is unsupported).
+ */
+export function checkConstraintTotal(td: TaskDefinitionRecord, requested: readonly PlacementConstraintInput[] | undefined) {
+  const own = parsePlacementConstraints(td.placementConstraints as PlacementConstraintInput[] | undefined, 'taskDefinition');
+  if (own.length + (requested?.length ?? 0) > MAX_PLACEMENT_CONSTRAINTS) {
+    throw new InvalidParameterException(
+      `A task can have at most ${MAX_PLACEMENT_CONSTRAINTS} placement constraints, the task definition's included (${own.length} there, ${requested?.length ?? 0} asked for).`,
+    );
+  }
+}
+
+/** What a task keeps of the placement it asked for, for the engine's placements after it waits. */
+export interface TaskPlacement {
+  readonly placementConstraints?: PlacementConstraintInput[];
+  readonly placementStrategy?: PlacementStrategyInput[];
+}
+
+/**
+ * A task's placement: the request's strategies and constraints plus its task definition's memberOf
+ * constraints (ECS applies both). Empty members are left out.
+ */
+export function placementOf(
+  td: TaskDefinitionRecord,
+  request: { placementConstraints?: PlacementConstraintInput[]; placementStrategy?: PlacementStrategyInput[] },
+): TaskPlacement {
+  // Never throws: RunTask and CreateService checked the definition's constraints (checkConstraintTotal);
+  // one registered before Berth parsed them and not parsing now is left out rather than stop a service.
+  const fromDefinition = ((td.placementConstraints as PlacementConstraintInput[] | undefined) ?? []).flatMap((c) => {
+    try {
+      return [parsePlacementConstraint(c, 'taskDefinition')];
+    } catch {
+      return [];
+    }
+  });
+  const constraints = [
+    ...(request.placementConstraints ?? []).map(({ type, expression }) => ({ type, ...(expression ? { expression } : {}) })),
+    ...fromDefinition.map((c) => ({ type: c.type, ...(c.type === 'memberOf' ? { expression: c.expression } : {}) })),
+  ];
+  const strategies = (request.placementStrategy ?? []).map(({ type, field }) => ({ type, ...(field ? { field } : {}) }));
+  return {
+    ...(constraints.length ? { placementConstraints: constraints } : {}),
+    ...(strategies.length ? { placementStrategy: strategies } : {}),
+  };
 }
 
 /** The cluster counters new tasks move (each enters its lastStatus's bucket). */

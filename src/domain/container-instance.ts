@@ -4,6 +4,7 @@
  * account and region; Fargate hosts live in a per-region pool, not in a cluster, as Fargate's own
  * capacity does.
  */
+import { InvalidParameterException } from './errors';
 import type { KeyValuePair, Tag } from './records';
 
 export type ContainerInstanceStatus = 'ACTIVE' | 'DRAINING' | 'REGISTERING' | 'DEREGISTERING' | 'INACTIVE';
@@ -47,6 +48,41 @@ export function fargateProvidersOf(attributes: readonly KeyValuePair[]): string[
 
 export const availabilityZoneOf = (instance: Pick<ContainerInstanceRecord, 'attributes'>, region: string) =>
   instance.attributes.find((a) => a.name === AVAILABILITY_ZONE_ATTRIBUTE)?.value ?? `${region}a`;
+
+/** ECS's limit of custom attributes per container instance (PutAttributes). */
+export const MAX_CUSTOM_ATTRIBUTES = 10;
+
+/** Names the agent sets (ECS's built-ins, Berth's own): not custom, never put or deleted by a user. */
+export const isReservedAttribute = (name: string) => name.startsWith('ecs.') || name.startsWith('berth.');
+
+export const customAttributeCount = (attributes: readonly KeyValuePair[]) => attributes.filter((a) => !isReservedAttribute(a.name)).length;
+
+/** ECS's rule for attribute values (the Attribute shape's documentation). */
+export function checkAttributeValue(value: string) {
+  if (!/^[A-Za-z0-9_.@/\\: -]{1,128}$/.test(value) || value.startsWith(' ') || value.endsWith(' ')) {
+    throw new InvalidParameterException(
+      `Attribute value '${value}' is invalid: 1 to 128 letters, numbers, hyphens, underscores, periods, at signs, slashes, back slashes, colons or spaces, not starting or ending with a space.`,
+    );
+  }
+}
+
+/** The list with `name` set to `value` (in place when present, else appended). */
+export function withAttribute(attributes: readonly KeyValuePair[], name: string, value: string | undefined): KeyValuePair[] {
+  const entry: KeyValuePair = value === undefined ? { name } : { name, value };
+  return attributes.some((a) => a.name === name) ? attributes.map((a) => (a.name === name ? entry : a)) : [...attributes, entry];
+}
+
+export const withoutAttribute = (attributes: readonly KeyValuePair[], name: string): KeyValuePair[] => attributes.filter((a) => a.name !== name);
+
+/**
+ * The attributes of an instance whose agent registers again: the agent's (built-ins it reports now,
+ * and any it was told to set), plus the custom ones put through PutAttributes that it did not send,
+ * so a restart keeps what a user put.
+ */
+export function mergeRegisteredAttributes(stored: readonly KeyValuePair[], reported: readonly KeyValuePair[]): KeyValuePair[] {
+  const sent = new Set(reported.map((a) => a.name));
+  return [...reported, ...stored.filter((a) => !isReservedAttribute(a.name) && !sent.has(a.name))];
+}
 
 /** The ECS Resource list for cpu/memory amounts. */
 export function resourceList(amounts: ResourceAmounts) {

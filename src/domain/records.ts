@@ -153,6 +153,12 @@ export interface TaskRecord {
    * `updatedAt`. Not an ECS Task member. Absent only in records written before Berth stamped it.
    */
   updatedAt?: number;
+  /**
+   * Berth's own (not Task members, so never on the wire): the placement the task asked for (RunTask's,
+   * its service's, its task definition's memberOf constraints), kept for a placement after it waited.
+   */
+  placementConstraints?: { type?: string; expression?: string }[];
+  placementStrategy?: { type?: string; field?: string }[];
   /** Berth's own: the capacity held on a host (not an ECS member, so never on the wire). */
   reservation?: { containerInstanceArn: string; cpu: number; memory: number };
   /** Berth's own: when the task stops being describable (STOPPED + retention). */

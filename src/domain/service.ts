@@ -80,6 +80,9 @@ export interface ServiceRecord extends LaunchConfiguration {
   readonly tags: readonly Tag[];
   readonly createdAt: number;
   readonly clientToken?: string;
+  /** The service's placement (ECS members); its tasks are placed by them. Absent: none given. */
+  readonly placementConstraints?: readonly { readonly type?: string; readonly expression?: string }[];
+  readonly placementStrategy?: readonly { readonly type?: string; readonly field?: string }[];
   /** Grows with every change; writes are conditional on it. */
   readonly version: number;
 }

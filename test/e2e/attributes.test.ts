@@ -52,7 +52,7 @@ describe('custom attributes of container instances', () => {
         cluster: 'attrs',
         attributes: [
           { name: 'stack', value: 'prod', targetId: first },
-          { name: 'gpu', targetId: second.split('/').pop()! },
+          { name: 'gpu', targetType: 'container-instance', targetId: second.split('/').pop()! },
           { name: 'stack', value: 'test', targetId: second },
         ],
       }),
@@ -115,9 +115,10 @@ describe('custom attributes of container instances', () => {
 describe('bad inputs: the ECS error, HTTP 400, nothing written', () => {
   const put = (attributes: Attribute[], cluster = 'attrs') => () => ecs.send(new PutAttributesCommand({ cluster, attributes }));
   const rows: { name: string; send: () => Promise<unknown>; error: string }[] = [
-    { name: 'PutAttributes: an unknown instance (after a good one)', send: () => put([{ name: 'a', targetId: first }, { name: 'b', targetId: '0'.repeat(32) }])(), error: 'TargetNotFoundException' },
+    { name: 'PutAttributes: an unknown instance (after a good one)', send: () => put([{ name: 'a', targetId: first }, { name: 'b', targetType: 'container-instance', targetId: '0'.repeat(32) }])(), error: 'TargetNotFoundException' },
     { name: 'PutAttributes: an instance of another cluster', send: () => put([{ name: 'a', targetId: elsewhere }])(), error: 'TargetNotFoundException' },
     { name: 'PutAttributes: unknown cluster', send: () => put([{ name: 'a', targetId: first }], 'ghost')(), error: 'ClusterNotFoundException' },
+    { name: 'PutAttributes: a short id without targetType (ECS requires it then)', send: () => put([{ name: 'a', targetId: first.split('/').pop()! }])(), error: 'InvalidParameterException' },
     { name: 'PutAttributes: no targetId', send: () => put([{ name: 'a' }])(), error: 'InvalidParameterException' },
     { name: 'PutAttributes: no attributes', send: () => put([])(), error: 'InvalidParameterException' },
     { name: 'PutAttributes: 11 attributes', send: () => put(Array.from({ length: 11 }, (_, i) => ({ name: `a${i}`, targetId: first })))(), error: 'InvalidParameterException' },
@@ -136,7 +137,7 @@ describe('bad inputs: the ECS error, HTTP 400, nothing written', () => {
       error: 'AttributeLimitExceededException',
     },
     { name: 'PutAttributes: targetType outside the enum', send: () => berth.raw('PutAttributes', JSON.stringify({ cluster: 'attrs', attributes: [{ name: 'a', targetType: 'task', targetId: first }] })).then(rawAsError), error: 'InvalidParameterException' },
-    { name: 'DeleteAttributes: an unknown instance', send: () => ecs.send(new DeleteAttributesCommand({ cluster: 'attrs', attributes: [{ name: 'stack', targetId: '0'.repeat(32) }] })), error: 'TargetNotFoundException' },
+    { name: 'DeleteAttributes: an unknown instance', send: () => ecs.send(new DeleteAttributesCommand({ cluster: 'attrs', attributes: [{ name: 'stack', targetType: 'container-instance', targetId: '0'.repeat(32) }] })), error: 'TargetNotFoundException' },
     { name: 'DeleteAttributes: a reserved name', send: () => ecs.send(new DeleteAttributesCommand({ cluster: 'attrs', attributes: [{ name: 'ecs.availability-zone', targetId: first }] })), error: 'InvalidParameterException' },
     { name: 'ListAttributes: targetType missing', send: () => ecs.send(new ListAttributesCommand({ cluster: 'attrs' } as never)), error: 'InvalidParameterException' },
     { name: 'ListAttributes: attributeValue without attributeName', send: () => ecs.send(new ListAttributesCommand({ cluster: 'attrs', targetType: 'container-instance', attributeValue: 'x' })), error: 'InvalidParameterException' },

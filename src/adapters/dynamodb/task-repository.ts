@@ -332,6 +332,31 @@ export class TaskRepository {
     return perZone;
   }
 
+  /**
+   * The groups of the cluster's tasks that hold a host (not STOPPED), per host: what spread,
+   * distinctInstance and task:group expressions count. One consistent query over the cluster's tasks.
+   */
+  async groupsPerInstance(clusterArn: string): Promise<Map<string, Record<string, number>>> {
+    const perInstance = new Map<string, Record<string, number>>();
+    for await (const item of queryItems(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
+      FilterExpression: 'attribute_exists(#doc.#reservation) AND #doc.#last <> :stopped',
+      ProjectionExpression: '#doc.#group, #doc.#reservation.#instance',
+      ExpressionAttributeNames: {
+        '#doc': 'doc', '#group': 'group', '#reservation': 'reservation', '#instance': 'containerInstanceArn', '#last': 'lastStatus',
+      },
+      ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX, ':stopped': 'STOPPED' },
+      ConsistentRead: true,
+    })) {
+      const { group, reservation } = item.doc as { group: string; reservation: { containerInstanceArn: string } };
+      const groups = perInstance.get(reservation.containerInstanceArn) ?? {};
+      groups[group] = (groups[group] ?? 0) + 1;
+      perInstance.set(reservation.containerInstanceArn, groups);
+    }
+    return perInstance;
+  }
+
   /** Every task of a group in the cluster, STOPPED ones included (a service's tasks: group `service:<name>`). */
   async inGroup(clusterArn: string, group: string): Promise<StoredTask[]> {
     const found: StoredTask[] = [];
