@@ -6,7 +6,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { runFuzz } from './fuzz-runner';
 
-const CASES = 150;
+const CASES = 100;
 const SEED = 7;
 
 describe('model-driven fuzzing of the Scheduler API (seeded sample)', () => {
