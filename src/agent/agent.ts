@@ -30,6 +30,7 @@ import {
   type RunningContainer,
 } from './container-runtime';
 import type { ContainerReport, ControlPlaneClient } from './control-plane-client';
+import { refusalOf } from './assignment-check';
 import { AGENT_SHUT_DOWN, adoptionOutcome, type AgentStop } from './reasons';
 
 export interface AgentOptions {
@@ -90,6 +91,8 @@ export class BerthAgent {
   private readonly tasks = new Map<string, LocalTask>();
   private readonly work = new Set<Promise<void>>();
   private known: Record<string, number> = {};
+  /** Assignments refused as not this host's (src/agent/assignment-check.ts), each logged once. */
+  private readonly refused = new Set<string>();
   private running = false;
   private loop?: Promise<void>;
   private readonly polling = new AbortController();
@@ -190,6 +193,7 @@ export class BerthAgent {
         this.known = Object.fromEntries(answer.assignments.map((a) => [a.task.taskArn, a.task.version]));
         const assigned = new Set(answer.assignments.map((a) => a.task.taskArn));
         for (const arn of this.tasks.keys()) if (!assigned.has(arn) && this.tasks.get(arn)!.phase === 'stopped') this.tasks.delete(arn);
+        for (const arn of this.refused) if (!assigned.has(arn)) this.refused.delete(arn);
         for (const assignment of answer.assignments) this.reconcile(assignment);
       } catch (error) {
         if (!this.running) return;
@@ -202,6 +206,12 @@ export class BerthAgent {
   private reconcile({ task, containers }: Assignment): void {
     const local = this.tasks.get(task.taskArn);
     if (!local) {
+      const refusal = refusalOf(task, { containerInstanceArn: this.arn!, fargateProviders: this.options.fargateProviders ?? [] });
+      if (refusal !== undefined) {
+        if (!this.refused.has(task.taskArn)) this.options.logger?.error(`berth-agent: not running ${task.taskArn}: ${refusal}`);
+        this.refused.add(task.taskArn);
+        return;
+      }
       if (task.desiredStatus === 'RUNNING' && task.lastStatus === 'PENDING') this.track(this.launch(task, containers));
       else if (['ACTIVATING', 'RUNNING', 'DEACTIVATING', 'STOPPING'].includes(task.lastStatus) && task.executionStoppedAt === undefined) {
         // Started before this agent did (it restarted): find its containers again.
@@ -246,7 +256,15 @@ export class BerthAgent {
 
   private async startContainers(local: LocalTask, task: TaskRecord, definitions: ContainerDefinition[]): Promise<void> {
     const taskId = task.taskArn.split('/').pop()!;
-    await this.report(local.clusterArn, local.taskArn, 'ACTIVATING', { pullStartedAt: new Date() });
+    try {
+      await this.report(local.clusterArn, local.taskArn, 'ACTIVATING', { pullStartedAt: new Date() });
+    } catch (error) {
+      // Nothing started. Refused (the task was stopped, or moved, since the poll answer) or lost on
+      // the way: forget it, so a later answer that still assigns it PENDING starts it afresh.
+      local.phase = 'stopped';
+      this.tasks.delete(local.taskArn);
+      throw error;
+    }
     for (const definition of definitions) {
       try {
         const container = await this.options.runtime.start(taskId, specOf(definition), this.healthReporter(local, definition));
@@ -324,6 +342,7 @@ export class BerthAgent {
           this.options.client.submitContainer({
             cluster: local.clusterArn,
             task: local.taskArn,
+            containerInstance: this.arn!,
             containerName: definition.name,
             status: 'RUNNING',
             healthStatus,
@@ -336,6 +355,7 @@ export class BerthAgent {
     await this.options.client.submitContainer({
       cluster: local.clusterArn,
       task: local.taskArn,
+      containerInstance: this.arn!,
       containerName: definition.name,
       status: 'STOPPED',
       exitCode: exit.exitCode ?? undefined,
@@ -406,7 +426,7 @@ export class BerthAgent {
       executionStoppedAt?: Date;
     } = {},
   ): Promise<void> {
-    await this.options.client.submitTask({ cluster, task, status, ...details });
+    await this.options.client.submitTask({ cluster, task, containerInstance: this.arn!, status, ...details });
   }
 }
 

@@ -5,8 +5,6 @@
 import {
   ECSClient,
   RegisterContainerInstanceCommand,
-  SubmitContainerStateChangeCommand,
-  SubmitTaskStateChangeCommand,
   type ContainerStateChange,
   type RegisterContainerInstanceCommandInput,
 } from '@aws-sdk/client-ecs';
@@ -73,9 +71,16 @@ export class ControlPlaneClient {
     return containerInstance!.containerInstanceArn!;
   }
 
+  /**
+   * Reports go as raw JSON, not through the SDK: they carry Berth's extension members, which the SDK
+   * would drop: `containerInstance` (the reporter; the control plane accepts reports only from the
+   * host that holds the task), `stopCode`, `healthStatus`. Times go in epoch seconds, as the SDK sends them.
+   */
   async submitTask(input: {
     cluster: string;
     task: string;
+    /** The reporting container instance. */
+    containerInstance: string;
     status: 'ACTIVATING' | 'RUNNING' | 'STOPPED';
     reason?: string;
     /** Berth's extension member: why the agent itself stopped a task that ran (docs/agent.md). */
@@ -85,27 +90,17 @@ export class ControlPlaneClient {
     pullStoppedAt?: Date;
     executionStoppedAt?: Date;
   }): Promise<void> {
-    // The SDK would drop the extension member: such a report goes as raw JSON, times in epoch seconds.
-    if (input.stopCode) {
-      const seconds = (date: Date | undefined) => (date ? date.getTime() / 1000 : undefined);
-      await this.call('AmazonEC2ContainerServiceV20141113.SubmitTaskStateChange', {
-        ...input,
-        pullStartedAt: seconds(input.pullStartedAt),
-        pullStoppedAt: seconds(input.pullStoppedAt),
-        executionStoppedAt: seconds(input.executionStoppedAt),
-      });
-      return;
-    }
-    await this.ecs.send(new SubmitTaskStateChangeCommand(input));
+    const seconds = (date: Date | undefined) => (date ? date.getTime() / 1000 : undefined);
+    await this.call('AmazonEC2ContainerServiceV20141113.SubmitTaskStateChange', {
+      ...input,
+      pullStartedAt: seconds(input.pullStartedAt),
+      pullStoppedAt: seconds(input.pullStoppedAt),
+      executionStoppedAt: seconds(input.executionStoppedAt),
+    });
   }
 
-  async submitContainer(input: { cluster: string; task: string } & ContainerReport): Promise<void> {
-    // healthStatus is Berth's extension member: the SDK would drop it, so this one goes as raw JSON.
-    if (input.healthStatus) {
-      await this.call('AmazonEC2ContainerServiceV20141113.SubmitContainerStateChange', input);
-      return;
-    }
-    await this.ecs.send(new SubmitContainerStateChangeCommand(input));
+  async submitContainer(input: { cluster: string; task: string; containerInstance: string } & ContainerReport): Promise<void> {
+    await this.call('AmazonEC2ContainerServiceV20141113.SubmitContainerStateChange', input);
   }
 
   pollAssignments(

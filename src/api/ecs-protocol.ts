@@ -77,8 +77,8 @@ export async function handleEcsRequest(
  * Every other undeclared member is dropped before the use case runs.
  */
 const EXTENSION_MEMBERS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  SubmitContainerStateChange: { healthStatus: 'HealthStatus' },
-  SubmitTaskStateChange: { stopCode: 'TaskStopCode' },
+  SubmitContainerStateChange: { healthStatus: 'HealthStatus', containerInstance: 'String' },
+  SubmitTaskStateChange: { stopCode: 'TaskStopCode', containerInstance: 'String' },
 };
 
 /** The validated input as the use case gets it: declared members, plus the operation's extension members. */

@@ -4,7 +4,7 @@
  * The agent moves a task PENDING -> ACTIVATING -> RUNNING and reports when its containers have
  * stopped; everything else is the engine's (src/domain/task-engine.ts).
  */
-import { InvalidParameterException } from '../domain/errors';
+import { AccessDeniedException, InvalidParameterException } from '../domain/errors';
 import type { ContainerRecord, TaskRecord } from '../domain/records';
 import { isLegalTransition, requestStop, type TaskStatus } from '../domain/task-lifecycle';
 import { stampTask } from '../domain/update-time';
@@ -53,19 +53,37 @@ function toMs(value: number | string | undefined): number | undefined {
   return ms;
 }
 
+/**
+ * Only the host that holds a task may report on it. The reporter names itself with Berth's extension
+ * member `containerInstance` (its container instance ARN, which Berth's agent always sends); the task
+ * is held by the host its capacity is reserved on, from placement until it is STOPPED. A report
+ * without a reporter, from another host, or for a task no host holds (waiting for capacity, or
+ * stopped) is refused before anything is written: a confused agent (one that registered anew, or
+ * whose task was stopped before it started) cannot move another host's task. It names, it does not
+ * prove: who may call the agent operations at all is IAM's business in AWS (docs/agent.md).
+ */
+function requireHolder(task: TaskRecord, reporter: string | undefined): void {
+  if (reporter === undefined) {
+    throw new AccessDeniedException('A task state report must name the reporting container instance (containerInstance).');
+  }
+  if (task.reservation?.containerInstanceArn !== reporter) {
+    throw new AccessDeniedException(`The container instance ${reporter} does not hold the task ${task.taskArn}.`);
+  }
+}
+
 /** `now`: the time the report is taken as, the same for every timestamp the change sets. */
 async function updateTask(
   ctx: RequestContext,
-  cluster: string | undefined,
-  task: string,
+  report: { cluster?: string; task: string; containerInstance?: string },
   now: number,
   change: (task: TaskRecord) => TaskRecord | undefined,
 ) {
   return withOptimisticRetry(async () => {
-    const { clusterArn } = (await activeCluster(ctx, cluster)).record;
-    const taskId = taskIdIn(ctx, clusterArn, task);
+    const { clusterArn } = (await activeCluster(ctx, report.cluster)).record;
+    const taskId = taskIdIn(ctx, clusterArn, report.task);
     const stored = taskId === undefined ? undefined : await ctx.tasks.get(clusterArn, taskId);
     if (!stored) throw new InvalidParameterException('The referenced task was not found.');
+    requireHolder(stored.record, report.containerInstance);
     const next = change(stored.record);
     if (!next) return stored.record;
     const updated = stampTask(stored.record, { ...next, version: stored.version + 1 }, now);
@@ -110,6 +128,8 @@ export async function submitTaskStateChange(
     executionStoppedAt?: number;
     /** Berth's extension member: the agent stopped the task itself, for this reason. */
     stopCode?: unknown;
+    /** Berth's extension member: the reporting container instance (see requireHolder). */
+    containerInstance?: string;
   },
 ) {
   if (!input.task) throw new InvalidParameterException('task is required.');
@@ -118,7 +138,7 @@ export async function submitTaskStateChange(
     throw new InvalidParameterException(`stopCode must be one of ${AGENT_STOP_CODES.join(', ')}.`);
   }
   const now = ctx.clock();
-  await updateTask(ctx, input.cluster, input.task, now, (task) => {
+  await updateTask(ctx, { ...input, task: input.task }, now, (task) => {
     const reports = input.containers ?? [];
     let next: TaskRecord = { ...task, containers: mergeContainers(task.containers, reports) };
     const move = (to: TaskStatus, changes: Partial<TaskRecord>) => {
@@ -168,10 +188,10 @@ export async function submitTaskStateChange(
 
 export async function submitContainerStateChange(
   ctx: RequestContext,
-  input: ContainerReport & { cluster?: string; task?: string },
+  input: ContainerReport & { cluster?: string; task?: string; containerInstance?: string },
 ) {
   if (!input.task || !input.containerName) throw new InvalidParameterException('task and containerName are required.');
-  await updateTask(ctx, input.cluster, input.task, ctx.clock(), (task) => {
+  await updateTask(ctx, { ...input, task: input.task }, ctx.clock(), (task) => {
     if (!task.containers.some((c) => c.name === input.containerName)) {
       throw new InvalidParameterException(`The task has no container named ${input.containerName}.`);
     }

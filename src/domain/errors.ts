@@ -11,6 +11,10 @@ export abstract class BerthError extends Error {
   }
 }
 
+/** The caller may not do this (ECS's name for it); an agent reporting a task its host does not hold. */
+export class AccessDeniedException extends BerthError {
+  override readonly name = 'AccessDeniedException';
+}
 export class ClientException extends BerthError {
   override readonly name = 'ClientException';
 }

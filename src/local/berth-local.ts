@@ -15,7 +15,7 @@ import { sweepCapacity } from '../app/capacity-sweep';
 import { DEFAULT_CAPACITY_WAIT_MS } from '../app/task-engine';
 import { DEFAULT_EVENT_SOURCE } from '../domain/task-events';
 import { lockDataDirectory } from './data-directory-lock';
-import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { superviseDynamoDbLocal, type SupervisedDynamoDbLocal } from './dynamodb-local';
 import { RegionalAgents } from './regional-agents';
 import { LocalEventSink } from './event-sink';
 import { startEcsHttpServer, type RunningServer } from './http-server';
@@ -81,7 +81,7 @@ export interface Instrumentation {
 export interface BerthLocal {
   readonly url: string;
   readonly dataDirectory: string;
-  readonly dynamoDb: DynamoDbLocal;
+  readonly dynamoDb: SupervisedDynamoDbLocal;
   readonly context: BerthContext;
   readonly events: LocalEventSink;
   readonly agent?: BerthAgent;
@@ -122,9 +122,15 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       }
       if (scratch) rmSync(scratch, { recursive: true, force: true });
     })());
-  let dynamoDb: DynamoDbLocal;
+  let dynamoDb: SupervisedDynamoDbLocal;
+  // What to do once a DynamoDB Local that died is back (set below, when there is a table and a poller).
+  let afterRestart: () => Promise<void> = async () => undefined;
   try {
-    dynamoDb = await startDynamoDbLocal({ dataDirectory: scratch ? undefined : join(dataDirectory, 'dynamodb') });
+    dynamoDb = await superviseDynamoDbLocal({
+      dataDirectory: scratch ? undefined : join(dataDirectory, 'dynamodb'),
+      logger,
+      onRestart: () => afterRestart(),
+    });
   } catch (error) {
     await stop();
     throw error;
@@ -188,6 +194,19 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     });
     poller.start();
     cleanups.push(() => poller.stop());
+    let followed = streamArn;
+    afterRestart = async () => {
+      // With a data directory the table and its stream are still there; in memory they are gone.
+      const latest = await ensureTable(doc, tableName);
+      if (latest !== followed) {
+        followed = latest;
+        poller.follow(latest);
+      }
+      if (scratch) {
+        logger.error('berth: DynamoDB Local ran in memory, so its data is lost: starting over with an empty table');
+        await agents?.rejoin();
+      }
+    };
     // Every execution is the runner's: it aborts them (and waits for their steps) before the table goes.
     await serviceLoop.resume();
 

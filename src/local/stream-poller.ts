@@ -37,11 +37,15 @@ export class StreamPoller {
   private readonly client: DynamoDBStreamsClient;
   private readonly checkpoints: Checkpoints;
   private readonly finishedShards = new Set<string>();
+  private streamArn: string;
+  /** Set by follow(): the loop drops what it knows of the old stream. */
+  private followed = false;
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
 
   constructor(private readonly options: StreamPollerOptions) {
+    this.streamArn = options.streamArn;
     this.client = new DynamoDBStreamsClient({
       endpoint: options.endpoint,
       region: LOCAL_DYNAMODB_REGION,
@@ -50,6 +54,18 @@ export class StreamPoller {
     this.checkpoints = options.checkpointFile && existsSync(options.checkpointFile)
       ? (JSON.parse(readFileSync(options.checkpointFile, 'utf8')) as Checkpoints)
       : {};
+  }
+
+  /**
+   * Reads another stream from its start (the table was created again: an in-memory DynamoDB Local
+   * restarted empty). The old stream's checkpoints mean nothing there.
+   */
+  follow(streamArn: string): void {
+    this.streamArn = streamArn;
+    for (const shard of Object.keys(this.checkpoints)) delete this.checkpoints[shard];
+    this.finishedShards.clear();
+    this.followed = true;
+    this.wake?.();
   }
 
   start(): void {
@@ -71,6 +87,11 @@ export class StreamPoller {
     let shardsReadAt = 0;
     while (this.running) {
       let handledAny = false;
+      if (this.followed) {
+        this.followed = false;
+        iterators.clear();
+        shardsReadAt = 0;
+      }
       try {
         // New shards appear only every so often: look for them once a second, not on every read.
         if (Date.now() - shardsReadAt > 1_000) {
@@ -107,8 +128,13 @@ export class StreamPoller {
           }
         }
       } catch (error) {
-        if (error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException) iterators.clear();
-        else if (this.running) this.options.logger?.error('stream poller: ', error);
+        // Iterators are taken again from the checkpoints: after an expiry, and after any failure (a
+        // DynamoDB Local that died and came back does not know the iterators it handed out).
+        iterators.clear();
+        if (!(error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException) && this.running) {
+          this.options.logger?.error('stream poller: ', error);
+          await this.pause(500);
+        }
       }
       if (!handledAny) await this.pause(this.options.idleDelayMs ?? 50);
     }
@@ -119,7 +145,7 @@ export class StreamPoller {
     let start: string | undefined;
     do {
       const { StreamDescription } = await this.client.send(
-        new DescribeStreamCommand({ StreamArn: this.options.streamArn, ExclusiveStartShardId: start }),
+        new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: start }),
       );
       shards.push(...(StreamDescription?.Shards ?? []));
       start = StreamDescription?.LastEvaluatedShardId;
@@ -130,7 +156,7 @@ export class StreamPoller {
   private async iteratorFor(shardId: string, sequenceNumber: string | undefined, type = 'AFTER_SEQUENCE_NUMBER') {
     const { ShardIterator } = await this.client.send(
       new GetShardIteratorCommand({
-        StreamArn: this.options.streamArn,
+        StreamArn: this.streamArn,
         ShardId: shardId,
         ShardIteratorType: sequenceNumber ? (type as 'AFTER_SEQUENCE_NUMBER') : 'TRIM_HORIZON',
         SequenceNumber: sequenceNumber,
@@ -141,7 +167,7 @@ export class StreamPoller {
 
   /** Hands records to the handler; returns the sequence number to retry from, if one failed. */
   private async deliver(shardId: string, records: _Record[]): Promise<string | undefined> {
-    const events = records.map((record) => toLambdaRecord(record, this.options.streamArn));
+    const events = records.map((record) => toLambdaRecord(record, this.streamArn));
     const result = await this.options.handle(events);
     const failed = result.batchItemFailures[0]?.itemIdentifier;
     if (failed === undefined) return undefined;

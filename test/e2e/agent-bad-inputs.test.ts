@@ -162,8 +162,9 @@ describe('values no record can hold', () => {
     const ecs = berth.ecs();
     await berth.raw('RegisterTaskDefinition', JSON.stringify({ family: 'stamped', containerDefinitions: [{ name: 'c', image: 'x', memory: 64 }] }));
     const run = await berth.raw('RunTask', JSON.stringify({ cluster: 'stamping', taskDefinition: 'stamped', launchType: 'EC2' }));
-    const task = run.json.tasks[0].taskArn;
-    const response = await berth.raw('SubmitTaskStateChange', JSON.stringify({ cluster: 'stamping', task, status: 'ACTIVATING', pullStartedAt }));
+    const { taskArn: task, containerInstanceArn: containerInstance } = run.json.tasks[0];
+    // From the host that holds it, so what is refused is the time.
+    const response = await berth.raw('SubmitTaskStateChange', JSON.stringify({ cluster: 'stamping', task, containerInstance, status: 'ACTIVATING', pullStartedAt }));
     expect([response.status, response.json.__type]).toEqual([400, 'InvalidParameterException']);
     await ecs.send(new StopTaskCommand({ cluster: 'stamping', task }));
   });

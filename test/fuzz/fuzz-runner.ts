@@ -19,14 +19,16 @@ import { createLocalDocumentClient, LOCAL_CREDENTIALS, LOCAL_DYNAMODB_REGION } f
 import { operationModel, validateShape } from '../../src/api/ecs-model';
 import { createBerthContext } from '../../src/app/create-context';
 import { startEcsHttpServer, type RunningServer } from '../../src/local/http-server';
+import { shape as schedulerShape } from '../../src/api/scheduler-model';
 import { FUZZ_ACCOUNT, FUZZ_REGION, fuzzCase, isMutating, type FuzzFixtures, type FuzzRequest } from './ecs-requests';
+import { isSchedulerMutating, SCHEDULER_FIXTURES, schedulerFuzzCase, schedulerOperation, type SchedulerFuzzRequest } from './scheduler-requests';
 
 /** Errors any operation may answer at the protocol level, before an operation is known or read. */
 const PROTOCOL_ERRORS = new Set(['SerializationException', 'UnknownOperationException']);
 
 export interface FuzzFailure {
   readonly invariant: string;
-  readonly request: FuzzRequest;
+  readonly request: FuzzRequest | SchedulerFuzzRequest;
   readonly status?: number;
   readonly answer?: string;
 }
@@ -43,6 +45,8 @@ export interface FuzzReport {
 }
 
 export interface FuzzOptions {
+  /** Which API to fuzz: ECS (AWS JSON 1.1) or EventBridge Scheduler (rest-json). Default ECS. */
+  readonly api?: 'ecs' | 'scheduler';
   readonly endpoint: string;
   readonly cases: number;
   readonly seed: number;
@@ -162,6 +166,113 @@ async function check(server: Server, request: FuzzRequest): Promise<{ failure?: 
   return { outcome };
 }
 
+async function sendScheduler(url: string, request: { method: string; url: string; body: string | Uint8Array }) {
+  const response = await fetch(`${url}${request.url}`, {
+    method: request.method,
+    headers: { 'content-type': 'application/json' },
+    ...(request.method === 'GET' || request.method === 'HEAD' ? {} : { body: request.body }),
+  });
+  return { status: response.status, text: await response.text(), errorType: response.headers.get('x-amzn-errortype') ?? undefined };
+}
+
+/** The Scheduler resources generated references point at (a group and a schedule in the default group). */
+async function schedulerFixtures(url: string): Promise<void> {
+  const target = {
+    Arn: `arn:aws:ecs:${FUZZ_REGION}:${FUZZ_ACCOUNT}:cluster/fz`,
+    RoleArn: `arn:aws:iam::${FUZZ_ACCOUNT}:role/scheduler`,
+    EcsParameters: { TaskDefinitionArn: `arn:aws:ecs:${FUZZ_REGION}:${FUZZ_ACCOUNT}:task-definition/fz-web:1` },
+  };
+  for (const [path, body] of [
+    [`/schedule-groups/${SCHEDULER_FIXTURES.group}`, {}],
+    [`/schedules/${SCHEDULER_FIXTURES.schedule}`, { ScheduleExpression: 'rate(1 hour)', FlexibleTimeWindow: { Mode: 'OFF' }, Target: target, State: 'DISABLED' }],
+  ] as const) {
+    const answer = await sendScheduler(url, { method: 'POST', url: path, body: JSON.stringify(body) });
+    if (answer.status !== 200) throw new Error(`fixture ${path} failed: ${answer.status} ${answer.text}`);
+  }
+}
+
+/**
+ * A Scheduler output value against its shape: types (timestamps as epoch seconds), required members,
+ * enum values, and no member the model does not declare. Returns the first problem.
+ */
+export function schedulerOutputProblem(shapeName: string, value: unknown, path = 'output'): string | undefined {
+  const definition = schedulerShape(shapeName);
+  switch (definition.type) {
+    case 'structure': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${path} is not an object`;
+      const record = value as Record<string, unknown>;
+      for (const required of definition.required ?? []) if (!Object.hasOwn(record, required)) return `${path}.${required} is missing`;
+      for (const [name, member] of Object.entries(record)) {
+        const ref = definition.members && Object.hasOwn(definition.members, name) ? definition.members[name] : undefined;
+        if (!ref) return `${path}.${name} is not in the model`;
+        const problem = schedulerOutputProblem(ref.shape, member, `${path}.${name}`);
+        if (problem) return problem;
+      }
+      return undefined;
+    }
+    case 'list':
+      if (!Array.isArray(value)) return `${path} is not a list`;
+      for (const [i, item] of value.entries()) {
+        const problem = schedulerOutputProblem(definition.member!.shape, item, `${path}[${i}]`);
+        if (problem) return problem;
+      }
+      return undefined;
+    case 'map':
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${path} is not a map`;
+      for (const [key, item] of Object.entries(value)) {
+        const problem = schedulerOutputProblem(definition.value!.shape, item, `${path}.${key}`);
+        if (problem) return problem;
+      }
+      return undefined;
+    case 'string':
+      if (typeof value !== 'string') return `${path} is not a string`;
+      return definition.enum && !definition.enum.includes(value) ? `${path} = ${value} is not in its enum` : undefined;
+    case 'integer':
+    case 'long':
+      return Number.isInteger(value) ? undefined : `${path} is not an integer`;
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : `${path} is not a boolean`;
+    case 'timestamp':
+      return typeof value === 'number' && Number.isFinite(value) ? undefined : `${path} is not epoch seconds`;
+    default:
+      return undefined;
+  }
+}
+
+async function checkScheduler(server: Server, request: SchedulerFuzzRequest): Promise<{ failure?: Omit<FuzzFailure, 'request'>; outcome: string }> {
+  const mutating = isSchedulerMutating(request.operation);
+  const before = mutating ? await scan(server) : undefined;
+  let answer: Awaited<ReturnType<typeof sendScheduler>>;
+  try {
+    answer = await sendScheduler(server.server.url, request);
+  } catch (error) {
+    return { failure: { invariant: `no answer: ${(error as Error).message}` }, outcome: 'no answer' };
+  }
+  const outcome = `${request.defect} ${Math.floor(answer.status / 100)}xx`;
+  const fail = (invariant: string) => ({ failure: { invariant, status: answer.status, answer: `${answer.errorType ?? ''} ${answer.text.slice(0, 600)}` }, outcome });
+  if (answer.status >= 500) return fail('5xx');
+  let json: any;
+  try {
+    json = JSON.parse(answer.text);
+  } catch {
+    return fail('answer is not JSON');
+  }
+  const operation = schedulerOperation(request.operation);
+  if (answer.status >= 400 && answer.status < 500) {
+    if (!answer.errorType || !operation.errors.includes(answer.errorType)) {
+      return fail(`4xx with an error name ${request.operation} does not declare: ${answer.errorType}`);
+    }
+    if (typeof json.Message !== 'string') return fail('4xx without a Message');
+    if (mutating && (await scan(server)) !== before) return fail('a refused write changed the table');
+    return { outcome };
+  }
+  if (answer.status !== (operation.http.responseCode ?? 200)) return fail(`unexpected status ${answer.status}`);
+  if (request.mustFail) return fail('a request that must fail was accepted');
+  const problem = operation.output ? schedulerOutputProblem(operation.output, json) : undefined;
+  if (problem) return fail(`response does not match ${operation.output}: ${problem}`);
+  return { outcome };
+}
+
 export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const started = Date.now();
   const batchSize = options.batchSize ?? 500;
@@ -175,9 +286,15 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     try {
       const size = Math.min(batchSize, options.cases - done);
       // Each batch has its own seed derived from the run's, so any batch can be replayed alone.
-      const requests = fc.sample(fuzzCase(server.fixtures), { seed: options.seed + batch, numRuns: size });
+      const scheduler = options.api === 'scheduler';
+      if (scheduler) await schedulerFixtures(server.server.url);
+      const requests: (FuzzRequest | SchedulerFuzzRequest)[] = scheduler
+        ? fc.sample(schedulerFuzzCase(), { seed: options.seed + batch, numRuns: size })
+        : fc.sample(fuzzCase(server.fixtures), { seed: options.seed + batch, numRuns: size });
       for (const request of requests) {
-        const { failure, outcome } = await check(server, request);
+        const { failure, outcome } = scheduler
+          ? await checkScheduler(server, request as SchedulerFuzzRequest)
+          : await check(server, request as FuzzRequest);
         outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
         if (request.defect === 'none') {
           const accepted = `${request.operation} ${outcome.endsWith('2xx') ? 'accepted' : 'refused'}`;

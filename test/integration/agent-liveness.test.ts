@@ -1,7 +1,8 @@
 /**
  * Agent identity and liveness against DynamoDB Local, through the real ECS SDK, on a clock the test
  * moves: re-registration with containerInstanceArn, agentConnected false after the bound and true
- * after a poll, no placement on a disconnected host, and how agent STOPPED reports are read.
+ * after a poll, no placement on a disconnected host, how agent STOPPED reports are read, and that
+ * only the host holding a task may report on it.
  */
 import {
   CreateClusterCommand,
@@ -11,7 +12,7 @@ import {
   RegisterContainerInstanceCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
-  SubmitTaskStateChangeCommand,
+  StopTaskCommand,
   type ECSClient,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,12 +45,12 @@ beforeAll(async () => {
 });
 afterAll(() => berth.close());
 
-async function register(input: { cluster?: string; containerInstanceArn?: string; fargate?: boolean }) {
+async function register(input: { cluster?: string; containerInstanceArn?: string; fargate?: boolean; size?: number }) {
   const { containerInstance } = await ecs.send(
     new RegisterContainerInstanceCommand({
       cluster: input.cluster,
       containerInstanceArn: input.containerInstanceArn,
-      totalResources: resources,
+      totalResources: input.size ? resources.map((r) => ({ ...r, integerValue: input.size })) : resources,
       attributes: input.fargate ? [{ name: 'berth.fargate-capacity', value: 'FARGATE' }] : [],
       versionInfo: { agentVersion: '9.9.9' },
     }),
@@ -181,43 +182,48 @@ describe('agentConnected follows the agent polling', () => {
   });
 });
 
+/** A report as Berth's agent sends it: raw JSON naming the reporting instance, by default the task's host. */
+async function report(target: 'SubmitTaskStateChange' | 'SubmitContainerStateChange', body: Record<string, unknown>) {
+  const containerInstance = (await task(body.task as string)).containerInstanceArn;
+  return berth.raw(target, JSON.stringify({ cluster: 'live', containerInstance, ...body }));
+}
+
+/** A task on a host of 'live', PENDING there (RunTask placed it; the engine stepped it). */
+async function placedTask(): Promise<string> {
+  const { tasks } = await ecs.send(new RunTaskCommand({ cluster: 'live', taskDefinition: 'job', launchType: 'EC2' }));
+  const taskArn = tasks![0].taskArn!;
+  await settle(tasks![0].clusterArn!, taskArn);
+  expect((await task(taskArn)).lastStatus).toBe('PENDING');
+  return taskArn;
+}
+
+async function runningTask(): Promise<string> {
+  const taskArn = await placedTask();
+  for (const status of ['ACTIVATING', 'RUNNING']) expect((await report('SubmitTaskStateChange', { task: taskArn, status })).status).toBe(200);
+  expect((await task(taskArn)).lastStatus).toBe('RUNNING');
+  return taskArn;
+}
+
 describe('a STOPPED report of a task that ran', () => {
   beforeAll(async () => {
     await register({ cluster: 'live' });
   });
 
-  async function runningTask(): Promise<string> {
-    const { tasks } = await ecs.send(new RunTaskCommand({ cluster: 'live', taskDefinition: 'job', launchType: 'EC2' }));
-    const taskArn = tasks![0].taskArn!;
-    // RunTask placed it; step the engine to PENDING, then the agent's reports.
-    await settle(tasks![0].clusterArn!, taskArn);
-    expect((await task(taskArn)).lastStatus).toBe('PENDING');
-    for (const status of ['ACTIVATING', 'RUNNING']) await ecs.send(new SubmitTaskStateChangeCommand({ cluster: 'live', task: taskArn, status }));
-    expect((await task(taskArn)).lastStatus).toBe('RUNNING');
-    return taskArn;
-  }
-
   it('is an essential container exit when the agent gives no stop code', async () => {
     const taskArn = await runningTask();
-    await ecs.send(
-      new SubmitTaskStateChangeCommand({ cluster: 'live', task: taskArn, status: 'STOPPED', containers: [{ containerName: 'main', status: 'STOPPED', exitCode: 3 }] }),
-    );
+    await report('SubmitTaskStateChange', { task: taskArn, status: 'STOPPED', containers: [{ containerName: 'main', status: 'STOPPED', exitCode: 3 }] });
     expect(await task(taskArn)).toMatchObject({ desiredStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited' });
   });
 
   it("is the agent's stop, with its reason and no exit code, when the agent gives a stop code", async () => {
     const taskArn = await runningTask();
-    const response = await berth.raw(
-      'SubmitTaskStateChange',
-      JSON.stringify({
-        cluster: 'live',
-        task: taskArn,
-        status: 'STOPPED',
-        reason: 'Task stopped by the agent: its processes were lost when the agent restarted',
-        stopCode: 'InfrastructureHealth',
-        containers: [{ containerName: 'main', status: 'STOPPED', reason: 'exit code unknown' }],
-      }),
-    );
+    const response = await report('SubmitTaskStateChange', {
+      task: taskArn,
+      status: 'STOPPED',
+      reason: 'Task stopped by the agent: its processes were lost when the agent restarted',
+      stopCode: 'InfrastructureHealth',
+      containers: [{ containerName: 'main', status: 'STOPPED', reason: 'exit code unknown' }],
+    });
     expect(response.status).toBe(200);
     const stopped = await task(taskArn);
     expect(stopped).toMatchObject({
@@ -231,11 +237,72 @@ describe('a STOPPED report of a task that ran', () => {
   it('refuses a stop code an agent may not give, writing nothing', async () => {
     const taskArn = await runningTask();
     const before = await task(taskArn);
-    const response = await berth.raw(
-      'SubmitTaskStateChange',
-      JSON.stringify({ cluster: 'live', task: taskArn, status: 'STOPPED', reason: 'me', stopCode: 'UserInitiated' }),
-    );
+    const response = await report('SubmitTaskStateChange', { task: taskArn, status: 'STOPPED', reason: 'me', stopCode: 'UserInitiated' });
     expect([response.status, response.json.__type]).toEqual([400, 'InvalidParameterException']);
     expect((await task(taskArn)).version).toBe(before.version);
+  });
+});
+
+describe('a report from a host that does not hold the task', () => {
+  let elsewhere: { sameCluster: string; otherCluster: string; fargate: string };
+
+  beforeAll(async () => {
+    // Room for every row's task (placement takes the roomiest host).
+    await register({ cluster: 'live', size: 65_536 });
+    elsewhere = {
+      sameCluster: (await register({ cluster: 'live' })).containerInstanceArn!,
+      otherCluster: (await register({ cluster: 'other' })).containerInstanceArn!,
+      fargate: (await register({ fargate: true })).containerInstanceArn!,
+    };
+  });
+
+  const reporters = [
+    { name: 'names no reporter', reporter: () => null },
+    { name: 'comes from another instance of the cluster', reporter: () => elsewhere.sameCluster },
+    { name: 'comes from an instance of another cluster', reporter: () => elsewhere.otherCluster },
+    { name: 'comes from a Fargate host', reporter: () => elsewhere.fargate },
+    { name: 'names something that is no instance', reporter: () => 'me' },
+  ];
+  const reports = [
+    { target: 'SubmitTaskStateChange' as const, body: { status: 'RUNNING' } },
+    { target: 'SubmitTaskStateChange' as const, body: { status: 'STOPPED', stopCode: 'InfrastructureHealth', reason: 'not mine' } },
+    { target: 'SubmitContainerStateChange' as const, body: { containerName: 'main', status: 'STOPPED', exitCode: 1 } },
+  ];
+
+  it.each(reporters.flatMap((r) => reports.map((report) => ({ ...r, ...report, status: report.body.status }))))(
+    '$target $status that $name is AccessDeniedException and writes nothing',
+    async ({ reporter, target, body }) => {
+      const taskArn = await placedTask();
+      const holder = (await task(taskArn)).containerInstanceArn;
+      expect(holder).not.toBe(reporter());
+      const before = await berth.context.tasks.get(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/live`, taskArn.split('/').pop()!);
+      const response = await report(target, { task: taskArn, ...body, containerInstance: reporter() });
+      expect([response.status, response.json.__type]).toEqual([400, 'AccessDeniedException']);
+      const after = await berth.context.tasks.get(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/live`, taskArn.split('/').pop()!);
+      expect(after).toEqual(before);
+      // The holder's own report of the same goes through.
+      expect((await report(target, { task: taskArn, ...body })).status).toBe(200);
+    },
+  );
+
+  it('is refused for a task stopped while PENDING, so its late ACTIVATING report starts nothing', async () => {
+    const taskArn = await placedTask();
+    const holder = (await task(taskArn)).containerInstanceArn;
+    // StopTask lands between the agent's poll answer and its ACTIVATING report.
+    await ecs.send(new StopTaskCommand({ cluster: 'live', task: taskArn }));
+    await settle(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/live`, taskArn);
+    expect((await task(taskArn)).lastStatus).toBe('STOPPED');
+    const response = await report('SubmitTaskStateChange', { task: taskArn, containerInstance: holder, status: 'ACTIVATING' });
+    expect([response.status, response.json.__type]).toEqual([400, 'AccessDeniedException']);
+  });
+
+  it('is refused for a task no host holds any more (stopped) too', async () => {
+    const taskArn = await runningTask();
+    const holder = (await task(taskArn)).containerInstanceArn;
+    await report('SubmitTaskStateChange', { task: taskArn, status: 'STOPPED', containers: [{ containerName: 'main', status: 'STOPPED', exitCode: 0 }] });
+    await settle(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/live`, taskArn);
+    expect((await task(taskArn)).lastStatus).toBe('STOPPED');
+    const response = await report('SubmitContainerStateChange', { task: taskArn, containerInstance: holder, containerName: 'main', status: 'RUNNING' });
+    expect([response.status, response.json.__type]).toEqual([400, 'AccessDeniedException']);
   });
 });

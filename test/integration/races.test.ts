@@ -1,5 +1,5 @@
 /**
- * 50 writers racing on one task and on one cluster, through the ECS protocol and the use cases against
+ * 50 writers racing on one task, one cluster and one service, through the ECS protocol and the use cases against
  * DynamoDB Local. A starting line in front of the repositories holds every writer's first write until
  * all 50 have read, so every one of them is inside the race window (each decided on the same version),
  * and only then lets them write. Then: versions strictly increase (no two writes from one version),
@@ -9,9 +9,11 @@
 import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterRepository } from '../../src/adapters/dynamodb/cluster-repository';
+import type { ServiceRepository, StoredService } from '../../src/adapters/dynamodb/service-repository';
 import type { TaskChange, TaskRepository } from '../../src/adapters/dynamodb/task-repository';
 import { handleEcsRequest } from '../../src/api/ecs-protocol';
 import type { BerthContext } from '../../src/app/context';
+import { runServicePass } from '../../src/app/service-scheduler';
 import { clusterArn as clusterArnOf, taskIdOfArn } from '../../src/domain/arns';
 import type { ClusterRecord, Tag, TaskRecord } from '../../src/domain/records';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
@@ -338,5 +340,90 @@ describe(`${WRITERS} writers on one cluster (RunTask, TagResource, DeleteCluster
     const creates = log.filter((c) => c.method === 'create');
     expect(creates.filter((c) => c.outcome === 'created')).toHaveLength(runs.length);
     console.info(`cluster race: ${why}; ${creates.filter((c) => c.outcome === 'cluster-changed').length} RunTask transactions met a changed cluster`);
+  }, RACE_TIMEOUT_MS);
+});
+
+describe(`${WRITERS} writers on one service (UpdateService desiredCount, scheduler passes)`, () => {
+  it.each([
+    { name: 'UpdateService only', service: 'race-updates', passes: false },
+    { name: 'with scheduler passes among them', service: 'race-mixed', passes: true },
+  ])('all decide on the same service version ($name); the service ends as a serial order of the accepted writes', async ({ service: name, passes }) => {
+    const clusterName = `${name}-cluster`;
+    const clusterArn = clusterArnOf(scope, clusterName);
+    await ecs.send(new CreateClusterCommand({ clusterName, capacityProviders: ['FARGATE'] }));
+    const created = await call(
+      berth.context,
+      'CreateService',
+      { cluster: clusterName, serviceName: name, taskDefinition: FAMILY, desiredCount: 1, launchType: 'FARGATE', networkConfiguration: NETWORK },
+      [],
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const initial = (await berth.context.services.get(clusterArn, name))!;
+
+    // The first write of every writer (an UpdateService's put, a pass's claim) waits at the line.
+    const line = new StartingLine(WRITERS, 20_000);
+    const log: WriteCall[] = [];
+    const context: BerthContext = { ...berth.context, services: behindLine(berth.context.services, ['update', 'claim'], line, log) as ServiceRepository };
+    const logged: unknown[] = [];
+    // Writer i asks for desiredCount i, so a committed write names its writer; every tenth is a pass.
+    const writers = Array.from({ length: WRITERS }, (_, i) =>
+      passes && i % 10 === 9
+        ? { kind: 'pass' as const, value: i, send: () => runServicePass(context, initial.record.serviceArn).then(() => 'ok', (error: Error) => error.name) }
+        : {
+            kind: 'update' as const,
+            value: i,
+            send: () =>
+              call(context, 'UpdateService', { cluster: clusterName, service: name, desiredCount: i }, logged).then((answer) =>
+                answer.status === 200 ? (expect(answer.body.service.desiredCount).toBe(i), 'ok') : (errorName(answer) ?? 'ok'),
+              ),
+          },
+    );
+    const outcomes = await Promise.all(writers.map((w) => w.send()));
+
+    // The race window was hit: all 50 first writes were decided on the initial version, one won.
+    expect(line.full).toBe(true);
+    const versionOf = (c: WriteCall) => (c.method === 'claim' ? (c.args[2] as number) : (c.args[1] as number));
+    const firstRound = log.filter((c) => versionOf(c) === initial.version);
+    expect(firstRound.length).toBeGreaterThanOrEqual(WRITERS);
+    expect(firstRound.filter((c) => c.outcome === 'ok')).toHaveLength(1);
+
+    // Rejected writers got a typed error (ThrottlingException after their retries); no server error.
+    expect(logged).toEqual([]);
+    for (const outcome of outcomes) expect(['ok', 'ThrottlingException']).toContain(outcome);
+    const accepted = writers.filter((w, i) => w.kind === 'update' && outcomes[i] === 'ok').map((w) => w.value);
+    const rejected = writers.filter((w, i) => w.kind === 'update' && outcomes[i] !== 'ok').map((w) => w.value);
+
+    // Versions strictly increase: the committed writes start from the initial version, +1, +2, ...
+    const committed = log.filter((c) => c.outcome === 'ok').sort((a, b) => versionOf(a) - versionOf(b));
+    expect(committed.map(versionOf)).toEqual(committed.map((_, i) => initial.version + i));
+
+    // Replayed in version order: an UpdateService write sets its writer's desiredCount on the state
+    // the previous write left; a pass's claim and final write leave desiredCount as it was.
+    let desiredCount = initial.record.desiredCount;
+    const applied: number[] = [];
+    for (const write of committed) {
+      if (write.method === 'claim') continue;
+      const [written, , writer] = write.args as [StoredService, number, string];
+      expect(written.version).toBe(versionOf(write) + 1);
+      expect(written.record.version).toBe(written.version);
+      if (writer === 'scheduler') {
+        expect(written.record.desiredCount).toBe(desiredCount);
+      } else {
+        expect(accepted).toContain(written.record.desiredCount);
+        desiredCount = written.record.desiredCount;
+        applied.push(desiredCount);
+      }
+    }
+    // No lost update: every accepted UpdateService committed exactly once, nothing rejected did.
+    expect(applied.sort((a, b) => a - b)).toEqual([...accepted].sort((a, b) => a - b));
+    for (const value of rejected) expect(applied).not.toContain(value);
+    const final = (await berth.context.services.get(clusterArn, name))!;
+    expect(final.version).toBe(initial.version + committed.length);
+    expect(final.record.desiredCount).toBe(desiredCount);
+    const claims = committed.filter((c) => c.method === 'claim').length;
+    console.info(
+      `service race (${name}): ${committed.length} writes committed (${claims} pass claims), ${accepted.length}/${accepted.length + rejected.length} ` +
+        `UpdateService accepted, ${log.length - committed.length} lost conditional writes, final desiredCount ${desiredCount}`,
+    );
   }, RACE_TIMEOUT_MS);
 });

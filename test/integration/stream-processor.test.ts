@@ -14,7 +14,6 @@ import {
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
-  SubmitTaskStateChangeCommand,
   UpdateServiceCommand,
   type ECSClient,
 } from '@aws-sdk/client-ecs';
@@ -252,15 +251,20 @@ async function clusterCounts() {
   return { pending: clusters![0].pendingTasksCount, running: clusters![0].runningTasksCount };
 }
 
+/** The agent's report, as Berth's agent sends it: raw JSON naming the host that holds the task. */
 async function agentReports(taskArn: string, status: 'ACTIVATING' | 'RUNNING' | 'STOPPED') {
-  await f.ecs.send(
-    new SubmitTaskStateChangeCommand({
+  const containerInstance = (await storedTask(taskArn)).record.reservation?.containerInstanceArn;
+  const response = await f.berth.raw(
+    'SubmitTaskStateChange',
+    JSON.stringify({
       cluster: CLUSTER,
       task: taskArn,
+      containerInstance,
       status,
       containers: [{ containerName: 'app', status, runtimeId: 'rt-1', ...(status === 'STOPPED' ? { exitCode: 0 } : {}) }],
     }),
   );
+  expect(response.status, JSON.stringify(response.json)).toBe(200);
 }
 
 /** Every task event of a task: ids derived from ARN + version, versions strictly increasing. */
