@@ -69,8 +69,6 @@ describe.skipIf(!hasCli)('scheduled tasks in local mode, through the AWS CLI', {
       });
     const create = (name: string, ...extra: string[]) =>
       aws('scheduler', 'create-schedule', '--name', name, '--schedule-expression', expression, '--flexible-time-window', 'Mode=OFF', '--target', target(name), ...extra);
-    await create('cli-once');
-    await create('cli-paused', '--state', 'DISABLED');
     // The function target: the same EcsParameters in the Input, with Scheduler's context attributes.
     const functionTarget = JSON.stringify({
       Arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:berth-scheduled-run`,
@@ -82,7 +80,12 @@ describe.skipIf(!hasCli)('scheduled tasks in local mode, through the AWS CLI', {
         ScheduledTime: '<aws.scheduler.scheduled-time>',
       }),
     });
-    await aws('scheduler', 'create-schedule', '--name', 'cli-function', '--schedule-expression', expression, '--flexible-time-window', 'Mode=OFF', '--target', functionTarget);
+    // The three CLI calls at once: each is a Python start-up, seconds on a loaded machine.
+    await Promise.all([
+      create('cli-once'),
+      create('cli-paused', '--state', 'DISABLED'),
+      aws('scheduler', 'create-schedule', '--name', 'cli-function', '--schedule-expression', expression, '--flexible-time-window', 'Mode=OFF', '--target', functionTarget),
+    ]);
     expect(Date.now()).toBeLessThan(at); // all exist before their time
 
     let taskArns: string[] = [];
