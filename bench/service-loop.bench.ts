@@ -4,10 +4,13 @@
  * embedded agent, real processes), which runs the very definition the stack deploys under
  * aws-local-stepfunctions. Every state an execution enters is one transition.
  *
- *   1. CreateService (desiredCount 2) until the deployment is COMPLETED and 2 tasks RUNNING;
+ *   1. CreateService (desiredCount TASKS, 10 by default) until the deployment is COMPLETED and all RUNNING;
  *   2. UpdateService to a new task definition revision (a rolling deployment) until COMPLETED;
  *   3. a steady window: transitions while nothing changes, and the wait the steady plan asks for
  *      (Park's timeout), from which a steady hour follows: (3600 / wait) loops x transitions per loop.
+ *
+ * Beside the transitions, every DynamoDB write call Berth's document client makes (the engine's and
+ * the agent's too: all the work a phase causes), counted per phase.
  *
  * Measured and printed, never asserted. Run: `npx tsx bench/service-loop.bench.ts`. Results: docs/benchmarks.md.
  */
@@ -26,6 +29,9 @@ const PORT = Number(process.env.BERTH_BENCH_PORT ?? 4611);
 const STEADY_WINDOW_MS = Number(process.env.BERTH_BENCH_STEADY_MS ?? 60_000);
 const PRICE_PER_TRANSITION = 0.025 / 1000;
 const CLUSTER = 'bench';
+const TASKS = Number(process.env.BERTH_BENCH_TASKS ?? 10);
+const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
+let writeCalls = 0;
 
 const transitions: { execution: string; state: string; input: any; at: number }[] = [];
 
@@ -35,7 +41,17 @@ async function main() {
     inMemory: true,
     port: PORT,
     logger: { info() {}, warn: console.warn, error: console.error },
-    instrument: { serviceLoopState: (execution, state, input) => transitions.push({ execution, state, input, at: Date.now() }) },
+    instrument: {
+      serviceLoopState: (execution, state, input) => transitions.push({ execution, state, input, at: Date.now() }),
+      documentClient: (doc) =>
+        doc.middlewareStack.add(
+          (next, context) => (args) => {
+            if (WRITE_COMMANDS.has(String(context.commandName))) writeCalls++;
+            return next(args);
+          },
+          { step: 'initialize', name: 'benchWriteCounter' },
+        ),
+    },
   });
   const ecs = new ECSClient({ endpoint: berth.url, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
   try {
@@ -54,8 +70,8 @@ async function main() {
     }
     const network = { awsvpcConfiguration: { subnets: ['subnet-local'] } };
 
-    const create = await phase('CreateService, desiredCount 2, to COMPLETED', async () => {
-      await ecs.send(new CreateServiceCommand({ cluster: CLUSTER, serviceName: 'web', taskDefinition: 'bench:1', desiredCount: 2, launchType: 'FARGATE', networkConfiguration: network }));
+    const create = await phase(`CreateService, desiredCount ${TASKS}, to COMPLETED`, async () => {
+      await ecs.send(new CreateServiceCommand({ cluster: CLUSTER, serviceName: 'web', taskDefinition: 'bench:1', desiredCount: TASKS, launchType: 'FARGATE', networkConfiguration: network }));
       await completed(ecs, 'bench:1');
     });
     const roll = await phase('UpdateService to a new revision (rolling, 100%/200%), to COMPLETED', async () => {
@@ -73,9 +89,9 @@ async function main() {
     const perHour = (3600 / lastWait) * perLoop;
     const rows = [create, roll, steady].map((p) => ({ ...p, dollars: p.count * PRICE_PER_TRANSITION }));
     console.log(`\nmachine: ${cpus().length} x ${cpus()[0]?.model}, ${platform()} ${release()} ${arch()}, load avg at start ${load.map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
-    console.log('\n| phase | wall s | transitions | passes (Reconcile) | waits (Park) | $ at $0.025/1k |');
-    console.log('|---|--:|--:|--:|--:|--:|');
-    for (const r of rows) console.log(`| ${r.name} | ${(r.ms / 1000).toFixed(1)} | ${r.count} | ${r.reconciles} | ${r.parks} | ${r.dollars.toFixed(7)} |`);
+    console.log('\n| phase | wall s | transitions | passes (Reconcile) | waits (Park) | $ at $0.025/1k | DynamoDB write calls |');
+    console.log('|---|--:|--:|--:|--:|--:|--:|');
+    for (const r of rows) console.log(`| ${r.name} | ${(r.ms / 1000).toFixed(1)} | ${r.count} | ${r.reconciles} | ${r.parks} | ${r.dollars.toFixed(7)} | ${r.writes} |`);
     console.log(`\nsteady plan's wait (Park timeout): ${lastWait} s -> ${perHour.toFixed(1)} transitions per steady service-hour = $${(perHour * PRICE_PER_TRANSITION).toFixed(7)}/service-hour, $${(perHour * 24 * 30 * PRICE_PER_TRANSITION).toFixed(5)}/service-month (30 d)`);
     console.log(`states entered, in order (first 30): ${transitions.slice(0, 30).map((t) => t.state).join(' > ')}`);
     console.log(`executions: ${[...new Set(transitions.map((t) => t.execution))].join(', ')}; Park entries total ${parks.length}`);
@@ -87,6 +103,7 @@ async function main() {
 
 async function phase(name: string, run: () => Promise<unknown>) {
   const from = transitions.length;
+  const writesBefore = writeCalls;
   const started = Date.now();
   await run();
   const seen = transitions.slice(from);
@@ -96,6 +113,7 @@ async function phase(name: string, run: () => Promise<unknown>) {
     count: seen.length,
     reconciles: seen.filter((t) => t.state === 'Reconcile').length,
     parks: seen.filter((t) => t.state === 'Park').length,
+    writes: writeCalls - writesBefore,
   };
 }
 
@@ -104,7 +122,7 @@ async function completed(ecs: ECSClient, taskDefinition: string) {
   for (;;) {
     const { services } = await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ['web'] }));
     const primary = services?.[0]?.deployments?.find((d) => d.status === 'PRIMARY');
-    const done = primary?.taskDefinition?.endsWith(taskDefinition) && primary.rolloutState === 'COMPLETED' && primary.runningCount === 2 && services![0].deployments!.length === 1;
+    const done = primary?.taskDefinition?.endsWith(taskDefinition) && primary.rolloutState === 'COMPLETED' && primary.runningCount === TASKS && services![0].deployments!.length === 1;
     if (done) return;
     if (Date.now() > deadline) throw new Error(`service did not complete ${taskDefinition}: ${JSON.stringify(services?.[0]?.deployments)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
