@@ -6,6 +6,7 @@
  * loop when something that matters to it changed (and its first wake-up starts the loop).
  */
 import type { TaskRecord } from '../domain/records';
+import { isActive } from '../domain/task-lifecycle';
 
 export interface ServiceLoop {
   /** Run a pass for the service soon (coalesced with passes already due or running); starts its loop if it has none. */
@@ -18,12 +19,19 @@ export function serviceOfTask(task: Pick<TaskRecord, 'group' | 'clusterArn'>): s
   return `${task.clusterArn.replace(':cluster/', ':service/')}/${task.group.slice('service:'.length)}`;
 }
 
-/** A change of a service's task that its scheduler must see: a status, the desired status, health. */
+/**
+ * A change of a service's task that its scheduler must see: one that can move a decision of the
+ * reconciler (src/domain/service-tasks.ts `conditionOf`): a new task, reaching or leaving RUNNING,
+ * reaching STOPPED (or DELETED), the desired status, health. The steps in between
+ * (PROVISIONING -> PENDING -> ACTIVATING, DEACTIVATING -> STOPPING -> DEPROVISIONING) leave the
+ * task 'starting' or 'stopping', so they wake nothing: each wake is a loop of state transitions in
+ * AWS, and a lifecycle now costs about three instead of one per step. The plan's own next look
+ * (15 s while anything moves) still covers anything else.
+ */
 export function taskChangeMatters(before: TaskRecord | undefined, after: TaskRecord): boolean {
-  return (
-    !before ||
-    before.lastStatus !== after.lastStatus ||
-    before.desiredStatus !== after.desiredStatus ||
-    before.healthStatus !== after.healthStatus
-  );
+  if (!before) return true;
+  const statusMatters =
+    before.lastStatus !== after.lastStatus &&
+    (before.lastStatus === 'RUNNING' || after.lastStatus === 'RUNNING' || isActive(before.lastStatus) !== isActive(after.lastStatus));
+  return statusMatters || before.desiredStatus !== after.desiredStatus || before.healthStatus !== after.healthStatus;
 }
