@@ -10,6 +10,7 @@
  *
  * Performance is measured and printed, never asserted. Run: `npm run bench`. Results: docs/benchmarks.md.
  */
+import '../src/local/quiet-node-version-warning';
 import { randomUUID } from 'node:crypto';
 import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import {

@@ -15,6 +15,7 @@
  * Randomness (the kill point, the workload's mix) comes from a seeded generator, so a failing seed
  * replays. `npm run crash -- --rounds 20 --seed 7` runs it at any size; `npm test` runs 3 rounds.
  */
+import '../src/local/quiet-node-version-warning';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -5,6 +5,7 @@
  * against a real Berth API server (test/fuzz/fuzz-runner.ts), prints progress, the outcome counts and
  * every failure, and exits non-zero if any invariant broke. Results: docs/benchmarks.md.
  */
+import '../src/local/quiet-node-version-warning';
 import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { startDynamoDbLocal } from '../src/local/dynamodb-local';

@@ -15,6 +15,7 @@
  *
  * Performance is measured and printed, never asserted. Run: `npm run bench`. Results: docs/benchmarks.md.
  */
+import '../src/local/quiet-node-version-warning';
 import { cpus, loadavg, platform, release, arch, totalmem } from 'node:os';
 import {
   CreateClusterCommand,

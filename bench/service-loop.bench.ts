@@ -14,6 +14,7 @@
  *
  * Measured and printed, never asserted. Run: `npx tsx bench/service-loop.bench.ts`. Results: docs/benchmarks.md.
  */
+import '../src/local/quiet-node-version-warning';
 import { cpus, loadavg, platform, release, arch } from 'node:os';
 import {
   CreateClusterCommand,
