@@ -10,7 +10,11 @@
  *   process the campaign started is gone;
  * - no lost task: every task a RunTask answered with is still there after the restarts;
  * - no lost event: each task's distinct events form a legal walk of the lifecycle from PROVISIONING
- *   v1, and its last event carries the task's final version (repeats of an id are identical).
+ *   v1, and its last event carries the task's final version (repeats of an id are identical);
+ * - services: a REPLICA service, scaled and redeployed during the workload, is steady again after
+ *   each restart (one COMPLETED deployment, desiredCount tasks RUNNING);
+ * - schedules: each round creates an `at()` schedule a moment ahead of the kill; it never launches
+ *   more than one task, and exactly one once its time was passed while the runtime was up.
  *
  * Randomness (the kill point, the workload's mix) comes from a seeded generator, so a failing seed
  * replays. `npm run crash -- --rounds 20 --seed 7` runs it at any size; `npm test` runs 3 rounds.
@@ -20,14 +24,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import {
   CreateClusterCommand,
+  CreateServiceCommand,
+  DescribeServicesCommand,
   DescribeTasksCommand,
   ECSClient,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
+  UpdateServiceCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
 import { isLegalTransition, type TaskStatus } from '../src/domain/task-lifecycle';
@@ -51,6 +59,8 @@ export interface CampaignResult {
 }
 
 const CLUSTER = 'crash';
+const SERVICE = 'web';
+const NETWORK = { awsvpcConfiguration: { subnets: ['subnet-local'] } };
 const TRANSIENT: readonly string[] = ['PROVISIONING', 'PENDING', 'ACTIVATING', 'DEACTIVATING', 'STOPPING', 'DEPROVISIONING'];
 
 /** mulberry32: small, seeded, good enough to pick kill points and workload mixes. */
@@ -75,6 +85,12 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
   const children: ChildProcess[] = [];
   const port = await freePort();
   const ecs = new ECSClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'crash', secretAccessKey: 'crash' },
+    maxAttempts: 1,
+  });
+  const scheduler = new SchedulerClient({
     endpoint: `http://127.0.0.1:${port}`,
     region: 'us-east-1',
     credentials: { accessKeyId: 'crash', secretAccessKey: 'crash' },
@@ -141,8 +157,26 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
     }
   };
 
+  /** The service is steady: one deployment, COMPLETED, desiredCount RUNNING. */
+  const serviceSteady = async (round: number, desiredCount: number) => {
+    const deadline = Date.now() + (options.settleMs ?? 60_000);
+    for (;;) {
+      const service = (await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: [SERVICE] }))).services?.[0];
+      const deployments = service?.deployments ?? [];
+      if (deployments.length === 1 && deployments[0].rolloutState === 'COMPLETED' && service!.runningCount === desiredCount) return;
+      if (Date.now() > deadline) {
+        const shape = deployments.map((d) => `${d.status} ${d.rolloutState} running ${d.runningCount} pending ${d.pendingCount}`).join('; ');
+        violations.push(`round ${round}: service ${SERVICE} not steady at desiredCount ${desiredCount}: ${shape}`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+
   let processes = 0;
   const accepted = new Set<string>();
+  /** Each round's schedule: its name, its time, and when the runtime was killed. */
+  const schedules: { name: string; at: number; killedAt: number; round: number }[] = [];
   try {
     let runtime = await startRuntime();
     await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
@@ -160,10 +194,42 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
         }),
       );
     }
+    let desiredCount = 2;
+    await ecs.send(
+      new CreateServiceCommand({ cluster: CLUSTER, serviceName: SERVICE, taskDefinition: 'stay', desiredCount, launchType: 'FARGATE', networkConfiguration: NETWORK }),
+    );
+    await serviceSteady(0, desiredCount);
     for (let round = 1; round <= options.rounds; round++) {
-      // A mixed workload: short tasks that exit, long ones that stay, stops of either; killed at a random point.
+      // A mixed workload: short tasks that exit, long ones that stay, stops of either, the service
+      // scaled or redeployed, a schedule due about when the runtime is killed at a random point.
       const killAfterMs = 300 + Math.floor(random() * 2_500);
       const until = Date.now() + killAfterMs;
+      // Whole seconds (at() has no finer grain), never in the past when created.
+      const at = Math.ceil(Math.max(Date.now() + 1_500, until + 1_000 * (random() * 4 - 2)) / 1000) * 1000;
+      const schedule = { name: `once-${round}`, at, killedAt: until, round };
+      await scheduler
+        .send(
+          new CreateScheduleCommand({
+            Name: schedule.name,
+            ScheduleExpression: `at(${new Date(schedule.at).toISOString().slice(0, 19)})`,
+            FlexibleTimeWindow: { Mode: 'OFF' },
+            Target: {
+              Arn: `arn:aws:ecs:us-east-1:000000000000:cluster/${CLUSTER}`,
+              RoleArn: 'arn:aws:iam::000000000000:role/scheduler',
+              EcsParameters: { TaskDefinitionArn: 'arn:aws:ecs:us-east-1:000000000000:task-definition/blip:1', LaunchType: 'FARGATE', NetworkConfiguration: { awsvpcConfiguration: { Subnets: ['subnet-local'] } } },
+            },
+          }),
+        )
+        .then(() => schedules.push(schedule))
+        .catch((error: Error) => log(`round ${round}: schedule not created (${error.name}); skipped`));
+      const serviceChange =
+        random() < 0.5
+          ? new UpdateServiceCommand({ cluster: CLUSTER, service: SERVICE, desiredCount: (desiredCount = 1 + Math.floor(random() * 3)) })
+          : new UpdateServiceCommand({ cluster: CLUSTER, service: SERVICE, forceNewDeployment: true });
+      await ecs
+        .send(serviceChange)
+        .then(() => log(`round ${round}: service ${SERVICE} ${serviceChange.input.forceNewDeployment ? 'redeployed' : `scaled to ${desiredCount}`}`))
+        .catch((error: Error) => log(`round ${round}: UpdateService refused (${error.name})`));
       let requests = 0;
       while (Date.now() < until) {
         const family = random() < 0.6 ? 'blip' : 'stay';
@@ -194,15 +260,28 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
         const id = [...stoppedIds].find((taskId) => home.includes(taskId));
         for (const pid of pids) if (id && isAlive(pid)) violations.push(`round ${round}: STOPPED task ${id} still has process ${pid}`);
       }
-      // Long tasks are stopped so the next round starts from a known state and processes don't pile up.
-      for (const task of tasks.filter((t) => t.lastStatus === 'RUNNING')) {
+      await serviceSteady(round, desiredCount);
+      // Long tasks are stopped so the next round starts from a known state and processes don't pile up
+      // (the service's own stay: it keeps its desiredCount).
+      for (const task of tasks.filter((t) => t.lastStatus === 'RUNNING' && t.group !== `service:${SERVICE}`)) {
         await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: task.taskArn! }));
       }
       await settle(round);
       log(`round ${round}: ${tasks.length} tasks settled`);
     }
 
+    // The service down to 0 and every task settled, so the final stop changes no task.
+    await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: SERVICE, desiredCount: 0 }));
+    await serviceSteady(options.rounds + 1, 0);
+    await settle(options.rounds + 1);
     const tasks = await allTasks();
+    for (const { name, at, killedAt, round } of schedules) {
+      const runs = tasks.filter((t) => t.startedBy === name).length;
+      // Due while the runtime was up (with a second to fire): exactly one run; due around or after the
+      // kill: one, or none when it was missed while down (at() with Mode OFF has no window to catch up).
+      if (runs > 1 || (at + 1_000 < killedAt && runs !== 1)) violations.push(`round ${round}: schedule ${name} (at ${new Date(at).toISOString()}) launched ${runs} tasks`);
+      log(`round ${round}: schedule ${name} due ${at - killedAt} ms from the kill launched ${runs}`);
+    }
     const known = new Set(tasks.map((t) => t.taskArn!));
     for (const arn of accepted) if (!known.has(arn)) violations.push(`task ${arn} was accepted by RunTask and is gone`);
     // Let the last STOPPED events reach the log, then stop cleanly.
@@ -219,6 +298,7 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
     return { rounds: options.rounds, tasks: tasks.length, processes, violations };
   } finally {
     ecs.destroy();
+    scheduler.destroy();
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     for (const pids of startsByTask().values()) for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(scratch, { recursive: true, force: true });
