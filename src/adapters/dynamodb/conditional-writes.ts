@@ -5,15 +5,26 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { VersionConflictError } from '../../domain/errors';
 
+/** A plain conditional write that lost: its condition failed, or it met a running transaction on the item. */
+export const isLostRace = (error: unknown) => error instanceof ConditionalCheckFailedException || error instanceof TransactionConflictException;
+
 /** Translates a lost conditional write into the domain's conflict error; other errors pass through. */
 export async function conditionally<T>(key: string, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {
-    // A plain write that meets a running transaction on the item lost a race just the same.
-    if (error instanceof ConditionalCheckFailedException || error instanceof TransactionConflictException) {
-      throw new VersionConflictError(key, { cause: error });
-    }
+    if (isLostRace(error)) throw new VersionConflictError(key, { cause: error });
+    throw error;
+  }
+}
+
+/** For writes whose lost race is an answer, not an error: true when written, false when it lost. */
+export async function wroteUnlessLost(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isLostRace(error)) return false;
     throw error;
   }
 }

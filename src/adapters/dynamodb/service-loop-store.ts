@@ -11,6 +11,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ServiceAddress } from '../../app/service-scheduler';
+import { wroteUnlessLost } from './conditional-writes';
 
 export const SERVICE_LOOP_SK_PREFIX = 'SERVICELOOP#';
 export const serviceLoopKey = (clusterArn: string, serviceName: string) => ({ pk: clusterArn, sk: `${SERVICE_LOOP_SK_PREFIX}${serviceName}` });
@@ -29,8 +30,6 @@ export type WakeOutcome =
 /** Why a wait could not begin. */
 export type ParkOutcome = 'parked' | 'woken' | 'superseded';
 
-const isLostRace = (error: unknown) => error instanceof ConditionalCheckFailedException;
-
 export class ServiceLoopStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -46,25 +45,21 @@ export class ServiceLoopStore {
 
   /** The first generation of a service's loop; false if one exists already. */
   async create({ clusterArn, serviceName }: ServiceAddress, serviceArn: string): Promise<boolean> {
-    try {
-      await this.doc.send(
+    return wroteUnlessLost(() =>
+      this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...serviceLoopKey(clusterArn, serviceName), kind: 'service-loop', serviceArn, generation: 1, woken: true },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isLostRace(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Moves the loop to the next generation, if `from` is still current (a restart of a dead loop). */
   async advance({ clusterArn, serviceName }: ServiceAddress, from: number): Promise<boolean> {
-    try {
-      await this.doc.send(
+    return wroteUnlessLost(() =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: serviceLoopKey(clusterArn, serviceName),
@@ -73,12 +68,8 @@ export class ServiceLoopStore {
           ExpressionAttributeNames: { '#token': 'token' },
           ExpressionAttributeValues: { ':next': from + 1, ':from': from, ':true': true },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isLostRace(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /**
@@ -87,8 +78,8 @@ export class ServiceLoopStore {
    * token left by a wait that timed out is dropped. False: a newer generation acts; this one must end.
    */
   async adopt({ clusterArn, serviceName }: ServiceAddress, serviceArn: string, generation: number): Promise<boolean> {
-    try {
-      await this.doc.send(
+    return wroteUnlessLost(() =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: serviceLoopKey(clusterArn, serviceName),
@@ -97,12 +88,8 @@ export class ServiceLoopStore {
           ExpressionAttributeNames: { '#token': 'token' },
           ExpressionAttributeValues: { ':g': generation, ':false': false, ':kind': 'service-loop', ':arn': serviceArn },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isLostRace(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /**
@@ -124,8 +111,9 @@ export class ServiceLoopStore {
       );
       return 'parked';
     } catch (error) {
-      if (!isLostRace(error)) throw error;
-      const old = (error as ConditionalCheckFailedException).Item as { generation?: { N?: string } } | undefined;
+      // Only a failed condition tells the item (the loop item never joins a transaction).
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const old = error.Item as { generation?: { N?: string } } | undefined;
       return Number(old?.generation?.N) === generation ? 'woken' : 'superseded';
     }
   }
@@ -154,7 +142,7 @@ export class ServiceLoopStore {
         alreadyWoken: Attributes?.woken === true,
       };
     } catch (error) {
-      if (isLostRace(error)) return { loop: false };
+      if (error instanceof ConditionalCheckFailedException) return { loop: false };
       throw error;
     }
   }

@@ -15,7 +15,7 @@ import type { ServiceEvent } from '../../domain/service-messages';
 import { clusterCountsUpdate } from './cluster-repository';
 import { conditionally, epochSeconds, failedConditions } from './conditional-writes';
 import { SERVICE_SK_PREFIX, serviceDeploymentKey, serviceDeploymentPrefix, serviceKey, serviceRevisionKey } from './keys';
-import { queryItems, queryPage, type Page, type PageRequest } from './query-pages';
+import { queryPage, type Page, type PageRequest } from './query-pages';
 import { TABLE_SCHEMA } from './table-schema';
 
 export type ServiceWriter = 'api' | 'scheduler';
@@ -193,23 +193,6 @@ export class ServiceRepository {
       (item) => accept(item.doc as ServiceRecord),
     );
     return { items: result.items.map((item) => item.doc as ServiceRecord), nextToken: result.nextToken };
-  }
-
-  /** The ARNs of a cluster's services that still need a scheduler (ACTIVE or DRAINING). */
-  async needingScheduler(clusterArn: string): Promise<string[]> {
-    const arns: string[] = [];
-    for await (const item of queryItems(this.doc, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
-      ProjectionExpression: '#doc.serviceArn, #doc.#status',
-      ExpressionAttributeNames: { '#doc': 'doc', '#status': 'status' },
-      ExpressionAttributeValues: { ':p': clusterArn, ':prefix': SERVICE_SK_PREFIX },
-      ConsistentRead: true,
-    })) {
-      const doc = item.doc as Pick<ServiceRecord, 'serviceArn' | 'status'>;
-      if (doc.status !== 'INACTIVE') arns.push(doc.serviceArn);
-    }
-    return arns;
   }
 
   /** One service deployment, as last written. */
