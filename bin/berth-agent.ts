@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env -S node --import tsx
 /**
  * `npx berth-agent --endpoint URL ...`: a Berth agent on this host, running tasks as OS processes
  * (or through Docker with --runtime docker when a Docker engine is there).
@@ -20,6 +20,8 @@
  * SIGINT/SIGTERM stop the agent and leave its containers running: started again with the same
  * --work-dir, it comes back as the same container instance and adopts them (docs/agent.md).
  */
+// First: it notes which process launched us before the rest loads (src/local/stop-with-launcher.ts).
+import { stopWhenLauncherExits } from '../src/local/stop-with-launcher';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -97,10 +99,13 @@ try {
   process.exit(1);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, async () => {
-    console.log(`berth-agent: ${signal}, stopping (running containers keep running)`);
-    await agent.stop();
-    process.exit(0);
-  });
-}
+let stopping = false;
+const stopAgent = async (why: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`berth-agent: ${why}, stopping (running containers keep running)`);
+  await agent.stop();
+  process.exit(0);
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopAgent(signal));
+stopWhenLauncherExits((why) => void stopAgent(why));

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env -S node --import tsx
 /**
  * `npm start`: the Berth control plane on this machine. Flags (or environment; relative paths are
  * resolved against the directory `npm start` was run from):
@@ -16,6 +16,8 @@
  *   --capacity-wait-seconds N (BERTH_CAPACITY_WAIT_SECONDS, default 300: then a waiting task stops
  *                   with TaskFailedToStart)
  */
+// First: it notes which process launched us before the rest loads (src/local/stop-with-launcher.ts).
+import { stopWhenLauncherExits } from '../src/local/stop-with-launcher';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import '../src/local/quiet-node-version-warning';
@@ -123,12 +125,8 @@ const stopBerth = async (why: string) => {
 // npm forwards SIGINT and SIGTERM to this process (the start script execs node); a terminal's
 // Ctrl-C reaches the whole foreground group, npm included, so the same signal may arrive twice.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stopBerth(signal));
-// Under npm, this process's parent is npm: if npm dies without forwarding a signal (SIGKILL), stop
-// rather than live on as an orphan holding the port.
-if (env.npm_lifecycle_event) {
-  const parent = process.ppid;
-  setInterval(() => process.ppid !== parent && void stopBerth('npm exited'), 1_000).unref();
-}
+// Under npm, if npm dies without forwarding a signal (SIGKILL), stop rather than live on as an orphan.
+stopWhenLauncherExits((why) => void stopBerth(why), env);
 
 function fail(message: string): never {
   console.error(`berth: ${message}`);
