@@ -57,7 +57,7 @@ export function taskSetView(t: TaskSetRecord, withTags: boolean) {
     ...(fargate ? { platformVersion: t.platformVersion ?? 'LATEST', platformFamily: 'Linux' } : {}),
     loadBalancers: [],
     serviceRegistries: [],
-    ...(withTags ? { tags } : {}),
+    ...(withTags && tags.length > 0 ? { tags } : {}),
   };
 }
 

@@ -97,7 +97,7 @@ describe('blue/green with task sets (EXTERNAL controller)', () => {
     // Each set reported its steady state as the ECS Service Action TASKSET_STEADY_STATE.
     const steady = await until(
       async () => local.events().filter((e) => e['detail-type'] === 'ECS Service Action' && e.detail.eventName === 'TASKSET_STEADY_STATE'),
-      (events) => [blue, green].every((s) => events.some((e) => e.detail.taskSetArns?.[0] === s.taskSetArn)),
+      (events) => [blue, green].every((s) => events.some((e) => (e.detail.taskSetArns as string[] | undefined)?.[0] === s.taskSetArn)),
       'TASKSET_STEADY_STATE for both sets',
     );
     expect(steady[0]).toMatchObject({ source: 'berth.ecs', resources: [service.serviceArn], detail: { eventType: 'INFO', clusterArn: service.clusterArn } });
