@@ -154,6 +154,19 @@ describe('an EXTERNAL service and its task sets', () => {
     expect((await ecs.send(new DescribeTaskSetsCommand({ cluster: 'ext', service: 'idem' }))).taskSets).toHaveLength(1);
   });
 
+  it('UpdateService desiredCount on an EXTERNAL service: each set follows with ceil(desiredCount x scale%)', async () => {
+    await externalService('grows', 2);
+    const set = await createSet('grows', 'web', 50);
+    await runServicePass(berth.context, `${ARN}:service/ext/grows`);
+    expect(await liveTasks('grows')).toHaveLength(1);
+    const { service } = await ecs.send(new UpdateServiceCommand({ cluster: 'ext', service: 'grows', desiredCount: 5, healthCheckGracePeriodSeconds: 10 }));
+    expect(service).toMatchObject({ desiredCount: 5, healthCheckGracePeriodSeconds: 10, deployments: [] });
+    await runServicePass(berth.context, `${ARN}:service/ext/grows`);
+    expect((await liveTasks('grows')).filter((t) => t.startedBy === set.id)).toHaveLength(3);
+    const [described] = (await ecs.send(new DescribeTaskSetsCommand({ cluster: 'ext', service: 'grows' }))).taskSets!;
+    expect(described.computedDesiredCount).toBe(3);
+  });
+
   it('DeleteService (force) on an EXTERNAL service asks every set\'s tasks to stop', async () => {
     await externalService('doomed', 2);
     await createSet('doomed', 'web', 100);
