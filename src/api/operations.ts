@@ -11,6 +11,7 @@ import * as services from '../app/services';
 import * as startTask from '../app/start-task';
 import * as tagging from '../app/tagging';
 import * as taskDefinitions from '../app/task-definitions';
+import * as taskSets from '../app/task-sets';
 import * as tasks from '../app/tasks';
 
 // Inputs have been checked against the operation's input shape, so each use case may take its typed view.
@@ -45,6 +46,11 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   DescribeServiceDeployments: serviceDeployments.describeServiceDeployments,
   DescribeServiceRevisions: serviceDeployments.describeServiceRevisions,
   StopServiceDeployment: serviceDeployments.stopServiceDeployment,
+  CreateTaskSet: taskSets.createTaskSet,
+  DescribeTaskSets: taskSets.describeTaskSets,
+  UpdateTaskSet: taskSets.updateTaskSet,
+  DeleteTaskSet: taskSets.deleteTaskSet,
+  UpdateServicePrimaryTaskSet: taskSets.updateServicePrimaryTaskSet,
   TagResource: tagging.tagResource,
   UntagResource: tagging.untagResource,
   ListTagsForResource: tagging.listTagsForResource,

@@ -22,11 +22,12 @@ import { parseArn, type Scope } from '../domain/arns';
 import { capacityProviderKind } from '../domain/capacity-strategy';
 import { uuidFrom, type LaunchTarget } from '../domain/new-task';
 import type { Tag } from '../domain/records';
-import { serviceGroup, type DeploymentRecord, type ServiceRecord } from '../domain/service';
+import { serviceGroup, type DeploymentRecord, type LaunchConfiguration, type ServiceRecord } from '../domain/service';
 import { changesHistory, progressServiceDeployment } from '../domain/service-deployment';
 import { appendServiceEvents, serviceMessages } from '../domain/service-messages';
 import type { Plan, TaskStart } from '../domain/service-plan';
 import { reconcile } from '../domain/service-reconciler';
+import { reconcileTaskSets } from '../domain/task-set-reconciler';
 import { requestStop } from '../domain/task-lifecycle';
 import { stampTask } from '../domain/update-time';
 import type { ServiceGuard, StoredService } from '../adapters/dynamodb/service-repository';
@@ -89,10 +90,12 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
   const guard = ctx.services.guard(clusterArn, serviceName, held);
   const tasks = await ctx.tasks.inGroup(clusterArn, serviceGroup(serviceName));
   const now = ctx.clock();
-  const plan = reconcile(stored.record, stored.deployments, tasks.map((t) => t.record), now, randomUnit(ctx));
+  const plan = stored.record.deploymentController.type === 'EXTERNAL'
+    ? reconcileTaskSets(stored.record, stored.taskSets ?? [], tasks.map((t) => t.record), now)
+    : reconcile(stored.record, stored.deployments, tasks.map((t) => t.record), now, randomUnit(ctx));
 
   await applyStops(ctx, plan, tasks, guard, committed.stopped);
-  await applyStarts(ctx, stored.record, stored.deployments, plan.start, guard, now, committed.started);
+  await applyStarts(ctx, stored.record, [...stored.deployments, ...(stored.taskSets ?? [])], plan.start, guard, now, committed.started);
   const started = [...committed.started];
 
   // The plan's "has stopped" message names the stops it planned; say which ones were made.
@@ -115,10 +118,11 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
     events: appendServiceEvents(stored.events, messages, now, () => uuidFrom(ctx.randomBytes(16))),
     version: held + 1,
     serviceDeployment: release,
+    ...(plan.taskSets ? { taskSets: plan.taskSets } : {}),
   };
   // A steady service's repeated "steady state" is left out of its events: then there is nothing to write.
   const eventsChanged = next.events[0]?.id !== stored.events[0]?.id;
-  const changed = plan.deployments.length > 0 || plan.service !== undefined || eventsChanged || releaseChanged;
+  const changed = plan.deployments.length > 0 || plan.service !== undefined || plan.taskSets !== undefined || eventsChanged || releaseChanged;
   if (changed) {
     const inactive = record.status === 'INACTIVE';
     await ctx.services.update(next, held, 'scheduler', {
@@ -153,7 +157,7 @@ async function applyStops(ctx: RequestContext, plan: Plan, tasks: readonly Store
 async function applyStarts(
   ctx: RequestContext,
   service: ServiceRecord,
-  deployments: readonly DeploymentRecord[],
+  deployments: readonly (LaunchConfiguration & { readonly id: string })[],
   starts: readonly TaskStart[],
   guard: ServiceGuard,
   now: number,
@@ -165,7 +169,8 @@ async function applyStarts(
   for (const start of starts) {
     const td = await findTaskDefinition(ctx, start.taskDefinition);
     if (!td) continue; // a deleted revision: nothing can launch it (ECS keeps revisions a service uses)
-    // A rollback may start tasks of a deployment other than the service's latest configuration.
+    // A rollback may start tasks of a deployment other than the service's latest configuration; a task
+    // set's tasks take the set's.
     const deployment = deployments.find((d) => d.id === start.deploymentId) ?? service;
     const target: LaunchTarget = start.capacityProvider
       ? { launchType: capacityProviderKind(start.capacityProvider) === 'FARGATE' ? 'FARGATE' : 'EC2', capacityProviderName: start.capacityProvider }

@@ -9,6 +9,7 @@ import { NAME_PATTERN, parseArn } from '../domain/arns';
 import type { DeploymentRecord } from '../domain/service';
 import type { StoredService } from '../adapters/dynamodb/service-repository';
 import type { RequestContext } from './context';
+import { taskSetView } from './task-sets';
 
 const rank = (d: DeploymentRecord) => (d.status === 'PRIMARY' ? 0 : 1);
 
@@ -25,17 +26,23 @@ const withPlatform = <T extends { launchType?: string; platformVersion?: string 
 export function serviceView(stored: StoredService, withTags: boolean) {
   const { tags, clientToken: _token, version: _version, ...record } = stored.record;
   const deployments = visibleDeployments(stored.deployments).map(withPlatform);
+  // An EXTERNAL service counts its task sets' tasks and shows them; until a set is primary it has no
+  // task definition (ECS shows the task set fields null then).
+  const counted = stored.taskSets ?? deployments;
   return {
     ...withPlatform(record),
-    runningCount: deployments.reduce((n, d) => n + d.runningCount, 0),
-    pendingCount: deployments.reduce((n, d) => n + d.pendingCount, 0),
+    ...(record.taskDefinition === '' ? { taskDefinition: undefined } : {}),
+    runningCount: counted.reduce((n, d) => n + d.runningCount, 0),
+    pendingCount: counted.reduce((n, d) => n + d.pendingCount, 0),
+    ...(stored.taskSets ? { taskSets: stored.taskSets.map((t) => taskSetView(t, false)) } : {}),
     deployments,
     events: stored.events,
     loadBalancers: [],
     serviceRegistries: [],
     placementConstraints: record.placementConstraints ?? [],
     placementStrategy: record.placementStrategy ?? [],
-    ...(withTags ? { tags } : {}),
+    // As for clusters: a service without tags has no `tags` member, asked for or not (issue 11).
+    ...(withTags && tags.length > 0 ? { tags } : {}),
   };
 }
 

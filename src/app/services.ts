@@ -42,6 +42,7 @@ import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
 import { activeCluster } from './resolve';
 import { serviceNameIn, serviceView } from './service-view';
+import { checkExternalUpdate, createExternalService } from './task-sets';
 import { findTaskDefinition } from './task-definitions';
 import { canonicalJson, checkCompatibility, checkConstraintTotal } from './tasks';
 
@@ -65,7 +66,7 @@ function refusal(r: Refusal): BerthError {
 
 const hasHealthCheck = (td: TaskDefinitionRecord) => td.containerDefinitions.some((c) => c.healthCheck !== undefined);
 
-async function activeTaskDefinition(ctx: RequestContext, reference: string): Promise<StoredTaskDefinition> {
+export async function activeTaskDefinition(ctx: RequestContext, reference: string): Promise<StoredTaskDefinition> {
   const stored = await findTaskDefinition(ctx, reference);
   if (!stored) throw new ClientException('TaskDefinition not found.');
   if (stored.record.status !== 'ACTIVE') throw new ClientException('TaskDefinition is inactive.');
@@ -134,6 +135,12 @@ export async function createService(ctx: RequestContext, input: CreateServiceReq
   validateTags(tags);
   const placement = servicePlacement(input as ServicePlacement);
   const digest = createHash('sha256').update(canonicalJson({ ...input, cluster: undefined })).digest('hex');
+  if ((input.deploymentController as { type?: string } | undefined)?.type === 'EXTERNAL') {
+    return createExternalService(ctx, input, {
+      tags, placement, digest, clientToken: input.clientToken, propagateTags: input.propagateTags ?? 'NONE',
+      enableECSManagedTags: input.enableECSManagedTags ?? false, enableExecuteCommand: input.enableExecuteCommand ?? false,
+    });
+  }
   return withOptimisticRetry(async () => {
     const cluster = await activeCluster(ctx, input.cluster);
     const clusterArn = cluster.record.clusterArn;
@@ -223,6 +230,7 @@ export async function updateService(ctx: RequestContext, input: UpdateServiceReq
   return withOptimisticRetry(async () => {
     const { cluster, stored } = await namedService(ctx, input.cluster, input.service);
     if (stored.record.status !== 'ACTIVE') throw new ServiceNotActiveException('Service was not ACTIVE.');
+    checkExternalUpdate(stored.record, input);
     // A new task definition must be ACTIVE; the current one may have been deregistered since (ECS
     // keeps running and scaling a service on a deregistered revision).
     const td =

@@ -93,7 +93,8 @@ export async function describeTaskDefinition(ctx: RequestContext, input: { taskD
 export async function deregisterTaskDefinition(ctx: RequestContext, input: { taskDefinition: string }) {
   const parsed = parseTaskDefinitionReference(ctx, input.taskDefinition);
   if (!parsed) throw new ClientException(NOT_FOUND);
-  // ECS's words for a family without ":revision" (a ClientException, not InvalidParameterException).
+  // ECS's words for a family without ":revision" (a ClientException, not InvalidParameterException),
+  // as issue 11 quotes ECS; the API reference says "You must specify a revision." for this call.
   if (parsed.revision === undefined) throw new ClientException('Revision is missing.');
   return withOptimisticRetry(async () => {
     const stored = await ctx.taskDefinitions.getRevision(ctx.scope, parsed.family, parsed.revision!);

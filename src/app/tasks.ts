@@ -387,6 +387,9 @@ export function checkCompatibility(
   targets: readonly LaunchTarget[],
   input: Pick<RunTaskInput, 'placementConstraints' | 'networkConfiguration'>,
 ) {
+  // ECS's wording for both messages below, as users quote it: "Task definition does not support
+  // launch_type FARGATE." (deployment write-ups and troubleshooting guides) and "Network Configuration
+  // must be provided when networkMode 'awsvpc' is specified." (boltops-tools/ufo matches it verbatim).
   for (const launchType of new Set(targets.map((t) => t.launchType))) {
     if (launchType === 'FARGATE' && !td.compatibilities.includes('FARGATE')) {
       throw new InvalidParameterException('Task definition does not support launch_type FARGATE.');
@@ -510,6 +513,8 @@ export async function stopTask(ctx: RequestContext, input: { cluster?: string; t
     const cluster = await activeCluster(ctx, input.cluster);
     const id = taskIdIn(ctx, cluster.record.clusterArn, input.task);
     const stored = id === undefined ? undefined : await ctx.tasks.get(cluster.record.clusterArn, id);
+    // ECS's answer for an unknown task (InvalidParameterException, quoted by SDK users' StopTask mocks
+    // and fog-aws); an unknown cluster is ClusterNotFoundException (activeCluster), as ECS answers.
     if (!stored) throw new InvalidParameterException('The referenced task was not found.');
     const stop = requestStop(stored.record, 'UserInitiated', input.reason || 'Task stopped by user');
     if (!stop.changed) return { task: taskView(true)(stored.record) };

@@ -57,6 +57,9 @@ export class ServiceDeploymentNotFoundException extends BerthError {
 export class ServiceNotActiveException extends BerthError {
   override readonly name = 'ServiceNotActiveException';
 }
+export class TaskSetNotFoundException extends BerthError {
+  override readonly name = 'TaskSetNotFoundException';
+}
 export class UnsupportedFeatureException extends BerthError {
   override readonly name = 'UnsupportedFeatureException';
 }

@@ -8,6 +8,8 @@
  *                                a deployment's rolloutState changed (or a new deployment appeared)
  *   ECS Service Action           SERVICE_DEPLOYMENT_IN_PROGRESS | _COMPLETED (INFO): the same transitions
  *                                SERVICE_STEADY_STATE (INFO): "has reached a steady state." was appended
+ *                                TASKSET_STEADY_STATE (INFO): "(service web, taskSet ecs-svc/...) has
+ *                                reached a steady state." was appended (EXTERNAL services)
  *                                TASKS_STOPPED (INFO): "has stopped N running tasks: ..." was appended
  *                                SERVICE_DESIRED_COUNT_UPDATED (INFO): the scheduler (not a user) moved a
  *                                deployment's desiredCount
@@ -24,6 +26,7 @@ import { envelope, iso, type EcsEvent, type EventEnvelopeContext } from './event
 import type { TaskRecord } from './records';
 import { DEPLOYMENT_ID_PATTERN, type DeploymentRecord, type RolloutState, type ServiceRecord } from './service';
 import { rolloutReasons, serviceMessages, type ServiceEvent } from './service-messages';
+import { taskSetArn } from './task-set';
 
 export const SERVICE_ACTION = 'ECS Service Action';
 export const DEPLOYMENT_STATE_CHANGE = 'ECS Deployment State Change';
@@ -184,6 +187,7 @@ function appendedEventActions(before: ServiceItemImage | undefined, after: Servi
         clusterArn,
         createdAt: iso(appended.createdAt),
         ...(action.taskArns ? { taskArns: action.taskArns } : {}),
+        ...(action.taskSetArns ? { taskSetArns: action.taskSetArns } : {}),
       }),
     );
   }
@@ -201,8 +205,17 @@ export function serviceActionOf(
   serviceName: string,
   clusterArn: string,
   message: string,
-): { eventName: string; eventType: ServiceEventType; taskArns?: string[] } | undefined {
+): { eventName: string; eventType: ServiceEventType; taskArns?: string[]; taskSetArns?: string[] } | undefined {
   if (message === serviceMessages.steadyState(serviceName)) return { eventName: 'SERVICE_STEADY_STATE', eventType: 'INFO' };
+  // A task set of an EXTERNAL service settled (task-set-reconciler.ts): TASKSET_STEADY_STATE, naming
+  // the set in `taskSetArns` (Berth's addition: ECS's documentation shows no detail beyond the common ones).
+  const taskSetSteady = new RegExp(`^\\(service ${escapeRegExp(serviceName)}, taskSet (ecs-svc/[0-9]+)\\) has reached a steady state\\.$`).exec(message);
+  if (taskSetSteady) {
+    const cluster = parseArn(clusterArn);
+    if (!cluster) return undefined;
+    const scope = { account: cluster.account, region: cluster.region, partition: cluster.partition };
+    return { eventName: 'TASKSET_STEADY_STATE', eventType: 'INFO', taskSetArns: [taskSetArn(scope, cluster.path[0], serviceName, taskSetSteady[1])] };
+  }
   const stopped = new RegExp(`^\\(service ${escapeRegExp(serviceName)}\\) has stopped \\d+ running tasks: ((?:\\(task [0-9a-f]+\\) ?)+)\\.$`).exec(message);
   if (stopped) {
     const cluster = parseArn(clusterArn);

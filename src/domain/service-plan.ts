@@ -16,6 +16,7 @@
  */
 import type { LaunchType } from './records';
 import type { DeploymentRecord, LaunchConfiguration, ServiceStatus } from './service';
+import type { TaskSetRecord } from './task-set';
 
 /** Why a task is stopped; one name per rule of the reconciler (docs/services.md lists them). */
 export type StopRule =
@@ -58,6 +59,8 @@ export interface Plan {
   /** Whole records, only those that changed; the caller writes each conditionally. */
   readonly deployments: DeploymentRecord[];
   readonly service?: ServiceChange;
+  /** EXTERNAL services: the task sets after this pass, whole (deleted ones gone); absent: unchanged. */
+  readonly taskSets?: TaskSetRecord[];
   /** Service event messages, oldest first (see appendServiceEvents). */
   readonly events: string[];
   /** Decisions not to move, with their reason ("at the maximumPercent ceiling", ...). */

@@ -24,7 +24,7 @@ export interface ServiceTask {
   readonly condition: Condition;
 }
 
-export function conditionOf(task: TaskRecord, deployment: DeploymentRecord, graceSeconds: number, now: number): Condition {
+export function conditionOf(task: TaskRecord, deployment: Pick<DeploymentRecord, 'hasHealthCheck'>, graceSeconds: number, now: number): Condition {
   if (!isActive(task.lastStatus)) return 'gone';
   if (task.desiredStatus === 'STOPPED') return 'stopping';
   if (task.lastStatus !== 'RUNNING') return 'starting';

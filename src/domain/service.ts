@@ -71,7 +71,8 @@ export interface ServiceRecord extends LaunchConfiguration {
   readonly status: ServiceStatus;
   readonly desiredCount: number;
   readonly schedulingStrategy: 'REPLICA' | 'DAEMON';
-  readonly deploymentController: { readonly type: 'ECS' };
+  /** EXTERNAL: task sets (src/domain/task-set.ts) carry the launch members; the service shows its primary's. */
+  readonly deploymentController: { readonly type: 'ECS' | 'EXTERNAL' };
   readonly deploymentConfiguration: DeploymentConfiguration;
   readonly healthCheckGracePeriodSeconds: number;
   readonly propagateTags: 'NONE' | 'SERVICE' | 'TASK_DEFINITION';

@@ -7,10 +7,12 @@
  */
 import {
   CreateClusterCommand,
+  CreateServiceCommand,
   DeregisterTaskDefinitionCommand,
   DescribeCapacityProvidersCommand,
   DescribeClustersCommand,
   DescribeContainerInstancesCommand,
+  DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ListTaskDefinitionFamiliesCommand,
@@ -76,6 +78,20 @@ describe('members with nothing to say are absent', () => {
     expect(described).not.toHaveProperty('tags');
     const stopped = await ecs.send(new StopTaskCommand({ cluster: 'shapes', task: tasks![0].taskArn! }));
     expect(stopped.task).not.toHaveProperty('tags');
+  });
+
+  it('a service without tags: no tags member from CreateService, nor from DescribeServices with include TAGS; a tagged one shows them', async () => {
+    await ecs.send(new RegisterTaskDefinitionCommand({ family: 'svc-plain', containerDefinitions: [main({ memory: 64 })] }));
+    const created = await ecs.send(new CreateServiceCommand({ cluster: 'shapes', serviceName: 'untagged-svc', taskDefinition: 'svc-plain', desiredCount: 0 }));
+    expect(created.service).not.toHaveProperty('tags');
+    const [described] = (await ecs.send(new DescribeServicesCommand({ cluster: 'shapes', services: ['untagged-svc'], include: ['TAGS'] }))).services!;
+    expect(described).not.toHaveProperty('tags');
+    const tagged = await ecs.send(new CreateServiceCommand({ cluster: 'shapes', serviceName: 'tagged-svc', taskDefinition: 'svc-plain', desiredCount: 0, tags: [{ key: 'a', value: 'b' }] }));
+    expect(tagged.service?.tags).toEqual([{ key: 'a', value: 'b' }]);
+    const [asked] = (await ecs.send(new DescribeServicesCommand({ cluster: 'shapes', services: ['tagged-svc'], include: ['TAGS'] }))).services!;
+    expect(asked.tags).toEqual([{ key: 'a', value: 'b' }]);
+    const [notAsked] = (await ecs.send(new DescribeServicesCommand({ cluster: 'shapes', services: ['tagged-svc'] }))).services!;
+    expect(notAsked).not.toHaveProperty('tags');
   });
 
   it('a container instance without tags, and the built-in capacity providers: no tags member', async () => {
@@ -217,6 +233,7 @@ describe('error names where ECS is specific', () => {
   it.each([
     { name: 'DescribeTasks', send: () => ecs.send(new DescribeTasksCommand({ cluster: 'ghost', tasks: ['0123456789abcdef0123456789abcdef'] })) },
     { name: 'StopTask', send: () => ecs.send(new StopTaskCommand({ cluster: 'ghost', task: '0123456789abcdef0123456789abcdef' })) },
+    { name: 'ListTasks', send: () => ecs.send(new ListTasksCommand({ cluster: 'ghost' })) },
   ])('$name on an unknown cluster: ClusterNotFoundException', async ({ send }) => {
     await expect(send()).rejects.toMatchObject({ name: 'ClusterNotFoundException', $metadata: { httpStatusCode: 400 } });
   });

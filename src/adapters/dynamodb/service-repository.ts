@@ -12,6 +12,7 @@ import { VersionConflictError } from '../../domain/errors';
 import type { DeploymentRecord, ServiceRecord } from '../../domain/service';
 import type { ServiceDeploymentRecord, ServiceRevisionRecord } from '../../domain/service-deployment';
 import type { ServiceEvent } from '../../domain/service-messages';
+import type { TaskSetRecord } from '../../domain/task-set';
 import { clusterCountsUpdate } from './cluster-repository';
 import { conditionally, epochSeconds, failedConditions } from './conditional-writes';
 import { SERVICE_SK_PREFIX, serviceDeploymentKey, serviceDeploymentPrefix, serviceKey, serviceRevisionKey } from './keys';
@@ -30,6 +31,8 @@ export interface StoredService {
   readonly requestDigest?: string;
   /** The newest service deployment (its own item keeps it after a newer one replaces it here). */
   readonly serviceDeployment?: ServiceDeploymentRecord;
+  /** EXTERNAL services: their task sets (at most 5, so they live in the service item and change with it). */
+  readonly taskSets?: readonly TaskSetRecord[];
 }
 
 /**
@@ -53,6 +56,7 @@ const toStored = (item: Record<string, unknown>): StoredService => ({
   version: item.version as number,
   requestDigest: item.requestDigest as string | undefined,
   serviceDeployment: item.serviceDeployment as ServiceDeploymentRecord | undefined,
+  ...(item.taskSets ? { taskSets: item.taskSets as TaskSetRecord[] } : {}),
 });
 
 /** The service name in a service ARN (service/<cluster>/<name>). */
@@ -271,6 +275,7 @@ export class ServiceRepository {
       changedBy: writer,
       ...(service.requestDigest ? { requestDigest: service.requestDigest } : {}),
       ...(service.serviceDeployment ? { serviceDeployment: service.serviceDeployment } : {}),
+      ...(service.taskSets ? { taskSets: service.taskSets } : {}),
     };
   }
 }
