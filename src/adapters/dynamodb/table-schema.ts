@@ -9,7 +9,13 @@ export const TABLE_SCHEMA = {
    * Listing index: clusters and task definitions of an account+region, in name order; connected
    * agents of an account+region, by when they last polled.
    */
-  listIndex: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  listIndex: {
+    name: 'gsi1',
+    partitionKey: 'gsi1pk',
+    sortKey: 'gsi1sk',
+    /** What the index copies of an item (the bench sizes index writes by it). */
+    projection: { type: 'ALL' } as { readonly type: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; readonly attributes?: readonly string[] },
+  },
   /** DynamoDB TTL attribute (epoch seconds): stopped tasks, inactive clusters, idempotency tokens. */
   ttlAttribute: 'expiresAt',
   /** Every mutable item carries it; every update is conditional on it. */
