@@ -48,7 +48,8 @@ const RUN_COUNT = 10;
 const WARMUP = 40;
 const SEQUENTIAL = 20;
 const RAW_PUTS = 1_000;
-const WAIT_TIMEOUT_MS = 300_000;
+/** Generous: on a loaded shared machine 500 lifecycles have taken minutes. */
+const WAIT_TIMEOUT_MS = 1_800_000;
 const CLUSTER = 'saturation';
 
 type Doc = Record<string, unknown>;
@@ -460,7 +461,11 @@ async function main() {
     const started = performance.now();
     const arns = await launch(N, RUN_COUNT, CALLERS);
     const accepted = performance.now();
-    await allStopped(arns, `${N} tasks STOPPED`);
+    const progress = setInterval(() => {
+      const stopped = arns.filter((arn) => timings.get(arn)?.published.has('STOPPED')).length;
+      console.log(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${stopped}/${N} STOPPED (load ${load()})`);
+    }, 30_000);
+    await allStopped(arns, `${N} tasks STOPPED`).finally(() => clearInterval(progress));
     const lastStopped = Math.max(...arns.map((arn) => timings.get(arn)!.published.get('STOPPED')!));
     await waitQuiet();
     measuring = false;

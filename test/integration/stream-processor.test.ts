@@ -330,21 +330,20 @@ describe('processStreamRecords: reordering', () => {
     const host = await registerFargateHost();
     const [taskArn] = await runTasks();
     const [insert] = (await f.reader.fresh()).filter(isTaskRecord(taskArn));
-    await processStreamRecords(f.deps, [insert]); // -> PENDING (v2)
-    const [pending] = (await f.reader.fresh()).filter(isTaskRecord(taskArn));
-    await processStreamRecords(f.deps, [pending]); // -> placed (v3)
+    await processStreamRecords(f.deps, [insert]); // -> PENDING and placed in one write (v2)
     const [placed] = (await f.reader.fresh()).filter(isTaskRecord(taskArn));
-    expect([versionOf(insert), versionOf(pending), versionOf(placed)]).toEqual([1, 2, 3]);
+    expect([versionOf(insert), versionOf(placed)]).toEqual([1, 2]);
+    expect(newImage(placed)!.doc.lastStatus).toBe('PENDING');
     expect(newImage(placed)!.doc.reservation).toMatchObject({ containerInstanceArn: host, cpu: 256, memory: 512 });
 
     const itemBefore = await rawTaskItem(taskArn);
     const hostBefore = await f.berth.context.containerInstances.get(host);
     f.publisher.events.length = 0;
 
-    // The newest first (nothing to do: the agent moves a placed PENDING task), then the older ones.
-    expect(await processStreamRecords(f.deps, [placed, pending, insert])).toEqual({ batchItemFailures: [] });
+    // The newest first (nothing to do: the agent moves a placed PENDING task), then the older one.
+    expect(await processStreamRecords(f.deps, [placed, insert])).toEqual({ batchItemFailures: [] });
 
-    // The placement record changes no status, so it is no event; the older ones republish their own ids.
+    // Each record republishes its own version's id, nothing more.
     expect(f.publisher.taskEvents(taskArn).map((e) => [e.id, e.detail.version])).toEqual([
       [eventId(taskArn, 2), 2],
       [eventId(taskArn, 1), 1],
@@ -657,13 +656,14 @@ describe('container instance events', () => {
     expect(reservation).toBeDefined();
     const event = f.publisher.events.find((e) => e.resources[0] === host && e.detail.version === 2)!;
     expect(event.detail.remainingResources).toContainEqual(expect.objectContaining({ name: 'MEMORY', integerValue: 2048 - 512 }));
-    // The placing write (the task's version 3, after PROVISIONING -> PENDING) moved the host's capacity.
+    // The placing write (the task's version 2: PROVISIONING -> PENDING with its host) moved the host's capacity.
     const placed = await storedTask(taskArn);
+    expect(placed.version).toBe(2);
     expect(placed.record.reservation?.containerInstanceArn).toBe(host);
-    expect(placed.record.updatedAt).toBe(registeredAt + 252);
-    expect(event.time).toBe(new Date(registeredAt + 252).toISOString());
+    expect(placed.record.updatedAt).toBe(registeredAt + 251);
+    expect(event.time).toBe(new Date(registeredAt + 251).toISOString());
     expect(event.detail.updatedAt).toBe(event.time);
-    expect(reservation.dynamodb.ApproximateCreationDateTime! * 1000).not.toBe(registeredAt + 252);
+    expect(reservation.dynamodb.ApproximateCreationDateTime! * 1000).not.toBe(registeredAt + 251);
   });
 });
 
