@@ -13,8 +13,17 @@ export const TABLE_SCHEMA = {
     name: 'gsi1',
     partitionKey: 'gsi1pk',
     sortKey: 'gsi1sk',
-    /** What the index copies of an item (the bench sizes index writes by it). */
-    projection: { type: 'ALL' } as { readonly type: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; readonly attributes?: readonly string[] },
+    /**
+     * What the index copies besides the keys: only what its readers use (the record, a task
+     * definition's status, a family's name and active count). Task counters, a host's remaining
+     * capacity and versions stay out, so the counter updates of every task step write the table
+     * item alone, not its index copy as well (an index is written only when a projected attribute
+     * or its keys change). Changing it replaces the index in AWS: docs/data-model.md.
+     */
+    projection: { type: 'INCLUDE', attributes: ['kind', 'doc', 'status', 'family', 'activeRevisionCount'] } as {
+      readonly type: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+      readonly attributes?: readonly string[];
+    },
   },
   /** DynamoDB TTL attribute (epoch seconds): stopped tasks, inactive clusters, idempotency tokens. */
   ttlAttribute: 'expiresAt',
