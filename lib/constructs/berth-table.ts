@@ -66,7 +66,8 @@ export class BerthTable extends Construct {
       indexName: TABLE_SCHEMA.listIndex.name,
       partitionKey: { name: TABLE_SCHEMA.listIndex.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_SCHEMA.listIndex.sortKey, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
+      projectionType: dynamodb.ProjectionType[TABLE_SCHEMA.listIndex.projection.type],
+      nonKeyAttributes: TABLE_SCHEMA.listIndex.projection.attributes ? [...TABLE_SCHEMA.listIndex.projection.attributes] : undefined,
     });
   }
 }

@@ -2,8 +2,9 @@
  * The table's stream is the outbox and the engine's clock: for every committed change of a task, a
  * container instance or a service this publishes the ECS events the change means (derived from the
  * committed images, with deterministic ids, so a replay republishes the same ids and loses nothing),
- * then takes the next lifecycle step. Records are handled in order; the first failure is reported as the
- * batch item failure, so Lambda (or the local poller) retries from exactly there.
+ * then takes the next lifecycle step. A batch's events go out first, in record order, in one publish;
+ * then the steps, in order; the first failure is reported as the batch item failure, so Lambda (or the
+ * local poller) retries from exactly there.
  */
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -16,7 +17,7 @@ import {
   type EventEnvelopeContext,
 } from '../domain/task-events';
 import type { BerthContext } from './context';
-import type { EventPublisher } from './event-publisher';
+import type { BerthEvent, EventPublisher } from './event-publisher';
 import { instanceUpdatedAt, toStoredInstance } from '../adapters/dynamodb/container-instance-repository';
 import { capacityKindOf } from '../domain/placement';
 import { serviceOfTask, taskChangeMatters, type ServiceLoop } from './service-loop';
@@ -60,23 +61,62 @@ const image = (raw: Record<string, unknown> | undefined): Item | undefined =>
   raw ? unmarshall(raw as Record<string, AttributeValue>) : undefined;
 
 export async function processStreamRecords(deps: StreamProcessorDeps, records: readonly StreamRecord[]): Promise<BatchResult> {
+  const failure = (record: StreamRecord, error: unknown): BatchResult => {
+    (deps.logger ?? console).error(`stream record ${record.dynamodb?.SequenceNumber} failed; will be retried`, error);
+    return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? record.eventID ?? '' }] };
+  };
+  // Every record's events first, in record order, in one publish (PutEvents takes 10 entries a call):
+  // they derive from the committed images alone, so publishing them before any step keeps "published
+  // before anything else is done with the record"; a failed publish retries the batch with nothing moved.
+  const events: BerthEvent[] = [];
+  for (const record of records) {
+    try {
+      events.push(...eventsOf(deps, record));
+    } catch (error) {
+      return failure(record, error);
+    }
+  }
+  if (events.length && records.length) {
+    try {
+      await deps.publisher.publish(events);
+    } catch (error) {
+      return failure(records[0], error);
+    }
+  }
   for (const record of records) {
     try {
       await processRecord(deps, record);
     } catch (error) {
-      (deps.logger ?? console).error(`stream record ${record.dynamodb?.SequenceNumber} failed; will be retried`, error);
-      return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? record.eventID ?? '' }] };
+      // The retry republishes this record's events and those after it (same ids: at least once).
+      return failure(record, error);
     }
   }
   return { batchItemFailures: [] };
 }
 
+/** The events a committed change means, from its two images alone (deterministic ids). */
+function eventsOf(deps: StreamProcessorDeps, record: StreamRecord): BerthEvent[] {
+  const after = image(record.dynamodb?.NewImage);
+  const before = image(record.dynamodb?.OldImage);
+  if (!after) return []; // REMOVE (TTL expiry): nothing happened to report.
+  const events = serviceEventsOf(deps, before, after);
+  if (after.kind === 'task') {
+    const task = after.doc as TaskRecord;
+    if (taskStatusChanged(before?.doc as TaskRecord | undefined, task)) {
+      events.push(taskStateChangeEvent(task, envelopeFor(deps, task.taskArn), approximateCommitTime(deps, record)));
+    }
+  } else if (after.kind === 'container-instance') {
+    const event = containerInstanceEventOf(deps, before, after);
+    if (event) events.push(event);
+  }
+  return events;
+}
+
 async function processRecord(deps: StreamProcessorDeps, record: StreamRecord): Promise<void> {
   const after = image(record.dynamodb?.NewImage);
   const before = image(record.dynamodb?.OldImage);
-  if (!after) return; // REMOVE (TTL expiry): nothing happened to report.
-  await publishServiceEvents(deps, before, after);
-  if (after.kind === 'task') await onTask(deps, before, after, approximateCommitTime(deps, record));
+  if (!after) return;
+  if (after.kind === 'task') await onTask(deps, before, after);
   else if (after.kind === 'service') await onService(deps, after);
   else if (after.kind === 'container-instance') await onContainerInstance(deps, before, after);
 }
@@ -94,12 +134,9 @@ function envelopeFor(deps: StreamProcessorDeps, arn: string): EventEnvelopeConte
   return { source: deps.eventSource, account: scope.account, region: scope.region };
 }
 
-async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after: Item, unstampedTime: number) {
+async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after: Item) {
   const task = after.doc as TaskRecord;
   const previous = before?.doc as TaskRecord | undefined;
-  if (taskStatusChanged(previous, task)) {
-    await deps.publisher.publish([taskStateChangeEvent(task, envelopeFor(deps, task.taskArn), unstampedTime)]);
-  }
   // The record that makes a task PENDING is its first look for a host: a miss is logged here, once.
   await advanceTask(deps.context, { record: task, version: after.version as number }, undefined, (waiting, failure) =>
     deps.logger?.info?.(
@@ -114,10 +151,9 @@ async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after
 
 /**
  * Service and deployment events: from a service item's two images, and from a service task that gave
- * up waiting for a host (SERVICE_TASK_PLACEMENT_FAILURE). Published before anything else is done with
- * the record, so a failure here retries the record with nothing lost (src/domain/service-events.ts).
+ * up waiting for a host (SERVICE_TASK_PLACEMENT_FAILURE) (src/domain/service-events.ts).
  */
-async function publishServiceEvents(deps: StreamProcessorDeps, before: Item | undefined, after: Item) {
+function serviceEventsOf(deps: StreamProcessorDeps, before: Item | undefined, after: Item): BerthEvent[] {
   if (after.kind === 'service') {
     const serviceImage = (item: Item): ServiceItemImage => ({
       record: item.doc as ServiceItemImage['record'],
@@ -125,13 +161,14 @@ async function publishServiceEvents(deps: StreamProcessorDeps, before: Item | un
       events: (item.events as ServiceItemImage['events'] | undefined) ?? [],
       changedBy: item.changedBy as ServiceItemImage['changedBy'],
     });
-    const events = serviceItemEvents(before && serviceImage(before), serviceImage(after), envelopeFor(deps, (after.doc as { serviceArn: string }).serviceArn));
-    if (events.length) await deps.publisher.publish(events);
-  } else if (after.kind === 'task') {
+    return serviceItemEvents(before && serviceImage(before), serviceImage(after), envelopeFor(deps, (after.doc as { serviceArn: string }).serviceArn));
+  }
+  if (after.kind === 'task') {
     const task = after.doc as TaskRecord;
     const event = placementFailureEvent(before?.doc as TaskRecord | undefined, task, envelopeFor(deps, task.taskArn));
-    if (event) await deps.publisher.publish([event]);
+    return event ? [event] : [];
   }
+  return [];
 }
 
 /** An API change (create, update, delete, tags) wakes the service's loop; the scheduler's own writes do not. */
@@ -145,18 +182,21 @@ function countsOf(item: Item) {
   return counts;
 }
 
+function containerInstanceEventOf(deps: StreamProcessorDeps, before: Item | undefined, after: Item): BerthEvent | undefined {
+  const instance = after.doc as ContainerInstanceRecord;
+  const state = countsOf(after);
+  const old = before && countsOf(before);
+  if (JSON.stringify(before?.doc) === JSON.stringify(after.doc) && JSON.stringify(old) === JSON.stringify(state)) return undefined;
+  // Capacity moves on one host are not ordered by their writers' clocks: never report a change
+  // as earlier than the one it replaced.
+  const updatedAt = Math.max(instanceUpdatedAt(after), before ? instanceUpdatedAt(before) : -Infinity);
+  return containerInstanceStateChangeEvent(instance, state, envelopeFor(deps, instance.containerInstanceArn), updatedAt);
+}
+
 async function onContainerInstance(deps: StreamProcessorDeps, before: Item | undefined, after: Item) {
   const instance = after.doc as ContainerInstanceRecord;
   const state = countsOf(after);
   const old = before && countsOf(before);
-  if (JSON.stringify(before?.doc) !== JSON.stringify(after.doc) || JSON.stringify(old) !== JSON.stringify(state)) {
-    // Capacity moves on one host are not ordered by their writers' clocks: never report a change
-    // as earlier than the one it replaced.
-    const updatedAt = Math.max(instanceUpdatedAt(after), before ? instanceUpdatedAt(before) : -Infinity);
-    await deps.publisher.publish([
-      containerInstanceStateChangeEvent(instance, state, envelopeFor(deps, instance.containerInstanceArn), updatedAt),
-    ]);
-  }
   const gainedCapacity =
     !old || state.remaining.cpu > old.remaining.cpu || state.remaining.memory > old.remaining.memory ||
     (before?.doc as ContainerInstanceRecord | undefined)?.status !== instance.status ||

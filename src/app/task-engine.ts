@@ -58,10 +58,10 @@ export async function advanceTask(
     const step = decideEngineStep(current.record, ctx.clock(), ctx.retention.stoppedTaskMs);
     if (!step) return 'nothing-to-do';
     try {
-      if (step.kind === 'place') {
-        const read: HostReader = attempt === 0 && hosts ? hosts : (partition) => ctx.containerInstances.all(partition);
-        return await place(ctx, current.record, current.version, read, onNoCapacity);
-      }
+      const read: HostReader = attempt === 0 && hosts ? hosts : (partition) => ctx.containerInstances.all(partition);
+      if (step.kind === 'place') return await place(ctx, current.record, current.version, read, onNoCapacity);
+      // One write for PENDING and the host when one has room; else PENDING alone, and the task waits.
+      if (step.placeAlong && (await place(ctx, current.record, current.version, read, undefined, step.task)) === 'placed') return 'placed';
       await ctx.tasks.applyChange(changeFor(current.record, step.task, current.version, step.releaseCapacity));
       return 'advanced';
     } catch (error) {
@@ -107,12 +107,18 @@ export function changeFor(before: TaskRecord, after: StampedTask, expectedVersio
   };
 }
 
+/**
+ * Places a stored task (at `version`) on a host with room, in one transaction with the host's capacity
+ * and the agent's assignment. `stepped`: the engine's PROVISIONING -> PENDING step, written with the
+ * placement (the task never waited, so there is no waiting entry to remove).
+ */
 async function place(
   ctx: BerthContext,
   task: TaskRecord,
   version: number,
   hosts: HostReader,
   onNoCapacity?: NoCapacityObserver,
+  stepped?: TaskRecord,
 ): Promise<EngineOutcome> {
   const scope = scopeOfArn(task.taskArn);
   const kind = capacityKindOf(task);
@@ -136,7 +142,7 @@ async function place(
     return 'no-capacity';
   }
   const decision = outcome.placed;
-  const placed = stampTask(task, { ...task, version: version + 1, ...reservationFields(kind, decision, needs) }, ctx.clock());
+  const placed = stampTask(task, { ...(stepped ?? task), version: version + 1, ...reservationFields(kind, decision, needs) }, ctx.clock());
   await ctx.tasks.applyChange({
     task: placed,
     expectedVersion: version,
@@ -148,7 +154,7 @@ async function place(
       requireCapacity: true,
     },
     assignment: 'put',
-    unplaced: { scope, action: 'delete' },
+    ...(stepped ? {} : { unplaced: { scope, action: 'delete' as const } }),
   });
   return 'placed';
 }

@@ -4,7 +4,9 @@
  * through SubmitTaskStateChange). Pure: the caller writes the result conditionally on the version it
  * read, so a replayed or stale stream record changes nothing twice.
  *
- *   PROVISIONING --------------------------------> PENDING        (network attachment ready)
+ *   PROVISIONING --------------------------------> PENDING        (network attachment ready; a task
+ *                                                                   without a host takes one in the
+ *                                                                   same write when one has room)
  *   PENDING without a host ----------------------> place          (reserve cpu/memory on a host)
  *   desired STOPPED, nothing started ------------> STOPPED        (from PROVISIONING or PENDING)
  *   desired STOPPED, ACTIVATING or RUNNING ------> DEACTIVATING   (load balancer targets would go here)
@@ -17,14 +19,24 @@ import { isLegalTransition, type TaskStatus } from './task-lifecycle';
 import { stampTask, type StampedTask } from './update-time';
 
 export type EngineStep =
-  | { readonly kind: 'advance'; readonly task: StampedTask; readonly releaseCapacity: boolean }
+  | {
+      readonly kind: 'advance';
+      readonly task: StampedTask;
+      readonly releaseCapacity: boolean;
+      /**
+       * The step may also place the task (PROVISIONING -> PENDING without a host): one write instead
+       * of PENDING, then a placement. Without room the step is written alone and the task waits.
+       */
+      readonly placeAlong?: boolean;
+    }
   | { readonly kind: 'place' };
 
 export function decideEngineStep(task: TaskRecord, now: number, stoppedRetentionMs: number): EngineStep | undefined {
   const stopping = task.desiredStatus === 'STOPPED';
   switch (task.lastStatus) {
     case 'PROVISIONING':
-      return stopping ? stop(task, now, stoppedRetentionMs) : advance(task, 'PENDING', now, attachmentsReady(task));
+      if (stopping) return stop(task, now, stoppedRetentionMs);
+      return { ...advance(task, 'PENDING', now, attachmentsReady(task)), ...(task.reservation ? {} : { placeAlong: true }) };
     case 'PENDING':
       if (stopping) return stop(task, now, stoppedRetentionMs);
       return task.reservation ? undefined : { kind: 'place' };

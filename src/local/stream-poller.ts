@@ -27,6 +27,12 @@ export interface StreamPollerOptions {
   /** File for per-shard checkpoints; none keeps them in memory only. */
   readonly checkpointFile?: string;
   readonly batchSize?: number;
+  /**
+   * Lanes a batch is split into and handled concurrently, like Lambda's ParallelizationFactor: the
+   * records of one item always go to the same lane, in order, so a task's changes are handled one
+   * after another, in commit order. Default 4.
+   */
+  readonly parallelism?: number;
   readonly idleDelayMs?: number;
   readonly logger?: Pick<Console, 'error'>;
 }
@@ -165,16 +171,23 @@ export class StreamPoller {
     return ShardIterator!;
   }
 
-  /** Hands records to the handler; returns the sequence number to retry from, if one failed. */
+  /**
+   * Hands records to the handler, in lanes by item (see `parallelism`); returns the sequence number to
+   * retry from, if one failed: the earliest failure of any lane (what other lanes handled after it is
+   * handed over again, and the handler is idempotent).
+   */
   private async deliver(shardId: string, records: _Record[]): Promise<string | undefined> {
-    const events = records.map((record) => toLambdaRecord(record, this.streamArn));
-    const result = await this.options.handle(events);
-    const failed = result.batchItemFailures[0]?.itemIdentifier;
-    if (failed === undefined) return undefined;
-    // Everything before the failed record was handled: checkpoint it.
-    const index = records.findIndex((r) => r.dynamodb?.SequenceNumber === failed);
+    const lanes = splitIntoLanes(records, this.options.parallelism ?? 4);
+    const results = await Promise.all(
+      lanes.map((lane) => this.options.handle(lane.map((record) => toLambdaRecord(record, this.streamArn)))),
+    );
+    const failures = new Set(results.flatMap((result) => result.batchItemFailures.slice(0, 1).map((f) => f.itemIdentifier)));
+    if (failures.size === 0) return undefined;
+    const index = records.findIndex((r) => failures.has(r.dynamodb?.SequenceNumber ?? r.eventID ?? ''));
+    if (index < 0) return [...failures][0];
+    // Everything before the earliest failed record was handled: checkpoint it.
     if (index > 0) this.checkpoint(shardId, records[index - 1].dynamodb!.SequenceNumber!);
-    return failed;
+    return records[index].dynamodb!.SequenceNumber!;
   }
 
   private checkpoint(shardId: string, sequenceNumber: string) {
@@ -195,6 +208,24 @@ export class StreamPoller {
       };
     });
   }
+}
+
+/**
+ * Splits a batch into at most `lanes` batches, each item's records in one of them in their order
+ * (lanes by a hash of the item's key; an empty lane is dropped).
+ */
+export function splitIntoLanes(records: readonly _Record[], lanes: number): _Record[][] {
+  const count = Math.max(1, Math.floor(lanes));
+  if (count === 1) return records.length ? [[...records]] : [];
+  const split: _Record[][] = Array.from({ length: count }, () => []);
+  for (const record of records) {
+    const keys = record.dynamodb?.Keys ?? {};
+    const key = JSON.stringify([keys.pk, keys.sk]);
+    let hash = 0;
+    for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) | 0;
+    split[Math.abs(hash) % count].push(record);
+  }
+  return split.filter((lane) => lane.length > 0);
 }
 
 /** A Streams API record in the shape Lambda hands to a DynamoDB-triggered function. */

@@ -113,7 +113,7 @@ describe('Berth-Stateful', () => {
     });
   });
 
-  it('has the listing index gsi1 (gsi1pk/gsi1sk, ALL projection)', () => {
+  it('has the listing index gsi1 (gsi1pk/gsi1sk, projecting only what its readers use: no counters, no versions)', () => {
     stateful.hasResourceProperties('AWS::DynamoDB::Table', {
       AttributeDefinitions: Match.arrayWith([
         { AttributeName: 'gsi1pk', AttributeType: 'S' },
@@ -126,7 +126,7 @@ describe('Berth-Stateful', () => {
             { AttributeName: 'gsi1pk', KeyType: 'HASH' },
             { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['kind', 'doc', 'status', 'family', 'activeRevisionCount'] },
         },
       ],
     });

@@ -90,7 +90,7 @@ function stoppedFields(from: TaskRecord): Partial<TaskRecord> {
 type Expected =
   | { kind: 'none' }
   | { kind: 'place' }
-  | { kind: 'advance'; to: TaskStatus; releaseCapacity: boolean; sets: (from: TaskRecord) => Partial<TaskRecord> };
+  | { kind: 'advance'; to: TaskStatus; releaseCapacity: boolean; sets: (from: TaskRecord) => Partial<TaskRecord>; placeAlong?: boolean };
 
 interface Row {
   name: string;
@@ -108,8 +108,13 @@ const toStopped = (releaseCapacity: boolean): Expected => ({ kind: 'advance', to
 const ROWS: Row[] = [
   // PROVISIONING
   {
-    name: 'PROVISIONING, desired RUNNING: network attachment ready -> PENDING',
+    name: 'PROVISIONING, desired RUNNING, no host: network attachment ready -> PENDING, placed in the same write if there is room',
     lastStatus: 'PROVISIONING', desiredStatus: 'RUNNING', placed: false, executionStopped: false,
+    expected: { kind: 'advance', to: 'PENDING', releaseCapacity: false, sets: (t) => ({ attachments: withAttachmentStatus(t, 'ATTACHED') }), placeAlong: true },
+  },
+  {
+    name: 'PROVISIONING, desired RUNNING, placed at birth (EC2): network attachment ready -> PENDING, nothing to place',
+    lastStatus: 'PROVISIONING', desiredStatus: 'RUNNING', placed: true, executionStopped: false,
     expected: { kind: 'advance', to: 'PENDING', releaseCapacity: false, sets: (t) => ({ attachments: withAttachmentStatus(t, 'ATTACHED') }) },
   },
   {
@@ -297,6 +302,7 @@ describe('decideEngineStep', () => {
         const advanced = step as Extract<EngineStep, { kind: 'advance' }>;
         expect(isLegalTransition(task.lastStatus, row.expected.to)).toBe(true);
         expect(advanced.releaseCapacity).toBe(row.expected.releaseCapacity);
+        expect(advanced.placeAlong ?? false).toBe(row.expected.placeAlong ?? false);
         // Exactly these fields change (and the write's time); everything else (reservation included:
         // changeFor drops it) is kept.
         expect(advanced.task).toEqual({

@@ -34,7 +34,10 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
               { AttributeName: listIndex.partitionKey, KeyType: 'HASH' },
               { AttributeName: listIndex.sortKey, KeyType: 'RANGE' },
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection: {
+              ProjectionType: listIndex.projection.type,
+              ...(listIndex.projection.attributes ? { NonKeyAttributes: [...listIndex.projection.attributes] } : {}),
+            },
           },
         ],
         StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },

@@ -1,0 +1,611 @@
+/**
+ * Berth saturation benchmark: how many task lifecycles per second Berth local sustains, and what each
+ * one costs in DynamoDB, stream, event and CPU work, with hundreds of short tasks in flight.
+ *
+ * Berth local (in memory) with the embedded agent offering a Fargate pool far larger than the run needs
+ * ("a host with ample capacity"); the task's one container runs `true`, so a task stops by itself as
+ * soon as it runs (essential container exited). Phases:
+ *
+ * - warm-up (not measured): a burst of WARMUP tasks;
+ * - one at a time: SEQUENTIAL tasks, each RunTask -> STOPPED before the next (latency without queueing);
+ * - saturation: N tasks by RunTask count 10 from CALLERS callers at once, then wait until every one is
+ *   STOPPED. Lifecycles/s is N / (first RunTask sent -> last STOPPED event).
+ *
+ * Counted per lifecycle over the saturation phase (everything Berth did in that window, the agent's
+ * polls included): DynamoDB read and write calls by kind and by item kind, estimated WCU and RCU,
+ * stream records and batches, events and publish calls, API requests by operation, CPU of this Node
+ * process (client, API, stream processor, agent) and of the DynamoDB Local JVM. Then, on the same
+ * JVM, raw PutItems of a real task item give the JVM CPU of one plain write: the ratio JVM CPU per
+ * lifecycle / JVM CPU per PutItem is the lifecycle's cost in "plain writes", the floor to compare with.
+ *
+ * Measured and printed, never asserted. Run: `npx tsx bench/saturation.bench.ts` (part of `npm run
+ * bench`); BERTH_BENCH_SATURATION_TASKS sets N (default 500). Results: docs/benchmarks.md, docs/cost.md.
+ */
+import '../src/local/quiet-node-version-warning';
+import http from 'node:http';
+import { cpus, loadavg, platform, release, arch } from 'node:os';
+import {
+  CreateClusterCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  type RunTaskCommandInput,
+} from '@aws-sdk/client-ecs';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { BerthEvent, EventPublisher } from '../src/app/event-publisher';
+import type { BatchResult, StreamRecord } from '../src/app/stream-processor';
+import { createLocalDocumentClient } from '../src/adapters/dynamodb/document-client';
+import { taskKey } from '../src/adapters/dynamodb/keys';
+import { TABLE_SCHEMA } from '../src/adapters/dynamodb/table-schema';
+import { TASK_STATE_CHANGE } from '../src/domain/task-events';
+import { DEFAULT_REGION, startBerthLocal, type BerthLocal } from '../src/local/berth-local';
+import { formatMs, itemAttributeBytes, percentile, processCpuReader, runCalls, table, Tally } from './stats';
+
+const N = Number(process.env.BERTH_BENCH_SATURATION_TASKS ?? 500);
+const CALLERS = 4;
+const RUN_COUNT = 10;
+const WARMUP = 40;
+const SEQUENTIAL = 20;
+const RAW_PUTS = 1_000;
+/** Generous: on a loaded shared machine 500 lifecycles have taken minutes. */
+const WAIT_TIMEOUT_MS = 1_800_000;
+const CLUSTER = 'saturation';
+
+type Doc = Record<string, unknown>;
+const tally = new Tally();
+const docBytes = (item: Doc) => itemAttributeBytes(marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const load = () => loadavg().map((v) => v.toFixed(2)).join(' / ');
+
+// ---------------------------------------------------------------------------------------------------
+// What the bench observes: every DynamoDB call, stream batch, event and API request
+// ---------------------------------------------------------------------------------------------------
+
+/** Kind of a table item from its key (docs/data-model.md). */
+function itemKind(pk: string, sk: string): string {
+  if (sk.startsWith('TASK#')) return 'task';
+  if (sk === 'CLUSTER') return 'cluster';
+  if (sk.startsWith('INSTANCE#')) return 'container-instance';
+  if (sk.startsWith('RUNTASK#')) return 'run-task-token';
+  if (pk.startsWith('ASSIGN#')) return 'assignment';
+  if (pk.startsWith('UNPLACED#')) return 'unplaced';
+  if (pk.startsWith('TDFAMILY#')) return 'task-definition';
+  return 'other';
+}
+
+interface TaskTiming {
+  runAt: number;
+  readonly committed: Map<string, number>;
+  readonly published: Map<string, number>;
+}
+const timings = new Map<string, TaskTiming>();
+const timingOf = (arn: string) => {
+  let timing = timings.get(arn);
+  if (!timing) timings.set(arn, (timing = { runAt: Number.NaN, committed: new Map(), published: new Map() }));
+  return timing;
+};
+
+interface WriteItem {
+  readonly op: 'Put' | 'Update' | 'Delete' | 'ConditionCheck';
+  readonly key: string;
+  readonly kind: string;
+  readonly putBytes?: number;
+}
+/** Write request items of the measured phase, for the WCU estimate (sizes partly from the stream). */
+let phaseWrites: { item: WriteItem; tx: boolean; previousBytes?: number }[] = [];
+const lastPutBytes = new Map<string, number>();
+/** Largest image per item key seen in the stream: the size DynamoDB charges an Update/Delete for. */
+const streamBytes = new Map<string, number>();
+/** Estimated GSI write units and RCUs of the measured phase. */
+let gsiUnits = new Tally();
+let readUnits = new Tally();
+
+function writeItemsOf(command: string, input: Doc): WriteItem[] | undefined {
+  const keyed = (op: WriteItem['op'], key: Doc, item?: Doc): WriteItem => ({
+    op,
+    key: `${key.pk}|${key.sk}`,
+    kind: itemKind(String(key.pk), String(key.sk)),
+    putBytes: item ? docBytes(item) : undefined,
+  });
+  switch (command) {
+    case 'PutItem':
+      return [keyed('Put', input.Item as Doc, input.Item as Doc)];
+    case 'UpdateItem':
+      return [keyed('Update', input.Key as Doc)];
+    case 'DeleteItem':
+      return [keyed('Delete', input.Key as Doc)];
+    case 'TransactWriteItems':
+      return (input.TransactItems as Doc[]).map((entry) => {
+        const [op, body] = Object.entries(entry)[0] as [WriteItem['op'], Doc];
+        return op === 'Put' ? keyed('Put', body.Item as Doc, body.Item as Doc) : keyed(op, body.Key as Doc);
+      });
+    case 'BatchWriteItem':
+      return Object.values(input.RequestItems as Record<string, Doc[]>).flatMap((requests) =>
+        requests.map((r) => (r.PutRequest ? keyed('Put', (r.PutRequest as Doc).Item as Doc, (r.PutRequest as Doc).Item as Doc) : keyed('Delete', (r.DeleteRequest as Doc).Key as Doc))),
+      );
+    default:
+      return undefined;
+  }
+}
+
+/** Read units of a read call's answer: 4 KB per unit per item (Query: summed), half for eventual reads. */
+function readUnitsOf(command: string, input: Doc, output: Doc): number {
+  const units = (bytes: number) => Math.max(1, Math.ceil(bytes / 4096));
+  const items = (list: unknown) => ((list as Doc[] | undefined) ?? []).map(docBytes);
+  switch (command) {
+    case 'GetItem':
+      return units(output.Item ? docBytes(output.Item as Doc) : 0) * (input.ConsistentRead ? 1 : 0.5);
+    case 'Query':
+    case 'Scan':
+      return units(items(output.Items).reduce((a, b) => a + b, 0)) * (input.ConsistentRead ? 1 : 0.5);
+    case 'BatchGetItem':
+      return Object.values((output.Responses as Record<string, Doc[]>) ?? {})
+        .flatMap((list) => items(list))
+        .reduce((sum, bytes) => sum + units(bytes), 0);
+    case 'TransactGetItems':
+      return items(((output.Responses as Doc[]) ?? []).map((r) => r.Item).filter(Boolean)).reduce((s, b) => s + 2 * units(b), 0);
+    default:
+      return 0;
+  }
+}
+
+/** What a read call reads, by item kind (` task`, ` assignment`, ...), for the per-kind counts. */
+function readTarget(command: string, input: Doc): string {
+  if (command === 'GetItem') {
+    const key = input.Key as Doc;
+    return ` ${itemKind(String(key.pk), String(key.sk))}`;
+  }
+  if (command === 'Query') {
+    const values = (input.ExpressionAttributeValues ?? {}) as Doc;
+    const partition = String(values[':p'] ?? values[':pk'] ?? '');
+    const prefix = String(values[':prefix'] ?? '');
+    const kind = input.IndexName ? `${input.IndexName}` : itemKind(partition, prefix || 'x');
+    return ` ${kind === 'other' ? partition.replace(/[#:].*$/, '') : kind}${input.FilterExpression ? ' (filtered)' : ''}`;
+  }
+  if (command === 'BatchGetItem') {
+    const keys = Object.values(input.RequestItems as Record<string, { Keys: Doc[] }>)[0]?.Keys ?? [];
+    return keys[0] ? ` ${itemKind(String(keys[0].pk), String(keys[0].sk))}` : '';
+  }
+  return '';
+}
+
+let measuring = false;
+const waiters = new Set<() => void>();
+const notify = () => {
+  for (const waiter of [...waiters]) waiter();
+};
+
+/** Counts every call on Berth's document client; notes when a task status is committed. */
+function countingMiddleware() {
+  return (next: (args: { input: unknown }) => Promise<{ output: unknown }>, context: { commandName?: string }) =>
+    async (args: { input: unknown }) => {
+      const command = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+      const input = args.input as Doc;
+      const items = writeItemsOf(command, input);
+      if (!items) {
+        const what = readTarget(command, input);
+        tally.add(`read.${command}${what}`);
+        const result = await next(args);
+        if (measuring) readUnits.add(`${command}${what}`, readUnitsOf(command, input, (result as { output: Doc }).output ?? {}));
+        return result;
+      }
+      const tx = command === 'TransactWriteItems';
+      tally.add(`write.call.${command}`);
+      for (const item of items) tally.add(`write.item.${item.kind}`);
+      let ok = false;
+      try {
+        const result = await next(args);
+        ok = true;
+        return result;
+      } catch (error) {
+        tally.add('write.failed');
+        throw error;
+      } finally {
+        const now = performance.now();
+        for (const item of items) {
+          if (measuring) phaseWrites.push({ item, tx, previousBytes: lastPutBytes.get(item.key) });
+          if (ok && item.putBytes !== undefined) lastPutBytes.set(item.key, item.putBytes);
+        }
+        if (ok) {
+          const puts = tx
+            ? (input.TransactItems as Doc[]).map((entry) => (entry.Put as Doc | undefined)?.Item as Doc | undefined)
+            : [input.Item as Doc | undefined];
+          for (const put of puts) {
+            if (put?.kind !== 'task') continue;
+            const doc = put.doc as { taskArn: string; lastStatus: string };
+            const timing = timingOf(doc.taskArn);
+            if (!timing.committed.has(doc.lastStatus)) timing.committed.set(doc.lastStatus, now);
+          }
+        }
+      }
+    };
+}
+
+function countingPublisher(sink: EventPublisher): EventPublisher {
+  return {
+    async publish(events: readonly BerthEvent[]) {
+      await sink.publish(events);
+      const now = performance.now();
+      tally.add('event.publish-calls');
+      for (const event of events) {
+        const isTask = event['detail-type'] === TASK_STATE_CHANGE;
+        tally.add(`event.entry.${event['detail-type']}`);
+        if (isTask) {
+          const detail = event.detail as { taskArn: string; lastStatus: string };
+          const timing = timingOf(detail.taskArn);
+          if (!timing.published.has(detail.lastStatus)) timing.published.set(detail.lastStatus, now);
+        }
+      }
+      notify();
+    },
+  };
+}
+
+/**
+ * Index writes of one stream record under the index's projection (DynamoDB's rules: an index entry is
+ * written when the item enters, leaves or changes its index keys, or changes a projected attribute;
+ * a key change is a delete plus a put). Entry size: the projected attributes plus the keys.
+ */
+function indexWrites(oldImage: Doc | undefined, newImage: Doc | undefined): number[] {
+  const { listIndex } = TABLE_SCHEMA;
+  const inIndex = (image?: Doc) => image !== undefined && image[listIndex.partitionKey] !== undefined;
+  const keyNames: string[] = [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey, listIndex.partitionKey, listIndex.sortKey];
+  const projection = listIndex.projection as { type: string; attributes?: readonly string[] };
+  const projected = (image: Doc) =>
+    Object.fromEntries(
+      Object.entries(image).filter(
+        ([name]) => keyNames.includes(name) || projection.type === 'ALL' || (projection.type === 'INCLUDE' && projection.attributes!.includes(name)),
+      ),
+    );
+  const entryBytes = (image: Doc) => itemAttributeBytes(projected(image)) + 100;
+  const units = (image: Doc) => Math.max(1, Math.ceil(entryBytes(image) / 1024));
+  const was = inIndex(oldImage);
+  const is = inIndex(newImage);
+  if (!was && !is) return [];
+  if (!was) return [units(newImage!)];
+  if (!is) return [units(oldImage!)];
+  const keysMoved = keyNames.slice(2).some((name) => JSON.stringify(oldImage![name]) !== JSON.stringify(newImage![name]));
+  if (keysMoved) return [units(oldImage!), units(newImage!)];
+  const same = JSON.stringify(projected(oldImage!)) === JSON.stringify(projected(newImage!));
+  return same ? [] : [Math.max(units(oldImage!), units(newImage!))];
+}
+
+function countingStreamHandler(handle: (records: StreamRecord[]) => Promise<BatchResult>) {
+  return async (records: StreamRecord[]): Promise<BatchResult> => {
+    tally.add('stream.batches');
+    tally.add('stream.records', records.length);
+    for (const record of records) {
+      const keys = (record.dynamodb as { Keys?: Record<string, { S?: string }> } | undefined)?.Keys;
+      const pk = keys?.pk?.S ?? '';
+      const sk = keys?.sk?.S ?? '';
+      const kind = itemKind(pk, sk);
+      tally.add(`stream.record.${kind}`);
+      const oldImage = record.dynamodb?.OldImage as Doc | undefined;
+      const newImage = record.dynamodb?.NewImage as Doc | undefined;
+      const bytes = Math.max(0, ...[oldImage, newImage].filter(Boolean).map((image) => itemAttributeBytes(image!)));
+      streamBytes.set(`${pk}|${sk}`, Math.max(streamBytes.get(`${pk}|${sk}`) ?? 0, bytes));
+      if (measuring) for (const units of indexWrites(oldImage, newImage)) gsiUnits.add(kind, units);
+    }
+    try {
+      const result = await handle(records);
+      if (result.batchItemFailures.length) tally.add('stream.failed-batches');
+      return result;
+    } finally {
+      notify();
+    }
+  };
+}
+
+/**
+ * API requests by operation (X-Amz-Target), the ECS client's and the embedded agent's alike: both call
+ * Berth's HTTP server in this process. Counted where Node's HTTP servers emit 'request', because the
+ * local runtime has no request seam; only this bench's process is patched.
+ */
+function countApiRequests() {
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function (this: http.Server, event: string, ...args: unknown[]) {
+    if (event === 'request') {
+      const target = String((args[0] as http.IncomingMessage).headers['x-amz-target'] ?? 'other');
+      tally.add(`api.${target.replace(/^.*\./, '')}`);
+    }
+    return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
+  } as typeof emit;
+}
+
+function waitUntil(check: () => boolean, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if (!check()) return;
+      cleanup();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out after ${WAIT_TIMEOUT_MS} ms waiting for ${what}`));
+    }, WAIT_TIMEOUT_MS);
+    const poll = setInterval(attempt, 100);
+    const cleanup = () => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      waiters.delete(attempt);
+    };
+    waiters.add(attempt);
+    attempt();
+  });
+}
+
+/** Waits until no stream batch, write or event has happened for `quietMs`. */
+async function waitQuiet(quietMs = 500, maxMs = 30_000) {
+  const signature = () => `${tally.get('stream.records')}|${tally.sum('write.call.')}|${tally.sum('event.')}`;
+  const started = performance.now();
+  let last = signature();
+  let since = started;
+  while (performance.now() - since < quietMs && performance.now() - started < maxMs) {
+    await sleep(50);
+    const now = signature();
+    if (now !== last) [last, since] = [now, performance.now()];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The benchmark
+// ---------------------------------------------------------------------------------------------------
+
+const problems: string[] = [];
+const quietLogger = {
+  info: () => undefined,
+  warn: (...args: unknown[]) => problems.push(`warn: ${args.map(String).join(' ')}`),
+  error: (...args: unknown[]) => problems.push(`error: ${args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')}`),
+};
+
+async function main() {
+  console.log('Berth saturation benchmark');
+  console.log(`  date       ${new Date().toISOString()}`);
+  console.log(`  node       ${process.version} (${platform()} ${release()} ${arch()}), ${cpus().length} x ${cpus()[0]?.model ?? '?'}`);
+  console.log(`  load avg   ${load()} (1/5/15 min) at start; the machine may be shared with other work`);
+  console.log(`  plan       ${WARMUP} warm-up, ${SEQUENTIAL} one at a time, N=${N} by RunTask count ${RUN_COUNT} from ${CALLERS} callers`);
+  console.log(`  gsi1       projection ${JSON.stringify(TABLE_SCHEMA.listIndex.projection)}`);
+  countApiRequests();
+  let harness: BerthLocal | undefined;
+  let ecs: ECSClient | undefined;
+  const stop = async () => {
+    ecs?.destroy();
+    const running = harness;
+    harness = undefined;
+    await running?.stop();
+  };
+  process.once('SIGINT', () => void stop().finally(() => process.exit(130)));
+  process.once('SIGTERM', () => void stop().finally(() => process.exit(143)));
+  try {
+    harness = await startBerthLocal({
+      inMemory: true,
+      port: 0,
+      logger: quietLogger,
+      // Ample capacity: every task of the run fits at once (256 CPU units, 512 MiB each).
+      fargatePool: { cpu: 256 * (N + WARMUP) * 4, memory: 512 * (N + WARMUP) * 4 },
+      instrument: {
+        documentClient: (doc) => doc.middlewareStack.add(countingMiddleware() as never, { step: 'initialize', name: 'berthSaturationCounter' }),
+        publisher: countingPublisher,
+        streamHandler: countingStreamHandler,
+      },
+    });
+    const jvmCpuMs = processCpuReader(harness.dynamoDb.pid) ?? (() => Number.NaN);
+    const client = (ecs = new ECSClient({
+      endpoint: harness.url,
+      region: DEFAULT_REGION,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    }));
+    await client.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+    const { taskDefinition } = await client.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'saturation',
+        requiresCompatibilities: ['FARGATE'],
+        networkMode: 'awsvpc',
+        cpu: '256',
+        memory: '512',
+        containerDefinitions: [{ name: 'main', image: 'busybox', command: ['true'] }],
+      }),
+    );
+    const runInput = (count: number): RunTaskCommandInput => ({
+      cluster: CLUSTER,
+      taskDefinition: taskDefinition!.taskDefinitionArn!,
+      launchType: 'FARGATE',
+      count,
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-local'] } },
+    });
+    /** Starts `total` tasks by RunTask count `count` from `callers` callers; resolves with their ARNs. */
+    const launch = async (total: number, count: number, callers: number) => {
+      const arns: string[] = [];
+      await runCalls(
+        async (index) => {
+          const n = Math.min(count, total - index * count);
+          const runAt = performance.now();
+          const out = await client.send(new RunTaskCommand(runInput(n)));
+          if (out.failures?.length || out.tasks?.length !== n) throw new Error(`RunTask failed: ${JSON.stringify(out.failures)}`);
+          for (const task of out.tasks) {
+            timingOf(task.taskArn!).runAt = runAt;
+            arns.push(task.taskArn!);
+          }
+        },
+        { calls: Math.ceil(total / count), concurrency: callers },
+      );
+      if (arns.length !== total) throw new Error(`only ${arns.length} of ${total} tasks started`);
+      return arns;
+    };
+    const allStopped = (arns: readonly string[], what: string) =>
+      waitUntil(() => arns.every((arn) => timings.get(arn)?.published.has('STOPPED')), what);
+
+    const t0 = performance.now();
+    await allStopped(await launch(WARMUP, RUN_COUNT, CALLERS), 'warm-up tasks STOPPED');
+    await waitQuiet();
+    console.log(`\nwarm-up: ${WARMUP} lifecycles in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    const sequential: string[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      const [arn] = await launch(1, 1, 1);
+      await allStopped([arn], `${arn} STOPPED`);
+      sequential.push(arn);
+      await waitQuiet(200);
+    }
+
+    // Saturation.
+    const before = tally.snapshot();
+    const jvmBefore = jvmCpuMs();
+    const cpuBefore = process.cpuUsage();
+    measuring = true;
+    phaseWrites = [];
+    gsiUnits = new Tally();
+    readUnits = new Tally();
+    const started = performance.now();
+    const arns = await launch(N, RUN_COUNT, CALLERS);
+    const accepted = performance.now();
+    const progress = setInterval(() => {
+      const stopped = arns.filter((arn) => timings.get(arn)?.published.has('STOPPED')).length;
+      console.log(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${stopped}/${N} STOPPED (load ${load()})`);
+    }, 30_000);
+    await allStopped(arns, `${N} tasks STOPPED`).finally(() => clearInterval(progress));
+    const lastStopped = Math.max(...arns.map((arn) => timings.get(arn)!.published.get('STOPPED')!));
+    await waitQuiet();
+    measuring = false;
+    const counts = tally.snapshot().since(before);
+    const cpu = process.cpuUsage(cpuBefore);
+    const nodeMs = (cpu.user + cpu.system) / 1000;
+    const jvmMs = jvmCpuMs() - jvmBefore;
+
+    // Raw PutItem of a real (STOPPED) task item, on the same JVM, as the floor.
+    const raw = createLocalDocumentClient(harness.dynamoDb.endpoint);
+    const [prefix, cluster, id] = arns[0].split('/');
+    const clusterArn = `${prefix.replace(/:task$/, ':cluster')}/${cluster}`;
+    const { Item } = await raw.send(new GetCommand({ TableName: 'berth', Key: taskKey(clusterArn, id), ConsistentRead: true }));
+    if (!Item) throw new Error('no task item to copy');
+    const rawJvmBefore = jvmCpuMs();
+    const rawStarted = performance.now();
+    await runCalls((i) => raw.send(new PutCommand({ TableName: 'berth', Item: { ...Item, pk: 'RAWBENCH', sk: `RAW#${i}` } })), {
+      calls: RAW_PUTS,
+      concurrency: 8,
+    });
+    const rawWallMs = performance.now() - rawStarted;
+    const rawJvmPerPut = (jvmCpuMs() - rawJvmBefore) / RAW_PUTS;
+    raw.destroy();
+
+    report({ arns, sequential, counts, started, accepted, lastStopped, nodeMs, jvmMs, rawJvmPerPut, rawWallMs, taskItemBytes: docBytes(Item) });
+    if (problems.length) {
+      console.log(`\n${problems.length} warnings/errors logged by Berth; the first ones:`);
+      for (const problem of problems.slice(0, 5)) console.log(`  ${problem.slice(0, 300)}`);
+    }
+    console.log(`\nload avg   ${load()} (1/5/15 min) at end`);
+  } finally {
+    await stop();
+  }
+}
+
+interface Report {
+  arns: string[];
+  sequential: string[];
+  counts: Tally;
+  started: number;
+  accepted: number;
+  lastStopped: number;
+  nodeMs: number;
+  jvmMs: number;
+  rawJvmPerPut: number;
+  rawWallMs: number;
+  taskItemBytes: number;
+}
+
+function report(r: Report) {
+  const n = r.arns.length;
+  const per = (value: number, digits = 2) => (value / n).toFixed(digits);
+  const sorted = (values: number[]) => values.filter(Number.isFinite).sort((a, b) => a - b);
+  const since = (arns: string[], status: string, how: 'committed' | 'published') =>
+    sorted(arns.map((arn) => timings.get(arn)!).map((t) => (t[how].get(status) ?? Number.NaN) - t.runAt));
+  const latencyRow = (name: string, values: number[]) => [
+    name,
+    String(values.length),
+    formatMs(percentile(values, 50)),
+    formatMs(percentile(values, 90)),
+    formatMs(percentile(values, 99)),
+    formatMs(values[values.length - 1]),
+  ];
+  const wallS = (r.lastStopped - r.started) / 1000;
+  console.log(`\nSaturation: ${n} lifecycles, RunTask of all accepted in ${((r.accepted - r.started) / 1000).toFixed(1)} s, last STOPPED after ${wallS.toFixed(1)} s`);
+  console.log(`  ==> ${(n / wallS).toFixed(1)} lifecycles/s (RunTask -> STOPPED event)`);
+  console.log('\nLatency from RunTask sent (ms; "committed": in DynamoDB, "event": in the events file)');
+  console.log(
+    table(
+      ['', 'N', 'p50', 'p90', 'p99', 'max'],
+      [
+        latencyRow('one at a time: RUNNING committed', since(r.sequential, 'RUNNING', 'committed')),
+        latencyRow('one at a time: RUNNING event', since(r.sequential, 'RUNNING', 'published')),
+        latencyRow('one at a time: STOPPED event', since(r.sequential, 'STOPPED', 'published')),
+        latencyRow('saturation: RUNNING committed', since(r.arns, 'RUNNING', 'committed')),
+        latencyRow('saturation: RUNNING event', since(r.arns, 'RUNNING', 'published')),
+        latencyRow('saturation: STOPPED event', since(r.arns, 'STOPPED', 'published')),
+      ],
+    ),
+  );
+
+  const c = r.counts;
+  const rows: [string, string][] = [];
+  const add = (name: string, value: number, digits = 2) => rows.push([name, per(value, digits)]);
+  add('DynamoDB write calls', c.sum('write.call.'));
+  for (const key of c.keys('write.call.')) add(`  ${key.slice(11)}`, c.get(key));
+  add('  failed (condition/conflict)', c.get('write.failed'));
+  add('write request items', c.sum('write.item.'));
+  for (const key of c.keys('write.item.')) add(`  ${key.slice(11)}`, c.get(key));
+  const wcu = writeUnits();
+  add('WCU, table (estimate)', wcu.sum(''));
+  for (const key of wcu.keys()) add(`  ${key}`, wcu.get(key));
+  add('WCU, gsi1 (estimate)', gsiUnits.sum(''));
+  for (const key of gsiUnits.keys()) add(`  ${key}`, gsiUnits.get(key));
+  add('DynamoDB read calls', c.sum('read.'));
+  for (const key of c.keys('read.')) add(`  ${key.slice(5)}`, c.get(key));
+  add('RCU (estimate; a filtered Query is sized by what it returns, so low)', readUnits.sum(''));
+  for (const key of readUnits.keys()) add(`  ${key}`, readUnits.get(key));
+  add('stream records', c.get('stream.records'));
+  for (const key of c.keys('stream.record.')) add(`  ${key.slice(14)}`, c.get(key));
+  add('stream batches (Lambda invocations)', c.get('stream.batches'));
+  add('  failed batches (retried)', c.get('stream.failed-batches'));
+  add('events (PutEvents entries)', c.sum('event.entry.'));
+  for (const key of c.keys('event.entry.')) add(`  ${key.slice(12)}`, c.get(key));
+  add('event publish calls (PutEvents calls, at most 10 entries each)', c.get('event.publish-calls'));
+  add('API requests', c.sum('api.'));
+  for (const key of c.keys('api.')) add(`  ${key.slice(4)}`, c.get(key));
+  add('Node CPU ms (client, API, processor, agent)', r.nodeMs, 1);
+  add('JVM CPU ms (DynamoDB Local)', r.jvmMs, 1);
+  console.log(`\nPer lifecycle (saturation phase totals / ${n}):`);
+  console.log(table(['per lifecycle', 'count'], rows));
+  const jvmPerLifecycle = r.jvmMs / n;
+  console.log(
+    `\nRaw PutItem of a task item (${r.taskItemBytes} bytes), ${RAW_PUTS} at 8 in flight on the same JVM: ` +
+      `${r.rawJvmPerPut.toFixed(3)} JVM CPU ms each, ${((RAW_PUTS * 1000) / r.rawWallMs).toFixed(0)}/s`,
+  );
+  console.log(`  ==> JVM CPU per lifecycle / per raw PutItem: ${(jvmPerLifecycle / r.rawJvmPerPut).toFixed(1)}`);
+  console.log(
+    `\nFor docs/cost.md, per lifecycle: WCU ${per(wcu.sum('') + gsiUnits.sum(''))}, RCU ${per(readUnits.sum(''))}, ` +
+      `stream batches ${per(c.get('stream.batches'))}, events ${per(c.sum('event.entry.'))}, ` +
+      `PutEvents calls ${per(c.get('event.publish-calls'))}, API requests ${per(c.sum('api.'))}`,
+  );
+}
+
+/**
+ * Table write units of the measured writes by item kind: 1 per KB (rounded up) per item, 2 per KB in
+ * a transaction; a Put is sized by the larger of the new item and the one it replaced, an
+ * Update/Delete/ConditionCheck by the item's largest stream image. Failed writes count (DynamoDB
+ * charges them).
+ */
+function writeUnits(): Tally {
+  const units = new Tally();
+  for (const { item, tx, previousBytes } of phaseWrites) {
+    const bytes = item.op === 'Put' ? Math.max(item.putBytes ?? 0, previousBytes ?? 0) : (streamBytes.get(item.key) ?? 0);
+    units.add(item.kind, Math.max(1, Math.ceil(bytes / 1024)) * (tx ? 2 : 1));
+  }
+  return units;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
