@@ -24,7 +24,7 @@
  * and once those run the other 2 follow.
  */
 import type { ResourceAmounts } from './container-instance';
-import { minimumHealthyTasks } from './deployment-math';
+import { canDeploymentProceed, minimumHealthyTasks } from './deployment-math';
 import { queryTarget, type PlacementCandidate } from './placement';
 import { failedConstraint, type PlacementConstraint } from './placement-constraints';
 import type { TaskRecord } from './records';
@@ -173,6 +173,13 @@ export function reconcileDaemon(
         }
       }
     }
+  }
+  // A rollout that can neither stop nor start a task says so and does not move (as REPLICA, seed 002):
+  // with one task per instance only stops make room, so D 1 at 50% (floor 1) or any D at 100% holds.
+  const rolloutPending = live.some((t) => !isPrimary(t) && !stopped.has(t.task.taskArn));
+  if (rolloutPending && !stalled && plan.start.length === 0 && plan.stop.length === 0 &&
+      !canDeploymentProceed(D, service.deploymentConfiguration.minimumHealthyPercent, 100)) {
+    plan.events.push(serviceMessages.cannotStopOrStart(name));
   }
   if (plan.stop.length > 0) plan.events.push(serviceMessages.stopped(name, plan.stop.map((s) => s.taskArn)));
 

@@ -168,8 +168,17 @@ describe('rolling update, instance by instance within the bounds', () => {
     expect(w.tasks.filter((t) => t.lastStatus === 'RUNNING').every((t) => t.startedBy === NEW)).toBe(true);
   });
 
-  it('100% / 100%: nothing may stop, the rollout holds at the floor', () => {
-    expectPlan(pass(world(100)), { start: [], stop: 0, holdsMatching: [/floor \(4\)/] });
+  it('100% / 100%: nothing may stop, the rollout holds at the floor and says why (as REPLICA)', () => {
+    expectPlan(pass(world(100)), {
+      start: [], stop: 0, holdsMatching: [/floor \(4\)/], events: [serviceMessages.cannotStopOrStart('web')],
+    });
+  });
+
+  it('one instance at 50%: the floor of 1 leaves no stop, so it holds with the same event', () => {
+    const w = world(50);
+    w.hosts = hosts.slice(0, 1);
+    w.tasks = w.tasks.slice(0, 1);
+    expectPlan(pass(w), { start: [], stop: 0, events: [serviceMessages.cannotStopOrStart('web')] });
   });
 });
 
