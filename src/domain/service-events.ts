@@ -13,6 +13,8 @@
  *                                TASKS_STOPPED (INFO): "has stopped N running tasks: ..." was appended
  *                                SERVICE_DESIRED_COUNT_UPDATED (INFO): the scheduler (not a user) moved a
  *                                deployment's desiredCount
+ *                                SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED (ERROR): a DAEMON service's
+ *                                task no longer meets its placement constraints (and is stopped)
  *                                SERVICE_TASK_PLACEMENT_FAILURE (ERROR): a service task gave up waiting
  *                                for capacity (TaskFailedToStart before it was ever placed)
  *
@@ -223,6 +225,13 @@ export function serviceActionOf(
     const scope = { account: cluster.account, region: cluster.region, partition: cluster.partition };
     const ids = [...stopped[1].matchAll(/\(task ([0-9a-f]+)\)/g)].map((m) => m[1]);
     return { eventName: 'TASKS_STOPPED', eventType: 'INFO', taskArns: ids.map((id) => taskArnOf(scope, cluster.path[0], id)) };
+  }
+  const violated = new RegExp(`^\\(service ${escapeRegExp(serviceName)}\\) \\(task ([0-9a-f]+)\\) no longer meets the placement constraints of the service\\.$`).exec(message);
+  if (violated) {
+    const cluster = parseArn(clusterArn);
+    if (!cluster) return undefined;
+    const scope = { account: cluster.account, region: cluster.region, partition: cluster.partition };
+    return { eventName: 'SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED', eventType: 'ERROR', taskArns: [taskArnOf(scope, cluster.path[0], violated[1])] };
   }
   return undefined;
 }

@@ -154,6 +154,11 @@ describe('ECS Service Action from the service events a write appended', () => {
       expected: [{ type: SERVICE_ACTION, eventType: 'INFO', eventName: 'TASKS_STOPPED', clusterArn: CLUSTER_ARN, createdAt: new Date(T).toISOString(), taskArns: [TASK_A, TASK_B] }],
     },
     {
+      name: 'a DAEMON task that no longer meets the constraints -> SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED (ERROR) with its ARN',
+      appended: [anEvent('e2', serviceMessages.daemonConstraintViolated('web', TASK_A))],
+      expected: [{ type: SERVICE_ACTION, eventType: 'ERROR', eventName: 'SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED', clusterArn: CLUSTER_ARN, createdAt: new Date(T).toISOString(), taskArns: [TASK_A] }],
+    },
+    {
       name: 'several appended (newest first in the item): published oldest first',
       appended: [anEvent('e3', serviceMessages.steadyState('web'), T + 1), anEvent('e2', serviceMessages.stopped('web', [TASK_B]), T)],
       expected: [
