@@ -63,6 +63,8 @@ function constraintFailed(host: PlacementCandidate, constraints: readonly Placem
 }
 
 const instanceId = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
+/** Code-unit order (ARNs are ASCII): several times cheaper than localeCompare over 5,000 tasks. */
+const byArn = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function reconcileDaemon(
   service: ServiceRecord,
@@ -91,7 +93,7 @@ export function reconcileDaemon(
   const floor = minimumHealthyTasks(D, service.deploymentConfiguration.minimumHealthyPercent);
 
   // 2. The service's tasks, by instance (ARN order, so a plan never depends on the order tasks were read in).
-  const mine = serviceTasks(service, deployments, tasks, now).sort((a, b) => a.task.taskArn.localeCompare(b.task.taskArn));
+  const mine = serviceTasks(service, deployments, tasks, now).sort((a, b) => byArn(a.task.taskArn, b.task.taskArn));
   const holding = mine.filter((t) => t.condition !== 'gone');
   const live = holding.filter((t) => t.condition !== 'stopping');
   const isPrimary = (t: ServiceTask) => t.deployment.id === primary.id;
@@ -128,7 +130,7 @@ export function reconcileDaemon(
     for (const [arn, list] of perInstance) {
       if (list.length < 2) continue;
       const rank = (t: ServiceTask) => (t.condition === 'available' ? 0 : 2) + (isPrimary(t) ? 0 : 1);
-      const [, ...extra] = [...list].sort((a, b) => rank(a) - rank(b) || a.task.createdAt - b.task.createdAt || a.task.taskArn.localeCompare(b.task.taskArn));
+      const [, ...extra] = [...list].sort((a, b) => rank(a) - rank(b) || a.task.createdAt - b.task.createdAt || byArn(a.task.taskArn, b.task.taskArn));
       for (const t of extra) stop(t, 'duplicate', `another task of the service runs on container instance ${instanceId(arn)}`);
     }
     // Unhealthy primary tasks stop first (their instance cannot hold a replacement beside them).
