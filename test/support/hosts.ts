@@ -28,20 +28,22 @@ export async function registerHost(
 }
 
 /**
- * A real berth-agent in this process, joined to a cluster: it registers its instance (zone, custom
+ * A real berth-agent in this process, joined to a cluster (or, with `fargateProviders` and no cluster,
+ * Fargate capacity of the region's pool): it registers its instance (zone, custom
  * attributes), polls for its assignments every second, and runs each task's containers as OS
  * processes under `workDir`. Stop it with `agent.stop({ stopContainers: true })`.
  */
 export async function startAgent(
   endpoint: string,
-  cluster: string,
+  cluster: string | undefined,
   workDir: string,
-  options: { zone?: string; cpu?: number; memory?: number; attributes?: { name: string; value?: string }[] } = {},
+  options: { zone?: string; cpu?: number; memory?: number; attributes?: { name: string; value?: string }[]; fargateProviders?: string[] } = {},
 ): Promise<{ agent: BerthAgent; arn: string }> {
   const agent = new BerthAgent({
     client: new ControlPlaneClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
     runtime: new ProcessRuntime({ rootDir: join(workDir, 'tasks') }),
     cluster,
+    fargateProviders: options.fargateProviders,
     resources: { cpu: options.cpu ?? 1024, memory: options.memory ?? 1024 },
     availabilityZone: options.zone ?? 'us-east-1a',
     attributes: options.attributes,
