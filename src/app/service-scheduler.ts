@@ -29,6 +29,7 @@ import type { Plan, TaskStart } from '../domain/service-plan';
 import { reconcile } from '../domain/service-reconciler';
 import { reconcileTaskSets } from '../domain/task-set-reconciler';
 import { reconcileDaemon } from '../domain/daemon-reconciler';
+import { placementFailureMessage } from '../domain/placement-failure-messages';
 import { placeTasks, taskRequirements, type PlacementCandidate } from '../domain/placement';
 import { parsePlacementConstraint } from '../domain/placement-constraints';
 import { VersionConflictError } from '../domain/errors';
@@ -111,7 +112,10 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
 
   // The plan's "has stopped" message names the stops it planned; say which ones were made.
   const planned = plan.stop.length ? serviceMessages.stopped(serviceName, plan.stop.map((s) => s.taskArn)) : undefined;
+  // A task that gave up waiting for a host (no capacity of its kind) is said once in the service's events.
+  const unplaced = placementFailureMessage(serviceName, tasks.map((t) => t.record), stored.events);
   const messages = [
+    ...(unplaced ? [unplaced] : []),
     ...plan.events.filter((m) => m !== planned),
     ...(committed.stopped.length ? [serviceMessages.stopped(serviceName, committed.stopped)] : []),
     ...(committed.started.length ? [serviceMessages.started(serviceName, committed.started)] : []),
