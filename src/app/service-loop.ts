@@ -5,6 +5,7 @@
  * aws-local-stepfunctions (src/local/service-loop-runner.ts). The stream processor wakes a service's
  * loop when something that matters to it changed (and its first wake-up starts the loop).
  */
+import type { ContainerInstanceRecord } from '../domain/container-instance';
 import type { TaskRecord } from '../domain/records';
 import { isActive } from '../domain/task-lifecycle';
 
@@ -34,4 +35,22 @@ export function taskChangeMatters(before: TaskRecord | undefined, after: TaskRec
     before.lastStatus !== after.lastStatus &&
     (before.lastStatus === 'RUNNING' || after.lastStatus === 'RUNNING' || isActive(before.lastStatus) !== isActive(after.lastStatus));
   return statusMatters || before.desiredStatus !== after.desiredStatus || before.healthStatus !== after.healthStatus;
+}
+
+/**
+ * A change of a cluster's container instance that a DAEMON service's scheduler must see: one that can
+ * move the daemon decision (src/domain/daemon-reconciler.ts): an instance registering, its status
+ * (ACTIVE, DRAINING, INACTIVE when deregistered), its attributes (memberOf constraints), its agent
+ * connecting or disconnecting. Capacity and task counts move on every task start and stop and wake
+ * nothing (the daemon's own task changes wake it already); neither do agent polls. Fargate pool hosts
+ * belong to no cluster.
+ */
+export function instanceChangeMatters(before: ContainerInstanceRecord | undefined, after: ContainerInstanceRecord): boolean {
+  if (after.clusterArn === undefined) return false;
+  if (!before) return true;
+  return (
+    before.status !== after.status ||
+    before.agentConnected !== after.agentConnected ||
+    JSON.stringify(before.attributes) !== JSON.stringify(after.attributes)
+  );
 }

@@ -28,15 +28,22 @@ import { appendServiceEvents, serviceMessages } from '../domain/service-messages
 import type { Plan, TaskStart } from '../domain/service-plan';
 import { reconcile } from '../domain/service-reconciler';
 import { reconcileTaskSets } from '../domain/task-set-reconciler';
+import { reconcileDaemon } from '../domain/daemon-reconciler';
+import { placementFailureMessage } from '../domain/placement-failure-messages';
+import { placeTasks, taskRequirements, type PlacementCandidate } from '../domain/placement';
+import { parsePlacementConstraint } from '../domain/placement-constraints';
+import { VersionConflictError } from '../domain/errors';
 import { requestStop } from '../domain/task-lifecycle';
 import { stampTask } from '../domain/update-time';
 import type { ServiceGuard, StoredService } from '../adapters/dynamodb/service-repository';
-import type { StoredTask } from '../adapters/dynamodb/task-repository';
+import type { InstanceChange, StoredTask } from '../adapters/dynamodb/task-repository';
+import type { StampedTask } from '../domain/update-time';
 import type { BerthContext, RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
 import { mergeDeployments, randomUnit } from './services';
 import { findTaskDefinition } from './task-definitions';
-import { buildTasks, countDeltasOf, placementOf } from './tasks';
+import { buildTasks, countDeltasOf, placementOf, reserveAtOnce } from './tasks';
+import { placementCandidate, requirementsOf } from './task-engine';
 
 export interface PassResult {
   /** 'gone': no such service, or INACTIVE: its loop ends. */
@@ -50,6 +57,8 @@ export interface PassResult {
 
 /** Tasks created per transaction (DynamoDB allows 100 items; the counters and the guard take two). */
 const CREATE_BATCH = 50;
+/** Placed tasks (DAEMON) per transaction: each adds its assignment and its host's reservation. */
+const PLACED_CREATE_BATCH = 30;
 /** INACTIVE deployments kept (newest first) besides the live ones: the rollback targets. */
 const KEPT_INACTIVE_DEPLOYMENTS = 3;
 
@@ -90,17 +99,23 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
   const guard = ctx.services.guard(clusterArn, serviceName, held);
   const tasks = await ctx.tasks.inGroup(clusterArn, serviceGroup(serviceName));
   const now = ctx.clock();
+  const daemon = stored.record.schedulingStrategy === 'DAEMON' ? await daemonInputs(ctx, stored) : undefined;
   const plan = stored.record.deploymentController.type === 'EXTERNAL'
     ? reconcileTaskSets(stored.record, stored.taskSets ?? [], tasks.map((t) => t.record), now)
-    : reconcile(stored.record, stored.deployments, tasks.map((t) => t.record), now, randomUnit(ctx));
+    : daemon
+      ? reconcileDaemon(stored.record, stored.deployments, tasks.map((t) => t.record), daemon, now)
+      : reconcile(stored.record, stored.deployments, tasks.map((t) => t.record), now, randomUnit(ctx));
 
   await applyStops(ctx, plan, tasks, guard, committed.stopped);
-  await applyStarts(ctx, stored.record, [...stored.deployments, ...(stored.taskSets ?? [])], plan.start, guard, now, committed.started);
+  await applyStarts(ctx, stored.record, [...stored.deployments, ...(stored.taskSets ?? [])], plan.start, guard, now, committed.started, daemon?.instances);
   const started = [...committed.started];
 
   // The plan's "has stopped" message names the stops it planned; say which ones were made.
   const planned = plan.stop.length ? serviceMessages.stopped(serviceName, plan.stop.map((s) => s.taskArn)) : undefined;
+  // A task that gave up waiting for a host (no capacity of its kind) is said once in the service's events.
+  const unplaced = placementFailureMessage(serviceName, tasks.map((t) => t.record), stored.events);
   const messages = [
+    ...(unplaced ? [unplaced] : []),
     ...plan.events.filter((m) => m !== planned),
     ...(committed.stopped.length ? [serviceMessages.stopped(serviceName, committed.stopped)] : []),
     ...(committed.started.length ? [serviceMessages.started(serviceName, committed.started)] : []),
@@ -137,6 +152,24 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
   return { outcome: record.status === 'INACTIVE' ? 'gone' : 'reconciled', nextWakeAt, plan, started };
 }
 
+/**
+ * What the DAEMON decision reads beyond the service: the cluster's container instances as placement
+ * sees them (with the groups of the tasks on each), the service's constraints plus its primary task
+ * definition's memberOf, and what one task of that definition reserves.
+ */
+async function daemonInputs(ctx: RequestContext, stored: StoredService) {
+  const { record } = stored;
+  const primary = stored.deployments.find((d) => d.status === 'PRIMARY');
+  const td = primary && (await findTaskDefinition(ctx, primary.taskDefinition));
+  const [hosts, groups] = await Promise.all([ctx.containerInstances.all(record.clusterArn), ctx.tasks.groupsPerInstance(record.clusterArn)]);
+  const placement = td ? placementOf(td.record, { placementConstraints: record.placementConstraints?.map((c) => ({ ...c })) }) : {};
+  return {
+    instances: hosts.map(placementCandidate(ctx.scope.region, groups)),
+    constraints: (placement.placementConstraints ?? []).map((c) => parsePlacementConstraint(c, 'service')),
+    needs: td ? taskRequirements(td.record, td.record.containerDefinitions) : { cpu: 0, memory: 0 },
+  };
+}
+
 async function applyStops(ctx: RequestContext, plan: Plan, tasks: readonly StoredTask[], guard: ServiceGuard, stopped: string[]) {
   const byArn = new Map(tasks.map((t) => [t.record.taskArn, t]));
   for (const stop of plan.stop) {
@@ -162,10 +195,13 @@ async function applyStarts(
   guard: ServiceGuard,
   now: number,
   started: string[],
+  instances: readonly PlacementCandidate[] = [],
 ) {
   if (starts.length === 0) return;
+  const hosts = new Map(instances.map((h) => [h.containerInstanceArn, h]));
   const cluster = await ctx.clusters.get(service.clusterArn);
   if (!cluster || cluster.record.status !== 'ACTIVE') return;
+  const placed: { tasks: StampedTask[]; reservation: InstanceChange }[] = [];
   for (const start of starts) {
     const td = await findTaskDefinition(ctx, start.taskDefinition);
     if (!td) continue; // a deleted revision: nothing can launch it (ECS keeps revisions a service uses)
@@ -188,6 +224,10 @@ async function applyStarts(
         placementStrategy: service.placementStrategy?.map((s) => ({ ...s })),
       }),
     }, now);
+    if (start.containerInstanceArn) {
+      placed.push(...placeOn(records, hosts.get(start.containerInstanceArn)));
+      continue;
+    }
     for (let i = 0; i < records.length; i += CREATE_BATCH) {
       const batch = records.slice(i, i + CREATE_BATCH);
       const outcome = await ctx.tasks.create(service.clusterArn, batch, countDeltasOf(batch), undefined, [], guard);
@@ -195,6 +235,29 @@ async function applyStarts(
       started.push(...batch.map((t) => t.taskArn));
     }
   }
+  // Tasks placed at creation (DAEMON), as StartTask places them: each with its host's share reserved
+  // by a conditional ADD in the same transaction, so a host whose room went meanwhile fails the
+  // write and the pass decides again on fresh reads.
+  for (let i = 0; i < placed.length; i += PLACED_CREATE_BATCH) {
+    const batch = placed.slice(i, i + PLACED_CREATE_BATCH);
+    const tasks = batch.flatMap((p) => p.tasks);
+    const outcome = await ctx.tasks.create(service.clusterArn, tasks, countDeltasOf(tasks), undefined, batch.map((p) => p.reservation), guard);
+    if (outcome === 'capacity-changed' || outcome === 'cluster-changed') throw new VersionConflictError(service.serviceArn);
+    if (outcome !== 'created') throw new Error(`service ${service.serviceArn}: task creation ${outcome}`);
+    started.push(...tasks.map((t) => t.taskArn));
+  }
+}
+
+/**
+ * A start's tasks on its named instance, through the one placement function (status, agent, room),
+ * with the instance's summed share to reserve; nothing when none fits (the next pass looks again).
+ */
+function placeOn(records: readonly StampedTask[], host: PlacementCandidate | undefined) {
+  if (!host) return [];
+  const { outcomes } = placeTasks(records.map((task) => ({ needs: requirementsOf(task), kind: 'EC2' })), [host]);
+  const { placed, reservations } = reserveAtOnce(records, outcomes);
+  const tasks = records.flatMap((task) => (placed.has(task) ? [placed.get(task)!] : []));
+  return tasks.length ? [{ tasks, reservation: reservations[0]! }] : [];
 }
 
 /** propagateTags and enableECSManagedTags, as ECS applies them to a service's tasks. */

@@ -251,6 +251,7 @@ export async function updateService(ctx: RequestContext, input: UpdateServiceReq
         forceNewDeployment: input.forceNewDeployment,
         deploymentConfiguration: input.deploymentConfiguration,
         healthCheckGracePeriodSeconds: input.healthCheckGracePeriodSeconds,
+        placementStrategy: (input as ServicePlacement).placementStrategy,
       },
       { now: ctx.clock(), newDeploymentId: deploymentIdFrom(randomUnit(ctx)), hasHealthCheck: td ? hasHealthCheck(td.record) : false },
     );
@@ -296,7 +297,8 @@ export async function deleteService(ctx: RequestContext, input: { cluster?: stri
     const { record } = stored;
     if (record.status === 'INACTIVE') throw new ServiceNotFoundException('Service not found.');
     if (record.status === 'DRAINING') return { service: serviceView(stored, true) };
-    if (record.desiredCount > 0 && !input.force) {
+    // ECS: force "is only necessary ... if the service uses the REPLICA scheduling strategy".
+    if (record.schedulingStrategy === 'REPLICA' && record.desiredCount > 0 && !input.force) {
       throw new InvalidParameterException('The service cannot be stopped while it is scaled above 0.');
     }
     const now = ctx.clock();

@@ -20,7 +20,7 @@ import type { BerthContext } from './context';
 import type { BerthEvent, EventPublisher } from './event-publisher';
 import { instanceUpdatedAt, toStoredInstance } from '../adapters/dynamodb/container-instance-repository';
 import { capacityKindOf } from '../domain/placement';
-import { serviceOfTask, taskChangeMatters, type ServiceLoop } from './service-loop';
+import { instanceChangeMatters, serviceOfTask, taskChangeMatters, type ServiceLoop } from './service-loop';
 import { placementFailureEvent, serviceItemEvents, type ServiceItemImage } from '../domain/service-events';
 import { advanceTask, placeWaitingTasks, scopeOfArn } from './task-engine';
 
@@ -204,4 +204,17 @@ async function onContainerInstance(deps: StreamProcessorDeps, before: Item | und
   if (instance.status === 'ACTIVE' && instance.agentConnected && gainedCapacity) {
     await placeWaitingTasks(deps.context, scopeOfArn(instance.containerInstanceArn), sweepOptions(deps));
   }
+  if (deps.serviceLoop && instanceChangeMatters(before?.doc as ContainerInstanceRecord | undefined, instance)) {
+    await wakeDaemonServices(deps, deps.serviceLoop, instance.clusterArn!);
+  }
+}
+
+/** Wakes every DAEMON service of the cluster (one query of its services; REPLICA ones are not woken). */
+async function wakeDaemonServices(deps: StreamProcessorDeps, loop: ServiceLoop, clusterArn: string) {
+  let nextToken: string | undefined;
+  do {
+    const page = await deps.context.services.list(clusterArn, { maxResults: 100, nextToken }, (s) => s.schedulingStrategy === 'DAEMON' && s.status !== 'INACTIVE');
+    for (const service of page.items) await loop.wake(service.serviceArn);
+    nextToken = page.nextToken;
+  } while (nextToken);
 }

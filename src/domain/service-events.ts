@@ -13,6 +13,8 @@
  *                                TASKS_STOPPED (INFO): "has stopped N running tasks: ..." was appended
  *                                SERVICE_DESIRED_COUNT_UPDATED (INFO): the scheduler (not a user) moved a
  *                                deployment's desiredCount
+ *                                SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED (ERROR): a DAEMON service's
+ *                                task no longer meets its placement constraints (and is stopped)
  *                                SERVICE_TASK_PLACEMENT_FAILURE (ERROR): a service task gave up waiting
  *                                for capacity (TaskFailedToStart before it was ever placed)
  *
@@ -224,6 +226,13 @@ export function serviceActionOf(
     const ids = [...stopped[1].matchAll(/\(task ([0-9a-f]+)\)/g)].map((m) => m[1]);
     return { eventName: 'TASKS_STOPPED', eventType: 'INFO', taskArns: ids.map((id) => taskArnOf(scope, cluster.path[0], id)) };
   }
+  const violated = new RegExp(`^\\(service ${escapeRegExp(serviceName)}\\) \\(task ([0-9a-f]+)\\) no longer meets the placement constraints of the service\\.$`).exec(message);
+  if (violated) {
+    const cluster = parseArn(clusterArn);
+    if (!cluster) return undefined;
+    const scope = { account: cluster.account, region: cluster.region, partition: cluster.partition };
+    return { eventName: 'SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED', eventType: 'ERROR', taskArns: [taskArnOf(scope, cluster.path[0], violated[1])] };
+  }
   return undefined;
 }
 
@@ -231,8 +240,9 @@ export function serviceActionOf(
  * SERVICE_TASK_PLACEMENT_FAILURE, from a service task's stream record: the task stopped with
  * TaskFailedToStart while still waiting for a host (PENDING, never placed), which is how Berth gives up
  * on a placement (after the capacity wait, with a reason naming what was missing). `reason` is the
- * placement failure's code (RESOURCE:CPU, RESOURCE:MEMORY, AGENT, MISSING), as ECS's example gives
- * RESOURCE:FARGATE; `capacityProviderArns` the task's capacity provider.
+ * placement failure's code for an EC2 task (RESOURCE:CPU, RESOURCE:MEMORY, AGENT, MISSING, a constraint),
+ * RESOURCE:FARGATE for a Fargate one (FARGATE or FARGATE_SPOT, as ECS's example gives it);
+ * `capacityProviderArns` the task's capacity provider.
  */
 export function placementFailureEvent(before: TaskRecord | undefined, after: TaskRecord, context: EventEnvelopeContext): EcsEvent | undefined {
   if (!before || before.desiredStatus === 'STOPPED' || after.desiredStatus !== 'STOPPED') return undefined;
@@ -242,7 +252,9 @@ export function placementFailureEvent(before: TaskRecord | undefined, after: Tas
   if (!cluster) return undefined;
   const scope = { account: cluster.account, region: cluster.region, partition: cluster.partition };
   const serviceArn = `${after.clusterArn.replace(':cluster/', ':service/')}/${after.group.slice('service:'.length)}`;
-  const code = /\((RESOURCE:[A-Z]+|AGENT|MISSING): /.exec(after.stoppedReason ?? '')?.[1];
+  // A Fargate task's reason is RESOURCE:FARGATE whatever was short (no host of its provider, no room):
+  // ECS's documented example of this event is a FARGATE_SPOT task with exactly that reason.
+  const code = after.launchType === 'FARGATE' ? 'RESOURCE:FARGATE' : /\((RESOURCE:[A-Z]+|AGENT|MISSING): /.exec(after.stoppedReason ?? '')?.[1];
   const time = after.updatedAt ?? after.stoppingAt ?? after.createdAt;
   return envelope(SERVICE_ACTION, serviceArn, `placement-failure#${after.taskArn}`, time, context, {
     eventType: 'ERROR',

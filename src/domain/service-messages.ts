@@ -32,6 +32,13 @@ export const serviceMessages = {
     `(service ${service}) rolling back to deployment ${deploymentId}.`,
   failedHealthChecks: (service: string, taskArn: string) =>
     `(service ${service}) (task ${taskIdOfArn(taskArn)}) failed container health checks.`,
+  // (Berth) SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED's message: no real text found; ECS's event
+  // documentation says "no longer meets the placement constraint strategy for the service".
+  daemonConstraintViolated: (service: string, taskArn: string) =>
+    `(service ${service}) (task ${taskIdOfArn(taskArn)}) no longer meets the placement constraints of the service.`,
+  /** ECS's text; `closest` is "The closest matching (container-instance <id>) has insufficient CPU units available." or the like. */
+  unableToPlace: (service: string, closest: string) =>
+    `(service ${service}) was unable to place a task because no container instance met all of its requirements. ${closest} For more information, see the Troubleshooting section.`,
   cannotStopOrStart: (service: string) =>
     `(service ${service}) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.`,
 } as const;

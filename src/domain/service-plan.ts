@@ -23,7 +23,11 @@ export type StopRule =
   | 'scale-in' // more tasks of the primary deployment than desiredCount
   | 'replace-old' // a task of an older deployment, replaced by the rolling update
   | 'unhealthy' // failed its container health check after the grace period
-  | 'draining'; // the service is being deleted
+  | 'draining' // the service is being deleted
+  // DAEMON only (src/domain/daemon-reconciler.ts):
+  | 'instance-left' // its container instance is DRAINING, deregistered or gone
+  | 'constraint-violated' // its container instance no longer meets the service's placement constraints
+  | 'duplicate'; // a second task of the service on one container instance
 
 export interface TaskStart {
   readonly deploymentId: string;
@@ -32,6 +36,8 @@ export interface TaskStart {
   /** Set when the deployment uses a capacity provider strategy (split by base, then weight). */
   readonly capacityProvider?: string;
   readonly count: number;
+  /** DAEMON: the container instance the task is placed on at creation (count is then 1). */
+  readonly containerInstanceArn?: string;
   /** The task's group and startedBy, as ECS sets them for service tasks. */
   readonly group: string;
   readonly startedBy: string;
@@ -51,6 +57,8 @@ export interface TaskStop {
 /** On a rollback the service takes the target's launch configuration (task definition, ...) again. */
 export interface ServiceChange extends Partial<LaunchConfiguration> {
   readonly status?: ServiceStatus;
+  /** DAEMON: the desired count the scheduler computes (one per eligible container instance). */
+  readonly desiredCount?: number;
 }
 
 export interface Plan {

@@ -11,6 +11,8 @@
  *   UpdateService { deploymentConfiguration | healthCheckGracePeriodSeconds | tags... } -> none
  */
 import { validateCapacityProviderStrategy, type CapacityProviderStrategyItem, type StrategyUse } from './capacity-strategy';
+import { daemonRefusal } from './daemon-rules';
+import { defaultDeploymentConfiguration, type SchedulingStrategy } from './deployment-math';
 import { BerthError } from './errors';
 import type { LaunchType } from './records';
 import {
@@ -33,14 +35,16 @@ export type DeploymentConfigurationInput = Partial<Omit<DeploymentConfiguration,
   readonly deploymentCircuitBreaker?: DeploymentCircuitBreaker;
 };
 
-/** Fills what the request left out from the previous configuration, else from ECS's REPLICA defaults (100 / 200). */
+/** Fills what the request left out from the previous configuration, else from ECS's defaults (REPLICA 100 / 200, DAEMON 0 / 100). */
 export function resolveDeploymentConfiguration(
   input: DeploymentConfigurationInput | undefined,
   previous?: DeploymentConfiguration,
+  strategy: SchedulingStrategy = 'REPLICA',
 ): DeploymentConfiguration {
+  const defaults = defaultDeploymentConfiguration(strategy);
   return {
-    minimumHealthyPercent: input?.minimumHealthyPercent ?? previous?.minimumHealthyPercent ?? 100,
-    maximumPercent: input?.maximumPercent ?? previous?.maximumPercent ?? 200,
+    minimumHealthyPercent: input?.minimumHealthyPercent ?? previous?.minimumHealthyPercent ?? defaults.minimumHealthyPercent,
+    maximumPercent: input?.maximumPercent ?? previous?.maximumPercent ?? defaults.maximumPercent,
     deploymentCircuitBreaker: input?.deploymentCircuitBreaker ?? previous?.deploymentCircuitBreaker ?? DEFAULT_CIRCUIT_BREAKER,
     ...((input?.alarms ?? previous?.alarms) ? { alarms: input?.alarms ?? previous?.alarms } : {}),
   };
@@ -77,6 +81,8 @@ export interface CreateServiceInput extends Partial<LaunchConfiguration> {
   readonly deploymentController?: { readonly type: string };
   readonly deploymentConfiguration?: DeploymentConfigurationInput;
   readonly healthCheckGracePeriodSeconds?: number;
+  /** Only looked at for DAEMON, which takes none. */
+  readonly placementStrategy?: readonly unknown[];
 }
 
 export interface CreateContext {
@@ -117,18 +123,22 @@ export function decideCreateService(
   input: CreateServiceInput,
   ctx: CreateContext,
 ): Refusal | { readonly service: Omit<ServiceRecord, 'tags' | 'propagateTags' | 'enableECSManagedTags' | 'enableExecuteCommand' | 'createdAt' | 'version'>; readonly deployment: DeploymentRecord } {
-  if ((input.schedulingStrategy ?? 'REPLICA') === 'DAEMON') return refuse('InvalidParameterException', 'Berth does not support the DAEMON scheduling strategy yet. Use REPLICA.');
   const controller = input.deploymentController?.type ?? 'ECS';
   if (controller !== 'ECS') return refuse('UnsupportedFeatureException', `The ${controller} deployment controller is not supported by Berth yet. Use the ECS deployment controller.`);
-  if (input.desiredCount === undefined) return refuse('InvalidParameterException', 'desiredCount is required for the REPLICA scheduling strategy.');
-  const deploymentConfiguration = resolveDeploymentConfiguration(input.deploymentConfiguration);
+  const strategy = input.schedulingStrategy ?? 'REPLICA';
+  // DAEMON: one task per eligible instance (daemon-reconciler.ts); its desiredCount is computed.
+  const daemon = strategy === 'DAEMON' &&
+    daemonRefusal({ ...input, maximumPercent: input.deploymentConfiguration?.maximumPercent }, ctx.clusterDefaultStrategy);
+  if (daemon) return refuse('InvalidParameterException', daemon);
+  if (strategy !== 'DAEMON' && input.desiredCount === undefined) return refuse('InvalidParameterException', 'desiredCount is required for the REPLICA scheduling strategy.');
+  const deploymentConfiguration = resolveDeploymentConfiguration(input.deploymentConfiguration, undefined, strategy);
   const bad = checkNumbers(input) ?? checkDeploymentConfiguration(deploymentConfiguration);
   if (bad) return bad;
   const target = launchTarget(input, ctx);
   if ('refused' in target) return target;
   const service = {
     ...launchConfigurationOf({ ...input, ...target }), serviceArn: ctx.serviceArn, serviceName: input.serviceName,
-    clusterArn: ctx.clusterArn, status: 'ACTIVE' as const, desiredCount: input.desiredCount, schedulingStrategy: 'REPLICA' as const,
+    clusterArn: ctx.clusterArn, status: 'ACTIVE' as const, desiredCount: input.desiredCount ?? 0, schedulingStrategy: strategy,
     deploymentController: { type: 'ECS' as const }, deploymentConfiguration, healthCheckGracePeriodSeconds: input.healthCheckGracePeriodSeconds ?? 0,
   };
   return { service, deployment: newDeployment(service, ctx.deploymentId, ctx.now, ctx.hasHealthCheck) };
@@ -143,6 +153,8 @@ export interface UpdateServiceInput {
   readonly forceNewDeployment?: boolean;
   readonly deploymentConfiguration?: DeploymentConfigurationInput;
   readonly healthCheckGracePeriodSeconds?: number;
+  /** Only looked at for DAEMON, which takes none. */
+  readonly placementStrategy?: readonly unknown[];
 }
 
 const normStrategy = (s: readonly CapacityProviderStrategyItem[] = []) =>
@@ -180,6 +192,9 @@ export function decideUpdateService(
   ctx: { readonly now: number; readonly newDeploymentId: string; readonly hasHealthCheck: boolean; readonly clusterCapacityProviders?: readonly string[] },
 ): Refusal | UpdateOutcome {
   if (service.status !== 'ACTIVE') return refuse('ServiceNotActiveException', 'Service was not ACTIVE.');
+  const daemon = service.schedulingStrategy === 'DAEMON' &&
+    daemonRefusal({ ...input, maximumPercent: input.deploymentConfiguration?.maximumPercent });
+  if (daemon) return refuse('InvalidParameterException', daemon);
   const deploymentConfiguration = resolveDeploymentConfiguration(input.deploymentConfiguration, service.deploymentConfiguration);
   const bad = checkNumbers(input) ?? checkDeploymentConfiguration(deploymentConfiguration);
   if (bad) return bad;

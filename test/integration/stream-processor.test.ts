@@ -868,7 +868,8 @@ describe('service and deployment events', () => {
       'detail-type': 'ECS Service Action',
       resources: [serviceArn],
       time: new Date(T + 2_000).toISOString(),
-      detail: { eventType: 'ERROR', clusterArn: f.clusterArn, reason: 'MISSING', taskArns: [started![0]], createdAt: new Date(T + 2_000).toISOString() },
+      // A Fargate task: RESOURCE:FARGATE, as ECS's example of this event.
+      detail: { eventType: 'ERROR', clusterArn: f.clusterArn, reason: 'RESOURCE:FARGATE', taskArns: [started![0]], createdAt: new Date(T + 2_000).toISOString() },
     });
   });
 });

@@ -154,6 +154,11 @@ describe('ECS Service Action from the service events a write appended', () => {
       expected: [{ type: SERVICE_ACTION, eventType: 'INFO', eventName: 'TASKS_STOPPED', clusterArn: CLUSTER_ARN, createdAt: new Date(T).toISOString(), taskArns: [TASK_A, TASK_B] }],
     },
     {
+      name: 'a DAEMON task that no longer meets the constraints -> SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED (ERROR) with its ARN',
+      appended: [anEvent('e2', serviceMessages.daemonConstraintViolated('web', TASK_A))],
+      expected: [{ type: SERVICE_ACTION, eventType: 'ERROR', eventName: 'SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED', clusterArn: CLUSTER_ARN, createdAt: new Date(T).toISOString(), taskArns: [TASK_A] }],
+    },
+    {
       name: 'several appended (newest first in the item): published oldest first',
       appended: [anEvent('e3', serviceMessages.steadyState('web'), T + 1), anEvent('e2', serviceMessages.stopped('web', [TASK_B]), T)],
       expected: [
@@ -234,7 +239,7 @@ describe('envelope and ids', () => {
 });
 
 describe('SERVICE_TASK_PLACEMENT_FAILURE: a service task that gave up waiting for a host', () => {
-  const waiting = aTask({ id: '0668979337dc48ebb791640cd1162053', lastStatus: 'PENDING', capacityProviderName: 'FARGATE_SPOT', availabilityZone: undefined, version: 2 });
+  const waiting = aTask({ id: '0668979337dc48ebb791640cd1162053', lastStatus: 'PENDING', capacityProviderName: 'FARGATE_SPOT', availabilityZone: undefined, containerInstanceArn: undefined, version: 2 });
   const gaveUp = {
     ...waiting,
     desiredStatus: 'STOPPED' as const,
@@ -244,7 +249,7 @@ describe('SERVICE_TASK_PLACEMENT_FAILURE: a service task that gave up waiting fo
     updatedAt: T,
   };
 
-  it('is an ERROR naming the missing resource and the capacity provider, at the stop\'s time, with the task', () => {
+  it('is an ERROR naming the capacity provider and RESOURCE:FARGATE (ECS\'s example for FARGATE_SPOT), at the stop\'s time, with the task', () => {
     const event = placementFailureEvent(waiting, gaveUp, CONTEXT)!;
     expect(event).toMatchObject({ 'detail-type': SERVICE_ACTION, resources: [SERVICE_ARN], time: new Date(T).toISOString() });
     expect(event.detail).toEqual({
@@ -252,11 +257,16 @@ describe('SERVICE_TASK_PLACEMENT_FAILURE: a service task that gave up waiting fo
       eventName: 'SERVICE_TASK_PLACEMENT_FAILURE',
       clusterArn: CLUSTER_ARN,
       capacityProviderArns: ['arn:aws:ecs:us-east-1:123456789012:capacity-provider/FARGATE_SPOT'],
-      reason: 'RESOURCE:CPU',
+      reason: 'RESOURCE:FARGATE',
       createdAt: new Date(T).toISOString(),
       taskArns: [TASK_A],
     });
     expect(event.id).toBe(placementFailureEvent(structuredClone(waiting), structuredClone(gaveUp), CONTEXT)!.id);
+  });
+
+  it('an EC2 task names what was short, as its stoppedReason does (RESOURCE:CPU)', () => {
+    const ec2 = (t: typeof waiting) => ({ ...t, launchType: 'EC2' as const, capacityProviderName: undefined });
+    expect(placementFailureEvent(ec2(waiting), ec2(gaveUp), CONTEXT)!.detail).toMatchObject({ reason: 'RESOURCE:CPU' });
   });
 
   it.each([

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../../src/domain/records';
-import { serviceOfTask, taskChangeMatters } from '../../src/app/service-loop';
+import { instanceChangeMatters, serviceOfTask, taskChangeMatters } from '../../src/app/service-loop';
+import type { ContainerInstanceRecord } from '../../src/domain/container-instance';
 
 const task = (fields: Partial<TaskRecord>): TaskRecord =>
   ({
@@ -71,5 +72,38 @@ describe('serviceOfTask', () => {
   it('is undefined for a task of no service', () => {
     expect(serviceOfTask(task({ group: 'family:web' }))).toBeUndefined();
     expect(serviceOfTask(task({ group: undefined }))).toBeUndefined();
+  });
+});
+
+const instance = (fields: Partial<ContainerInstanceRecord>): ContainerInstanceRecord => ({
+  containerInstanceArn: 'arn:aws:ecs:us-east-1:000000000000:container-instance/web/0123456789abcdef0123456789abcdef',
+  clusterArn: 'arn:aws:ecs:us-east-1:000000000000:cluster/web',
+  status: 'ACTIVE',
+  agentConnected: true,
+  registeredResources: { cpu: 2048, memory: 4096 },
+  attributes: [{ name: 'ecs.availability-zone', value: 'us-east-1a' }],
+  versionInfo: {},
+  fargateProviders: [],
+  tags: [],
+  registeredAt: 1,
+  updatedAt: 1,
+  ...fields,
+});
+
+const INSTANCE_ROWS: { name: string; before?: Partial<ContainerInstanceRecord>; after: Partial<ContainerInstanceRecord>; wakes: boolean }[] = [
+  { name: 'an instance registers', after: {}, wakes: true },
+  { name: 'ACTIVE -> DRAINING', before: {}, after: { status: 'DRAINING' }, wakes: true },
+  { name: 'DRAINING -> ACTIVE', before: { status: 'DRAINING' }, after: {}, wakes: true },
+  { name: 'deregistered (INACTIVE)', before: {}, after: { status: 'INACTIVE', agentConnected: false }, wakes: true },
+  { name: 'an attribute put', before: {}, after: { attributes: [{ name: 'ecs.availability-zone', value: 'us-east-1a' }, { name: 'role', value: 'edge' }] }, wakes: true },
+  { name: 'an attribute deleted', before: { attributes: [{ name: 'role', value: 'edge' }] }, after: { attributes: [] }, wakes: true },
+  { name: 'the agent disconnects', before: {}, after: { agentConnected: false }, wakes: true },
+  { name: 'a tag, or a time (nothing the daemon decision reads)', before: {}, after: { tags: [{ key: 'k', value: 'v' }], updatedAt: 9 }, wakes: false },
+  { name: 'a Fargate pool host registers (no cluster)', after: { clusterArn: undefined, fargateProviders: ['FARGATE'] }, wakes: false },
+];
+
+describe('instanceChangeMatters (wakes the cluster\'s DAEMON services)', () => {
+  it.each(INSTANCE_ROWS)('$name -> wakes: $wakes', ({ before, after, wakes }) => {
+    expect(instanceChangeMatters(before && instance(before), instance(after))).toBe(wakes);
   });
 });

@@ -47,6 +47,12 @@ describe('defaults', () => {
     });
   });
 
+  it('DAEMON: minimumHealthyPercent 0, maximumPercent 100 (ECS\'s daemon defaults)', () => {
+    expect(resolveDeploymentConfiguration(undefined, undefined, 'DAEMON')).toEqual({
+      minimumHealthyPercent: 0, maximumPercent: 100, deploymentCircuitBreaker: { enable: false, rollback: false },
+    });
+  });
+
   it('an update keeps what it does not name', () => {
     const previous = resolveDeploymentConfiguration({ minimumHealthyPercent: 50, alarms: { alarmNames: ['a'], enable: true, rollback: false } });
     expect(resolveDeploymentConfiguration({ maximumPercent: 150 }, previous)).toEqual({
@@ -68,6 +74,21 @@ describe('decideCreateService', () => {
     expect(out.deployment).toEqual(expect.objectContaining({ id: NEW, status: 'PRIMARY', taskDefinition: TD1, launchType: 'FARGATE', desiredCount: 2 }));
   });
 
+  it('creates a DAEMON service: desiredCount 0 until the scheduler computes it, 0 / 100, EC2', () => {
+    const out = create({ schedulingStrategy: 'DAEMON', desiredCount: undefined });
+    if ('refused' in out) throw new Error(out.message);
+    expect(out.service).toEqual(expect.objectContaining({
+      schedulingStrategy: 'DAEMON', desiredCount: 0, launchType: 'EC2',
+      deploymentConfiguration: expect.objectContaining({ minimumHealthyPercent: 0, maximumPercent: 100 }),
+    }));
+  });
+
+  it('a DAEMON service in a cluster with a default capacity provider strategy needs launchType EC2, as on ECS', () => {
+    const ctx = { clusterDefaultStrategy: [{ capacityProvider: 'FARGATE', weight: 1 }] };
+    expect(create({ schedulingStrategy: 'DAEMON', desiredCount: undefined }, ctx)).toEqual(expect.objectContaining({ refused: 'InvalidParameterException' }));
+    expect(create({ schedulingStrategy: 'DAEMON', desiredCount: undefined, launchType: 'EC2' }, ctx)).toEqual(expect.objectContaining({ service: expect.objectContaining({ launchType: 'EC2' }) }));
+  });
+
   it.each([
     { name: 'no launch type nor strategy, no cluster default -> EC2', input: {}, ctx: {}, expected: { launchType: 'EC2' } },
     { name: 'no launch type nor strategy -> the cluster default strategy', input: {}, ctx: { clusterDefaultStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] }, expected: { capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] } },
@@ -80,7 +101,11 @@ describe('decideCreateService', () => {
   });
 
   it.each([
-    { name: 'DAEMON (until Services II)', input: { schedulingStrategy: 'DAEMON' as const }, refused: 'InvalidParameterException', message: /DAEMON/ },
+    { name: 'DAEMON with a desiredCount', input: { schedulingStrategy: 'DAEMON' as const, launchType: 'EC2' as const }, refused: 'InvalidParameterException', message: /^The daemon scheduling strategy does not support a desired count for services\. Remove the desired count value and try again$/ },
+    { name: 'DAEMON on Fargate', input: { schedulingStrategy: 'DAEMON' as const, desiredCount: undefined, launchType: 'FARGATE' as const }, refused: 'InvalidParameterException', message: /^The daemon scheduling strategy does not support the FARGATE launch type/ },
+    { name: 'DAEMON with a capacity provider strategy', input: { schedulingStrategy: 'DAEMON' as const, desiredCount: undefined, capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] }, refused: 'InvalidParameterException', message: /^Specifying a capacity provider strategy is not supported when you create a service using the DAEMON scheduling strategy\.$/ },
+    { name: 'DAEMON with a placement strategy', input: { schedulingStrategy: 'DAEMON' as const, desiredCount: undefined, placementStrategy: [{ type: 'spread', field: 'instanceId' }] }, refused: 'InvalidParameterException', message: /^The daemon scheduling strategy does not support placement strategies/ },
+    { name: 'DAEMON with maximumPercent 200', input: { schedulingStrategy: 'DAEMON' as const, desiredCount: undefined, deploymentConfiguration: { maximumPercent: 200 } }, refused: 'InvalidParameterException', message: /does not support values above 100 for maximumPercent/ },
     { name: 'CODE_DEPLOY controller', input: { deploymentController: { type: 'CODE_DEPLOY' } }, refused: 'UnsupportedFeatureException', message: /CODE_DEPLOY/ },
     { name: 'no desiredCount', input: { desiredCount: undefined }, refused: 'InvalidParameterException', message: /desiredCount is required/ },
     { name: 'desiredCount above 5000', input: { desiredCount: 5001 }, refused: 'InvalidParameterException', message: /desiredCount/ },
@@ -124,6 +149,17 @@ describe('decideUpdateService: which changes start a deployment', () => {
     } else {
       expect(out.deployments.every((d) => d.id === OLD && d.status === 'PRIMARY')).toBe(true);
     }
+  });
+
+  it.each([
+    { name: 'a desiredCount', input: { desiredCount: 3 }, message: /does not support a desired count/ },
+    { name: 'a capacity provider strategy', input: { capacityProviderStrategy: [{ capacityProvider: 'FARGATE', weight: 1 }] }, message: /capacity provider strategy is not supported/ },
+    { name: 'a placement strategy', input: { placementStrategy: [{ type: 'binpack', field: 'memory' }] }, message: /does not support placement strategies/ },
+    { name: 'maximumPercent 150', input: { deploymentConfiguration: { maximumPercent: 150 } }, message: /above 100 for maximumPercent/ },
+  ])('a DAEMON service refuses $name', ({ input, message }) => {
+    const daemon = aService({ schedulingStrategy: 'DAEMON', launchType: 'EC2', desiredCount: 3 });
+    const out = decideUpdateService(deepFreeze(daemon), deepFreeze(deps), deepFreeze(input), { now: NOW, newDeploymentId: NEW, hasHealthCheck: false, clusterCapacityProviders: ['FARGATE'] });
+    expect(out).toEqual({ refused: 'InvalidParameterException', message: expect.stringMatching(message) });
   });
 
   it('desiredCount alone updates the primary deployment\'s desiredCount, nothing else', () => {
