@@ -2,6 +2,8 @@
 // The CDK app (cdk.json: `npx tsx bin/berth.ts`). Optional context:
 //   -c berth:tableName=...  -c berth:eventBusName=...  -c berth:eventSource=...
 //   -c berth:deletionProtection=false   (e.g. on LocalStack, so the table can be deleted by hand)
+//   -c berth:archiveRetentionDays=30    (the bus archive of Berth's events; 0 keeps them forever)
+// To embed Berth in your own app instead, use the BerthControlPlane construct (docs/embedding.md).
 import { App } from 'aws-cdk-lib';
 import { addBerthStacks } from '../lib/berth';
 
@@ -18,6 +20,7 @@ addBerthStacks(app, {
   eventBusName: context('eventBusName'),
   eventSource: context('eventSource'),
   deletionProtection: context('deletionProtection') !== 'false',
+  archiveRetentionDays: context('archiveRetentionDays') === undefined ? undefined : Number(context('archiveRetentionDays')),
 });
 
 app.synth();

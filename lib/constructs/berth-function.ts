@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -70,7 +71,9 @@ export class BerthFunction extends Construct {
       handler: 'handler',
       functionName: props.functionName,
       projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      // Berth's own lock file in this repository; where Berth is installed as a package (npm leaves
+      // package-lock.json out of packages), NodejsFunction finds the embedding app's lock file.
+      depsLockFilePath: existsSync(path.join(PROJECT_ROOT, 'package-lock.json')) ? path.join(PROJECT_ROOT, 'package-lock.json') : undefined,
       runtime: BERTH_LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addBerthStacks, type BerthStacks } from '../../lib/berth';
+import { PROJECT_ROOT } from '../../lib/constructs/paths';
 import { TABLE_SCHEMA } from '../../src/adapters/dynamodb/table-schema';
 import {
   acknowledgedRules,
@@ -41,13 +42,13 @@ const anImport = { 'Fn::ImportValue': Match.stringLikeRegexp('^Berth-Stateful:')
 
 /** The construct paths of the seven functions in Berth-ControlPlane. */
 const FUNCTIONS = {
-  api: 'Berth-ControlPlane/EcsApi/Handler/',
-  taskStream: 'Berth-ControlPlane/TaskStream/Handler/',
-  capacitySweep: 'Berth-ControlPlane/CapacitySweep/Handler/',
-  spotInterruption: 'Berth-ControlPlane/SpotInterruption/Handler/',
-  serviceReconcile: 'Berth-ControlPlane/ServiceScheduler/ReconcileFunction/',
-  servicePark: 'Berth-ControlPlane/ServiceScheduler/ParkFunction/',
-  scheduledRun: 'Berth-ControlPlane/ScheduledRuns/Handler/',
+  api: 'Berth-ControlPlane/Default/EcsApi/Handler/',
+  taskStream: 'Berth-ControlPlane/Default/TaskStream/Handler/',
+  capacitySweep: 'Berth-ControlPlane/Default/CapacitySweep/Handler/',
+  spotInterruption: 'Berth-ControlPlane/Default/SpotInterruption/Handler/',
+  serviceReconcile: 'Berth-ControlPlane/Default/ServiceScheduler/ReconcileFunction/',
+  servicePark: 'Berth-ControlPlane/Default/ServiceScheduler/ParkFunction/',
+  scheduledRun: 'Berth-ControlPlane/Default/ScheduledRuns/Handler/',
 } as const;
 
 const functionAt = (path: string) => resourceAt(controlPlane, 'AWS::Lambda::Function', path);
@@ -164,6 +165,32 @@ describe('Berth-Stateful', () => {
 
   it('outputs the bus ARN for consumers who create rules on it', () => {
     stateful.hasOutput('EventBusArn', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('EventBus'), 'Arn'] } });
+  });
+});
+
+describe('Berth-ControlPlane: the BerthControlPlane construct inside', () => {
+  it('is the construct, at the id CDK leaves out of logical ids', () => {
+    expect(stacks.controlPlane.berth.node.path).toBe('Berth-ControlPlane/Default');
+    expect(stacks.controlPlane.berth.table).toBe(stacks.stateful.table);
+    expect(stacks.controlPlane.berth.eventBus).toBe(stacks.stateful.eventBus);
+  });
+
+  it('keeps the logical id of every resource both stacks had before the construct, so `cdk deploy` updates in place', () => {
+    const before = JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'infra', 'fixtures', 'control-plane-logical-ids.json'), 'utf8')) as {
+      controlPlane: string[];
+      stateful: string[];
+    };
+    expect(Object.keys(controlPlane.toJSON().Resources)).toEqual(expect.arrayContaining(before.controlPlane));
+    expect(Object.keys(stateful.toJSON().Resources)).toEqual(expect.arrayContaining(before.stateful));
+  });
+
+  it("archives the Berth bus's berth.ecs events for 30 days (replay: docs/events.md)", () => {
+    const [, archive] = resourceAt(controlPlane, 'AWS::Events::Archive', 'Berth-ControlPlane/Default/Archive/');
+    expect(archive.Properties).toMatchObject({
+      SourceArn: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/EventBus.*Arn/) }),
+      EventPattern: { source: ['berth.ecs'] },
+      RetentionDays: 30,
+    });
   });
 });
 
