@@ -1,5 +1,6 @@
 import { Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { BerthConsumer } from './constructs/event-consumers';
 import { BerthControlPlaneStack } from './stacks/control-plane-stack';
 import { BerthStatefulStack } from './stacks/stateful-stack';
 
@@ -13,6 +14,8 @@ export interface BerthAppOptions {
   readonly eventSource?: string;
   /** @default true */
   readonly deletionProtection?: boolean;
+  /** Consumers of Berth's events (rules on the bus). @default - none */
+  readonly consumers?: readonly BerthConsumer[];
   /** Days the bus archive keeps Berth's events (0: forever). @default 30 */
   readonly archiveRetentionDays?: number;
   /**
@@ -46,6 +49,7 @@ export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthSt
     table: stateful.table,
     eventBus: stateful.eventBus,
     eventSource: options.eventSource,
+    consumers: options.consumers,
     archiveRetention: options.archiveRetentionDays === undefined ? undefined : Duration.days(options.archiveRetentionDays),
   });
   controlPlane.addStackDependency(stateful, 'the control plane uses the table and the bus');
@@ -65,6 +69,8 @@ export {
   type BerthDomainOptions,
 } from './constructs/berth-control-plane';
 export { BerthTable, type BerthTableProps } from './constructs/berth-table';
+export { EventConsumers, type BerthConsumer, type BerthConsumerRule, type BerthConsumerTarget } from './constructs/event-consumers';
+export { BerthEventPatterns, type ConsumerTarget, type PatternOptions } from '../src/domain/event-consumers';
 
 // For users' own CDK apps: schedules that run Berth tasks (docs/scheduler.md).
 export { BerthScheduledTask, type BerthScheduledTaskProps, type BerthScheduledTaskTag } from './constructs/berth-scheduled-task';

@@ -4,7 +4,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
-import { BerthControlPlane } from '../../lib/berth';
+import { BerthControlPlane, BerthEventPatterns } from '../../lib/berth';
 
 /** A platform team's stack: Berth on the team's own event bus, its API at https://ecs.example.com/. */
 export class PlatformStack extends Stack {
@@ -30,6 +30,14 @@ export class PlatformStack extends Stack {
       archiveRetention: Duration.days(14),
       domain: { domainName: 'ecs.example.com', certificate, hostedZone: zone },
       api: { throttlingRateLimit: 200, throttlingBurstLimit: 400 },
+      // Failed deployments to the on-call team's queue (its policy must admit the rule: docs/events.md).
+      consumers: [
+        {
+          name: 'deployment-failures',
+          eventPattern: BerthEventPatterns.deploymentFailures(),
+          target: { type: 'sqs', arn: 'arn:aws:sqs:eu-west-1:123456789012:oncall-deployments' },
+        },
+      ],
       // A test account: let `cdk destroy` take the table with it.
       deletionProtection: false,
       removalPolicy: RemovalPolicy.DESTROY,

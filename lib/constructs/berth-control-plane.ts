@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { BerthTable } from './berth-table';
 import { CapacitySweep } from './capacity-sweep';
 import { EcsApi } from './ecs-api';
+import { EventConsumers, type BerthConsumer } from './event-consumers';
 import { validEventSource } from './environment';
 import { ScheduledRuns } from './scheduled-runs';
 import { ServiceScheduler } from './service-scheduler';
@@ -88,6 +89,14 @@ export interface BerthControlPlaneProps {
   /** How long the archive keeps events; Duration.days(0) keeps them forever. @default Duration.days(30) */
   readonly archiveRetention?: Duration;
 
+  /**
+   * Consumers of Berth's events: one rule each on Berth's bus, one target per AWS target, each with a
+   * retry policy and a dead-letter queue (docs/events.md, "Consumers"). rules.json takes the same
+   * description locally.
+   * @default - none
+   */
+  readonly consumers?: readonly BerthConsumer[];
+
   /** The ECS API's options. @default - stage 'prod', 1024 MB, 100 requests/s (burst 200) */
   readonly api?: BerthApiOptions;
   /** A custom domain for the ECS API. @default - the execute-api endpoint only */
@@ -114,7 +123,8 @@ export interface BerthControlPlaneProps {
  * Berth, an ECS-compatible control plane, as one construct to embed in a CDK app: the table (or
  * yours), the event bus (or yours) with an archive, the ECS API (optionally on a custom domain), the
  * task stream processor, the service loop (Step Functions), the scheduled-run target for
- * BerthScheduledTask, the capacity sweep, the Spot interruption rule and an example consumer rule.
+ * BerthScheduledTask, the capacity sweep, the Spot interruption rule, an example consumer rule and
+ * the consumers' rules.
  *
  * It composes Berth's building-block constructs under the ids the Berth-ControlPlane stack always
  * had, so `new BerthControlPlane(stack, 'Default', ...)` (an id CDK leaves out of logical ids) keeps
@@ -143,6 +153,8 @@ export class BerthControlPlane extends Construct {
   readonly spotInterruption: SpotInterruptionHandler;
   /** The example consumer rule, unless `stoppedTaskFailureLog: false`. */
   readonly stoppedTaskFailures?: StoppedTaskFailureLog;
+  /** The consumers' rules and dead-letter queues, by consumer name. */
+  readonly consumers: EventConsumers;
 
   constructor(scope: Construct, id: string, props: BerthControlPlaneProps = {}) {
     super(scope, id);
@@ -208,6 +220,7 @@ export class BerthControlPlane extends Construct {
       functionName: props.scheduledRunFunctionName,
       logRetention,
     });
+    this.consumers = new EventConsumers(this, 'Consumers', { eventBus: this.eventBus, consumers: props.consumers ?? [] });
   }
 
   private newTable(props: BerthControlPlaneProps): dynamodb.Table {

@@ -3,7 +3,7 @@
 // built-in CloudFormation validation are off (the stacks suite and the cdklocal synth run both).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -12,7 +12,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PlatformStack } from '../../docs/examples/embedding';
-import { BerthControlPlane, type BerthControlPlaneProps } from '../../lib/berth';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { BerthControlPlane, BerthEventPatterns, type BerthConsumer, type BerthControlPlaneProps } from '../../lib/berth';
+import { parseRules } from '../../src/local/event-rules';
 import { PROJECT_ROOT } from '../../lib/constructs/paths';
 import { describeViolations, nagViolations, resourceAt, tempApp } from './app-fixture';
 
@@ -221,6 +225,143 @@ describe('BerthControlPlane: overrides', () => {
   });
 });
 
+describe('BerthControlPlane: consumers', () => {
+  const QUEUE_ARN = 'arn:aws:sqs:eu-west-1:111122223333:failed-tasks';
+  const DESTINATION_ARN = 'arn:aws:events:eu-west-1:111122223333:api-destination/pager/0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6';
+
+  function withConsumers() {
+    const stack = newStack();
+    const queue = new sqs.Queue(stack, 'Mine', { enforceSSL: true });
+    // The user's queue is not Berth's to nag about (the consumer's dead-letter queue is Berth's).
+    Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: "the embedding app's own queue, outside Berth's construct" });
+    const fn = lambda.Function.fromFunctionArn(stack, 'OnFailure', 'arn:aws:lambda:eu-west-1:111122223333:function:on-failure');
+    const machine = sfn.StateMachine.fromStateMachineArn(stack, 'Runbook', 'arn:aws:states:eu-west-1:111122223333:stateMachine:runbook');
+    // The same text `npm start` reads from .berth/rules.json: an AWS target and its local stand-in.
+    const fromRulesJson = parseRules(
+      JSON.stringify({
+        rules: [
+          {
+            name: 'failed-tasks',
+            eventPattern: BerthEventPatterns.stoppedTasks(['EssentialContainerExited', 'TaskFailedToStart']),
+            targets: [{ type: 'sqs', arn: QUEUE_ARN }, { type: 'command', command: ['sh', '-c', 'cat >> failed.jsonl'] }],
+          },
+        ],
+      }),
+    );
+    const berth = new BerthControlPlane(stack, 'Berth', {
+      consumers: [
+        ...fromRulesJson,
+        { name: 'spot', eventPattern: BerthEventPatterns.spotInterruptions(), target: queue },
+        { name: 'deployments', eventPattern: BerthEventPatterns.deploymentFailures(), targets: [fn, machine], retryAttempts: 3, maxEventAge: Duration.hours(1) },
+        { name: 'placement', eventPattern: BerthEventPatterns.servicePlacementFailures({ clusterArns: ['arn:aws:ecs:eu-west-1:111122223333:cluster/prod'] }), target: { type: 'apiDestination', arn: DESTINATION_ARN } },
+        { name: 'forward', eventPattern: { source: ['berth.ecs'] }, target: { type: 'eventBus', arn: 'arn:aws:events:eu-west-1:444455556666:event-bus/central' } },
+      ],
+    });
+    return { stack, berth, template: Template.fromStack(stack) };
+  }
+  const { stack, berth, template } = withConsumers();
+  const ruleOf = (name: string) => resourceAt(template, 'AWS::Events::Rule', `Berth/Consumers/${name}/Rule/`);
+  const dlqOf = (name: string, index = 0) => resourceAt(template, 'AWS::SQS::Queue', `Berth/Consumers/${name}/DeadLetter${index}/`);
+
+  it('makes one rule per consumer on the Berth bus, with the pattern as given', () => {
+    const [busId] = resourceAt(template, 'AWS::Events::EventBus', 'Berth/EventBus');
+    expect([...berth.consumers.rules.keys()]).toEqual(['failed-tasks', 'spot', 'deployments', 'placement', 'forward']);
+    for (const name of berth.consumers.rules.keys()) expect(ruleOf(name)[1].Properties.EventBusName).toEqual({ Ref: busId });
+    expect(ruleOf('failed-tasks')[1].Properties.EventPattern).toEqual({
+      source: ['berth.ecs'],
+      'detail-type': ['ECS Task State Change'],
+      detail: { lastStatus: ['STOPPED'], stopCode: ['EssentialContainerExited', 'TaskFailedToStart'] },
+    });
+    expect(ruleOf('spot')[1].Properties.EventPattern).toEqual({ source: ['berth.ecs'], 'detail-type': ['ECS Task State Change'], detail: { stopCode: ['SpotInterruption'] } });
+    expect(ruleOf('deployments')[1].Properties.EventPattern).toEqual({
+      source: ['berth.ecs'],
+      'detail-type': ['ECS Deployment State Change'],
+      detail: { eventName: ['SERVICE_DEPLOYMENT_FAILED'] },
+    });
+    expect(ruleOf('placement')[1].Properties.EventPattern).toEqual({
+      source: ['berth.ecs'],
+      'detail-type': ['ECS Service Action'],
+      detail: { clusterArn: ['arn:aws:ecs:eu-west-1:111122223333:cluster/prod'], eventName: ['SERVICE_TASK_PLACEMENT_FAILURE'] },
+    });
+  });
+
+  it("gives every target the retry policy (EventBridge's 185 tries in 24 h unless set) and its own dead-letter queue; local targets stay local", () => {
+    const targetsOf = (name: string) => ruleOf(name)[1].Properties.Targets as Array<Record<string, any>>;
+    expect(targetsOf('failed-tasks')).toEqual([
+      expect.objectContaining({
+        Arn: QUEUE_ARN,
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlqOf('failed-tasks')[0], 'Arn'] } },
+      }),
+    ]);
+    const deployments = targetsOf('deployments');
+    expect(deployments).toHaveLength(2);
+    deployments.forEach((target, index) =>
+      expect(target).toMatchObject({
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlqOf('deployments', index)[0], 'Arn'] } },
+      }),
+    );
+    expect(targetsOf('placement')[0]).toMatchObject({ Arn: DESTINATION_ARN, RoleArn: expect.anything(), RetryPolicy: { MaximumRetryAttempts: 185 } });
+    // A bus target has no retry policy in EventBridge; it keeps its dead-letter queue.
+    expect(targetsOf('forward')[0]).toMatchObject({ Arn: 'arn:aws:events:eu-west-1:444455556666:event-bus/central', DeadLetterConfig: expect.anything() });
+    expect(targetsOf('forward')[0].RetryPolicy).toBeUndefined();
+    expect(berth.consumers.rules.get('deployments')!.deadLetterQueues).toHaveLength(2);
+  });
+
+  it('keeps each dead-letter queue SSE-SQS, TLS only, 14 days, and lets EventBridge send to it from that rule only', () => {
+    for (const name of ['failed-tasks', 'spot', 'placement']) {
+      const [queueId, queue] = dlqOf(name);
+      expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+      const [, policy] = resourceAt(template, 'AWS::SQS::QueuePolicy', `Berth/Consumers/${name}/DeadLetter0/`);
+      expect(policy.Properties.Queues).toEqual([{ Ref: queueId }]);
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Allow',
+          Action: 'sqs:SendMessage',
+          Principal: { Service: 'events.amazonaws.com' },
+          Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleOf(name)[0], 'Arn'] } } },
+        }),
+      );
+    }
+  });
+
+  it('lets EventBridge reach each target: the queue policy, the Lambda permission, roles for the state machine, the bus and the API destination', () => {
+    const [mineId] = resourceAt(template, 'AWS::SQS::Queue', 'Platform/Mine/');
+    const [, minePolicy] = resourceAt(template, 'AWS::SQS::QueuePolicy', 'Platform/Mine/');
+    expect(minePolicy.Properties.Queues).toEqual([{ Ref: mineId }]);
+    expect(JSON.stringify(minePolicy.Properties.PolicyDocument)).toContain('events.amazonaws.com');
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: 'arn:aws:lambda:eu-west-1:111122223333:function:on-failure',
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [ruleOf('deployments')[0], 'Arn'] },
+    });
+    const actions = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(actions).toContain('"states:StartExecution"');
+    expect(actions).toContain('"events:InvokeApiDestination"');
+    expect(actions).toContain('"events:PutEvents"');
+  });
+
+  it('passes cdk-nag with the consumers', () => {
+    expect(describeViolations(nagViolations(stack))).toEqual([]);
+  });
+
+  it.each<[string, BerthConsumer, RegExp]>([
+    ['only local targets', { name: 'a', eventPattern: { source: ['berth.ecs'] }, target: { type: 'http', url: 'http://127.0.0.1:9/' } }, /consumer 'a': needs at least one AWS target/],
+    ['an invalid pattern', { name: 'a', eventPattern: { detail: { lastStatus: 'STOPPED' } }, target: { type: 'sqs', arn: QUEUE_ARN } }, /consumer 'a': Event pattern is not valid/],
+    ['a wrong ARN', { name: 'a', eventPattern: { source: ['berth.ecs'] }, target: { type: 'lambda', arn: QUEUE_ARN } }, /is not the ARN of a lambda target/],
+    ['a bad name', { name: 'has space', eventPattern: { source: ['berth.ecs'] }, target: { type: 'sqs', arn: QUEUE_ARN } }, /consumer name must be/],
+    ['186 retries', { name: 'a', eventPattern: { source: ['berth.ecs'] }, target: { type: 'sqs', arn: QUEUE_ARN }, retryAttempts: 186 }, /retryAttempts must be 0-185/],
+  ])('refuses a consumer with %s', (_, consumer, message) => {
+    expect(() => new BerthControlPlane(newStack(), 'Berth', { consumers: [consumer] })).toThrow(message);
+  });
+
+  it('refuses two consumers of one name', () => {
+    const consumer: BerthConsumer = { name: 'a', eventPattern: { source: ['berth.ecs'] }, target: { type: 'sqs', arn: QUEUE_ARN } };
+    expect(() => new BerthControlPlane(newStack(), 'Berth', { consumers: [consumer, consumer] })).toThrow(/two consumers are named 'a'/);
+  });
+});
+
 describe('docs/embedding.md: the example app', () => {
   const page = readFileSync(join(PROJECT_ROOT, 'docs', 'embedding.md'), 'utf8');
   const example = readFileSync(join(PROJECT_ROOT, 'docs', 'examples', 'embedding.ts'), 'utf8');
@@ -233,7 +374,8 @@ describe('docs/embedding.md: the example app', () => {
   it('synthesizes: Berth on the existing bus (no new bus), its API on ecs.example.com with an alias record', () => {
     const { app, dispose } = tempApp({ bundle: false, cfnValidate: false });
     disposers.push(dispose);
-    const stack = new PlatformStack(app, 'Platform', { env });
+    // The account and region of the example's ARNs.
+    const stack = new PlatformStack(app, 'Platform', { env: { account: '123456789012', region: 'eu-west-1' } });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::Events::EventBus', 0);
     const [, archive] = resourceAt(template, 'AWS::Events::Archive', 'Berth/Archive');
@@ -242,6 +384,10 @@ describe('docs/embedding.md: the example app', () => {
     template.hasResourceProperties('AWS::ApiGateway::DomainName', { DomainName: 'ecs.example.com' });
     template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'ecs.example.com.', Type: 'A' });
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ 'detail-type': ['ECS Deployment State Change'] }),
+      Targets: [Match.objectLike({ Arn: 'arn:aws:sqs:eu-west-1:123456789012:oncall-deployments' })],
+    });
     expect(stack.berth.endpoint).toBe('https://ecs.example.com/');
     expect(describeViolations(nagViolations(stack))).toEqual([]);
   });

@@ -33,7 +33,7 @@ beforeAll(() => {
   // Synthesizes the app, running the cdk-nag validation plugin: an unacknowledged finding throws here.
   stateful = Template.fromStack(stacks.stateful);
   controlPlane = Template.fromStack(stacks.controlPlane);
-}, 120_000);
+}, 300_000);
 
 afterAll(() => fixture?.dispose());
 
