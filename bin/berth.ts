@@ -3,6 +3,7 @@
 //   -c berth:tableName=...  -c berth:eventBusName=...  -c berth:eventSource=...
 //   -c berth:deletionProtection=false   (e.g. on LocalStack, so the table can be deleted by hand)
 //   -c berth:archiveRetentionDays=30    (the bus archive of Berth's events; 0 keeps them forever)
+//   -c berth:alarmTopicArn=arn:aws:sns:...  (where the alarms notify)
 //   -c berth:consumersFile=.berth/rules.json  (consumers of Berth's events, the rules file local mode reads)
 // To embed Berth in your own app instead, use the BerthControlPlane construct (docs/embedding.md).
 import { readFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ addBerthStacks(app, {
   eventBusName: context('eventBusName'),
   eventSource: context('eventSource'),
   deletionProtection: context('deletionProtection') !== 'false',
+  alarmTopicArn: context('alarmTopicArn'),
   consumers: consumersFrom(context('consumersFile')),
   archiveRetentionDays: context('archiveRetentionDays') === undefined ? undefined : Number(context('archiveRetentionDays')),
 });

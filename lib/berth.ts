@@ -16,6 +16,8 @@ export interface BerthAppOptions {
   readonly deletionProtection?: boolean;
   /** Consumers of Berth's events (rules on the bus). @default - none */
   readonly consumers?: readonly BerthConsumer[];
+  /** SNS topic ARN the alarms notify. @default - alarms without actions */
+  readonly alarmTopicArn?: string;
   /** Days the bus archive keeps Berth's events (0: forever). @default 30 */
   readonly archiveRetentionDays?: number;
   /**
@@ -50,6 +52,7 @@ export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthSt
     eventBus: stateful.eventBus,
     eventSource: options.eventSource,
     consumers: options.consumers,
+    alarmTopicArn: options.alarmTopicArn,
     archiveRetention: options.archiveRetentionDays === undefined ? undefined : Duration.days(options.archiveRetentionDays),
   });
   controlPlane.addStackDependency(stateful, 'the control plane uses the table and the bus');
@@ -69,6 +72,7 @@ export {
   type BerthDomainOptions,
 } from './constructs/berth-control-plane';
 export { BerthTable, type BerthTableProps } from './constructs/berth-table';
+export { BerthOperations } from './constructs/berth-operations';
 export { EventConsumers, type BerthConsumer, type BerthConsumerRule, type BerthConsumerTarget } from './constructs/event-consumers';
 export { BerthEventPatterns, type ConsumerTarget, type PatternOptions } from '../src/domain/event-consumers';
 

@@ -1,6 +1,7 @@
 import { CfnOutput, CrossStackReferences, ReferenceStrength, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { BerthControlPlane, type BerthControlPlaneProps } from '../constructs/berth-control-plane';
 import type { CapacitySweep } from '../constructs/capacity-sweep';
@@ -26,6 +27,8 @@ export interface BerthControlPlaneStackProps extends StackProps, ControlPlaneOpt
   readonly stageName?: string;
   /** Log group of the example rule that logs failed stopped tasks. @default '/berth/stopped-task-failures' */
   readonly stoppedTaskFailuresLogGroupName?: string;
+  /** An SNS topic for the alarms, by ARN (or `alarmTopic`). @default - alarms without actions */
+  readonly alarmTopicArn?: string;
 }
 
 /**
@@ -53,9 +56,10 @@ export class BerthControlPlaneStack extends Stack {
     // the control plane uses them (and LocalStack supports it; it lacks Fn::GetStackOutput).
     CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
 
-    const { table, eventBus, stageName, stoppedTaskFailuresLogGroupName, ...options } = props;
+    const { table, eventBus, stageName, stoppedTaskFailuresLogGroupName, alarmTopicArn, ...options } = props;
     this.berth = new BerthControlPlane(this, 'Default', {
       ...options,
+      alarmTopic: options.alarmTopic ?? (alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', alarmTopicArn) : undefined),
       table,
       eventBus,
       api: { stageName, ...options.api },
@@ -69,6 +73,7 @@ export class BerthControlPlaneStack extends Stack {
     this.stoppedTaskFailures = this.berth.stoppedTaskFailures!;
     this.scheduledRuns = this.berth.scheduledRuns;
 
+    new CfnOutput(this, 'DashboardName', { description: 'CloudWatch dashboard of Berth (docs/deploy.md, "Operations")', value: this.berth.operations.dashboard.dashboardName });
     new CfnOutput(this, 'EcsEndpoint', {
       description: 'ECS API endpoint; sign requests for the service execute-api',
       value: this.berth.endpoint,

@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PlatformStack } from '../../docs/examples/embedding';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { BerthControlPlane, BerthEventPatterns, type BerthConsumer, type BerthControlPlaneProps } from '../../lib/berth';
 import { parseRules } from '../../src/local/event-rules';
@@ -359,6 +360,97 @@ describe('BerthControlPlane: consumers', () => {
   it('refuses two consumers of one name', () => {
     const consumer: BerthConsumer = { name: 'a', eventPattern: { source: ['berth.ecs'] }, target: { type: 'sqs', arn: QUEUE_ARN } };
     expect(() => new BerthControlPlane(newStack(), 'Berth', { consumers: [consumer, consumer] })).toThrow(/two consumers are named 'a'/);
+  });
+});
+
+describe('BerthControlPlane: operations', () => {
+  const stack = newStack();
+  const topic = new sns.Topic(stack, 'OnCall', { enforceSSL: true });
+  const berth = new BerthControlPlane(stack, 'Berth', {
+    alarmTopic: topic,
+    dashboardName: 'berth-ops',
+    consumers: [{ name: 'failed', eventPattern: BerthEventPatterns.stoppedTasks(), target: { type: 'sqs', arn: 'arn:aws:sqs:eu-west-1:111122223333:failed' } }],
+  });
+  const template = Template.fromStack(stack);
+  const alarms = () => Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties as Record<string, any>);
+  const alarmOn = (metricName: string, dimension: unknown) =>
+    alarms().filter((a) => a.MetricName === metricName && JSON.stringify(a.Dimensions).includes(JSON.stringify(dimension)));
+
+  it('traces every function with X-Ray (Powertools tracer)', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
+  });
+
+  it('alarms on errors and throttles of every function, at the first one in 5 minutes', () => {
+    const functions = Object.keys(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(7);
+    for (const id of functions) {
+      for (const metric of ['Errors', 'Throttles']) {
+        expect(alarmOn(metric, { Name: 'FunctionName', Value: { Ref: id } }), `${metric} of ${id}`).toEqual([
+          expect.objectContaining({ Namespace: 'AWS/Lambda', Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' }),
+        ]);
+      }
+    }
+  });
+
+  it("alarms on any message in every dead-letter queue, the consumers' included", () => {
+    const queues = Object.keys(template.findResources('AWS::SQS::Queue'));
+    expect(queues).toHaveLength(4);
+    for (const id of queues) {
+      expect(alarmOn('ApproximateNumberOfMessagesVisible', { Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }), id).toEqual([
+        expect.objectContaining({ Namespace: 'AWS/SQS', Statistic: 'Maximum', Threshold: 1 }),
+      ]);
+    }
+  });
+
+  it("alarms on the stream processor's iterator age over a minute (3 of 5 minutes)", () => {
+    const [streamId] = resourceAt(template, 'AWS::Lambda::Function', 'Berth/TaskStream/Handler/');
+    expect(alarmOn('IteratorAge', { Name: 'FunctionName', Value: { Ref: streamId } })).toEqual([
+      expect.objectContaining({ Statistic: 'Maximum', Period: 60, Threshold: 60_000, EvaluationPeriods: 5, DatapointsToAlarm: 3 }),
+    ]);
+  });
+
+  it('alarms on service loop executions that failed, timed out or were aborted', () => {
+    const [machineId] = resourceAt(template, 'AWS::StepFunctions::StateMachine', 'Berth/ServiceScheduler/');
+    const loop = alarms().find((a) => a.Metrics?.some((m: any) => m.Expression === 'failed + timedOut + aborted'));
+    expect(loop).toBeDefined();
+    const names = loop!.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName).sort();
+    expect(names).toEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut']);
+    expect(JSON.stringify(loop!.Metrics)).toContain(JSON.stringify({ Ref: machineId }));
+  });
+
+  it('notifies the alarm topic on alarm and on OK', () => {
+    const [topicId] = resourceAt(template, 'AWS::SNS::Topic', 'Platform/OnCall/');
+    expect(alarms()).toHaveLength(7 * 2 + 4 + 2);
+    for (const alarm of alarms()) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
+    }
+    expect(berth.operations.alarms).toHaveLength(20);
+  });
+
+  it("has a dashboard with Berth's own metrics, the API, the loops, the queues and every alarm", () => {
+    const [, dashboard] = resourceAt(template, 'AWS::CloudWatch::Dashboard', 'Berth/Operations/');
+    expect(dashboard.Properties.DashboardName).toBe('berth-ops');
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const metric of ['TasksLaunched', 'PlacementFailures', 'EventsPublished', 'EventsFailed', 'StreamLag', 'IteratorAge', 'ExecutionsFailed', 'ApproximateNumberOfMessagesVisible', '5XXError']) {
+      expect(body).toContain(metric);
+    }
+    expect(body).toContain('alarm');
+    expect(body.match(/Berth\\"/g)?.length ?? 0).toBeGreaterThan(0);
+  });
+
+  it('has no alarm actions without a topic', () => {
+    const { template: plain } = embed();
+    for (const alarm of Object.values(plain.findResources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toBeUndefined();
+  });
+
+  it('grants no wildcard IAM action anywhere, and passes cdk-nag', () => {
+    const actions = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>).flatMap((st) => [st.Action].flat()),
+    );
+    expect(actions.length).toBeGreaterThan(20);
+    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+    expect(describeViolations(nagViolations(stack))).toEqual([]);
   });
 });
 
