@@ -51,6 +51,8 @@ const FUNCTIONS = {
   scheduledRun: 'Berth-ControlPlane/Default/ScheduledRuns/Handler/',
 } as const;
 
+const X_RAY_STATEMENT = { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' };
+
 const functionAt = (path: string) => resourceAt(controlPlane, 'AWS::Lambda::Function', path);
 const actionsOf = (statements: Statement[]) => statements.flatMap((s) => [s.Action].flat());
 const TABLE_ACTIONS = [
@@ -236,6 +238,20 @@ describe('Berth-ControlPlane: every function', () => {
     }
   });
 
+  it('is traced by X-Ray (Powertools tracer), which has no resource-level permissions', () => {
+    for (const path of Object.values(FUNCTIONS)) {
+      expect(functionAt(path)[1].Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(statementsAt(controlPlane, path)).toContainEqual(X_RAY_STATEMENT);
+    }
+  });
+
+  it('grants no wildcard IAM action anywhere', () => {
+    const actions = Object.values(controlPlane.findResources('AWS::IAM::Policy')).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as Statement[]).flatMap((st) => [st.Action].flat()),
+    );
+    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+  });
+
   it('may read and write items of the table and query gsi1, and never Scan (but Park, which only updates the loop item)', () => {
     for (const path of Object.values(FUNCTIONS)) if (path !== FUNCTIONS.servicePark) expectTableGrants(statementsAt(controlPlane, path));
   });
@@ -289,12 +305,13 @@ describe('Berth-ControlPlane: the API function', () => {
     });
   });
 
-  it('has no wildcard resources, no Scan and no PutEvents (events come from the stream)', () => {
+  it('has no wildcard resources but X-Ray\'s, no Scan and no PutEvents (events come from the stream)', () => {
     const statements = statementsAt(controlPlane, FUNCTIONS.api);
     const actions = actionsOf(statements);
     expect(actions).not.toContain('dynamodb:Scan');
     expect(actions.filter((a) => a.startsWith('events:'))).toEqual([]);
-    expect(JSON.stringify(statements.map((s) => s.Resource))).not.toMatch(/"\*"|\/\*"/);
+    const notXRay = statements.filter((s) => !actionsOf([s]).every((a) => a.startsWith('xray:')));
+    expect(JSON.stringify(notXRay.map((s) => s.Resource))).not.toMatch(/"\*"|\/\*"/);
   });
 });
 
@@ -458,7 +475,7 @@ describe('Berth-ControlPlane: the task stream processor', () => {
     }
   });
 
-  it('reads this table\'s stream only; ListStreams (granted by the event source) is its one "*" resource', () => {
+  it('reads this table\'s stream only; ListStreams (granted by the event source) and X-Ray are its "*" resources', () => {
     const statements = statementsAt(controlPlane, FUNCTIONS.taskStream);
     expect(statements).toContainEqual({
       Effect: 'Allow',
@@ -466,6 +483,7 @@ describe('Berth-ControlPlane: the task stream processor', () => {
       Resource: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/StateTable.*StreamArn/) }),
     });
     expect(statements.filter((s) => JSON.stringify(s.Resource).match(/"\*"|\/\*"/))).toEqual([
+      X_RAY_STATEMENT,
       { Effect: 'Allow', Action: 'dynamodb:ListStreams', Resource: '*' },
     ]);
   });
@@ -697,6 +715,16 @@ describe('Berth-ControlPlane: the example consumer rule (failed stopped tasks ->
     expect(onBus.map(([, r]) => r.Properties.Description)).toEqual([
       'Berth: tasks that stopped because they failed -> a log group',
     ]);
+  });
+});
+
+describe('Berth-ControlPlane: operations', () => {
+  it('alarms on every function, every dead-letter queue, the iterator age and the service loops, and has a dashboard', () => {
+    // 7 functions x (errors, throttles) + 3 queues + iterator age + service loops.
+    controlPlane.resourceCountIs('AWS::CloudWatch::Alarm', 7 * 2 + 3 + 2);
+    controlPlane.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const [dashboardId] = resourceAt(controlPlane, 'AWS::CloudWatch::Dashboard', 'Berth-ControlPlane/Default/Operations/');
+    controlPlane.hasOutput('DashboardName', { Value: { Ref: dashboardId } });
   });
 });
 
