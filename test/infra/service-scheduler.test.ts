@@ -158,8 +158,8 @@ describe('who may start and wake the loop', () => {
     }
   });
 
-  it('the Park function may only update the table\'s items (the loop item), besides its logs', () => {
-    const statements = statementsAt(template, `${SCHEDULER}ParkFunction/`).filter((s) => !actionsOf([s]).some((a) => a.startsWith('logs:')));
+  it('the Park function may only update the table\'s items (the loop item), besides its logs and traces', () => {
+    const statements = statementsAt(template, `${SCHEDULER}ParkFunction/`).filter((s) => !actionsOf([s]).some((a) => /^(logs|xray):/.test(a)));
     expect(statements).toEqual([
       { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/StateTable.*Arn/) }) },
     ]);
