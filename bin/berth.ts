@@ -2,8 +2,14 @@
 // The CDK app (cdk.json: `npx tsx bin/berth.ts`). Optional context:
 //   -c berth:tableName=...  -c berth:eventBusName=...  -c berth:eventSource=...
 //   -c berth:deletionProtection=false   (e.g. on LocalStack, so the table can be deleted by hand)
+//   -c berth:archiveRetentionDays=30    (the bus archive of Berth's events; 0 keeps them forever)
+//   -c berth:alarmTopicArn=arn:aws:sns:...  (where the alarms notify)
+//   -c berth:consumersFile=.berth/rules.json  (consumers of Berth's events, the rules file local mode reads)
+// To embed Berth in your own app instead, use the BerthControlPlane construct (docs/embedding.md).
+import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { addBerthStacks } from '../lib/berth';
+import { parseRules } from '../src/local/event-rules';
 
 const app = new App();
 
@@ -18,6 +24,14 @@ addBerthStacks(app, {
   eventBusName: context('eventBusName'),
   eventSource: context('eventSource'),
   deletionProtection: context('deletionProtection') !== 'false',
+  alarmTopicArn: context('alarmTopicArn'),
+  consumers: consumersFrom(context('consumersFile')),
+  archiveRetentionDays: context('archiveRetentionDays') === undefined ? undefined : Number(context('archiveRetentionDays')),
 });
 
 app.synth();
+
+/** The consumers in a rules file (docs/events.md, "Consumers"): its AWS targets deploy, its local ones are skipped. */
+function consumersFrom(file: string | undefined) {
+  return file === undefined ? undefined : parseRules(readFileSync(file, 'utf8'), file);
+}

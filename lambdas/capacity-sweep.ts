@@ -1,11 +1,12 @@
 // Every minute: the capacity sweep (src/app/capacity-sweep.ts) in the deployment's region, with the
 // wait bound from BERTH_CAPACITY_WAIT_SECONDS. Wiring only.
-import middy from '@middy/core';
+import { createObservability, observedHandler } from '../src/adapters/observability';
 import { sweepCapacity } from '../src/app/capacity-sweep';
 import { berthContextFromEnvironment, capacityWaitMs } from '../src/app/context-from-environment';
 
+const observability = createObservability('berth-capacity-sweep');
 const context = berthContextFromEnvironment(process.env);
 
-export const handler = middy().handler(() =>
-  sweepCapacity(context, { account: context.account, region: context.defaultRegion }, { maxWaitMs: capacityWaitMs(process.env), logger: console }),
+export const handler = observedHandler<unknown, unknown>(observability, () =>
+  sweepCapacity(context, { account: context.account, region: context.defaultRegion }, { maxWaitMs: capacityWaitMs(process.env), logger: observability.logger }),
 );

@@ -1,5 +1,6 @@
-import { Validations, type App, type Environment } from 'aws-cdk-lib';
+import { Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { BerthConsumer } from './constructs/event-consumers';
 import { BerthControlPlaneStack } from './stacks/control-plane-stack';
 import { BerthStatefulStack } from './stacks/stateful-stack';
 
@@ -13,6 +14,12 @@ export interface BerthAppOptions {
   readonly eventSource?: string;
   /** @default true */
   readonly deletionProtection?: boolean;
+  /** Consumers of Berth's events (rules on the bus). @default - none */
+  readonly consumers?: readonly BerthConsumer[];
+  /** SNS topic ARN the alarms notify. @default - alarms without actions */
+  readonly alarmTopicArn?: string;
+  /** Days the bus archive keeps Berth's events (0: forever). @default 30 */
+  readonly archiveRetentionDays?: number;
   /**
    * Run cdk-nag's AwsSolutions checks at synth (cdk-nag 3 is a CDK policy-validation plugin, not an
    * Aspect: an unacknowledged finding fails `cdk synth`). @default true
@@ -26,7 +33,8 @@ export interface BerthStacks {
 }
 
 /**
- * Adds Berth's stacks to an app: `Berth-Stateful` (table, bus) feeding `Berth-ControlPlane`.
+ * Adds Berth's stacks to an app: `Berth-Stateful` (table, bus) feeding `Berth-ControlPlane` (the
+ * BerthControlPlane construct, given that table and bus).
  * bin/berth.ts and the infra tests both build the app through this, so tests check what deploys.
  */
 export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthStacks {
@@ -43,6 +51,9 @@ export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthSt
     table: stateful.table,
     eventBus: stateful.eventBus,
     eventSource: options.eventSource,
+    consumers: options.consumers,
+    alarmTopicArn: options.alarmTopicArn,
+    archiveRetention: options.archiveRetentionDays === undefined ? undefined : Duration.days(options.archiveRetentionDays),
   });
   controlPlane.addStackDependency(stateful, 'the control plane uses the table and the bus');
 
@@ -51,6 +62,19 @@ export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthSt
   }
   return { stateful, controlPlane };
 }
+
+// For users' own CDK apps: Berth as one construct (docs/embedding.md).
+export {
+  BerthControlPlane,
+  DEFAULT_EVENT_BUS_NAME,
+  type BerthApiOptions,
+  type BerthControlPlaneProps,
+  type BerthDomainOptions,
+} from './constructs/berth-control-plane';
+export { BerthTable, type BerthTableProps } from './constructs/berth-table';
+export { BerthOperations } from './constructs/berth-operations';
+export { EventConsumers, type BerthConsumer, type BerthConsumerRule, type BerthConsumerTarget } from './constructs/event-consumers';
+export { BerthEventPatterns, type ConsumerTarget, type PatternOptions } from '../src/domain/event-consumers';
 
 // For users' own CDK apps: schedules that run Berth tasks (docs/scheduler.md).
 export { BerthScheduledTask, type BerthScheduledTaskProps, type BerthScheduledTaskTag } from './constructs/berth-scheduled-task';

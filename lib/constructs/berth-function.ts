@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -38,8 +39,9 @@ export interface BerthFunctionProps {
 
 /**
  * A Berth Lambda function: Node.js 22 on arm64, bundled locally by esbuild as minified ESM with
- * source maps, logging as JSON to its own log group, with a role that may write to that log group
- * and nothing else until callers grant more (so no AWSLambdaBasicExecutionRole managed policy).
+ * source maps, logging as JSON to its own log group, traced by X-Ray, with a role that may write to
+ * that log group and send traces, and nothing else until callers grant more (so no
+ * AWSLambdaBasicExecutionRole managed policy).
  */
 export class BerthFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
@@ -70,7 +72,9 @@ export class BerthFunction extends Construct {
       handler: 'handler',
       functionName: props.functionName,
       projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      // Berth's own lock file in this repository; where Berth is installed as a package (npm leaves
+      // package-lock.json out of packages), NodejsFunction finds the embedding app's lock file.
+      depsLockFilePath: existsSync(path.join(PROJECT_ROOT, 'package-lock.json')) ? path.join(PROJECT_ROOT, 'package-lock.json') : undefined,
       runtime: BERTH_LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize,
@@ -79,6 +83,8 @@ export class BerthFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
+      // Powertools' tracer (src/adapters/observability.ts) sends its segments through X-Ray.
+      tracing: lambda.Tracing.ACTIVE,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       bundling: {
         format: nodejs.OutputFormat.ESM,
@@ -95,6 +101,12 @@ export class BerthFunction extends Construct {
       },
     });
 
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) on "*": X-Ray has no ' +
+        'resource-level permissions for them (as the AWS-managed AWSXRayDaemonWriteAccess policy).',
+    });
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:

@@ -111,7 +111,8 @@ export class TaskStreamProcessor extends Construct {
       reason:
         'dynamodb:ListStreams, which the DynamoDB event source grants on "*" (as the AWS-managed ' +
         'AWSLambdaDynamoDBExecutionRole does), only lists stream ARNs, no data; reading records ' +
-        '(DescribeStream, GetRecords, GetShardIterator) is granted on this table\'s stream alone.',
+        '(DescribeStream, GetRecords, GetShardIterator) is granted on this table\'s stream alone. And ' +
+        'xray:PutTraceSegments/PutTelemetryRecords (active tracing), which have no resource-level permissions.',
     });
   }
 }

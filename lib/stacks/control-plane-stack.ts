@@ -1,35 +1,46 @@
 import { CfnOutput, CrossStackReferences, ReferenceStrength, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { CapacitySweep } from '../constructs/capacity-sweep';
-import { EcsApi } from '../constructs/ecs-api';
-import { ServiceScheduler } from '../constructs/service-scheduler';
-import { ScheduledRuns } from '../constructs/scheduled-runs';
-import { SpotInterruptionHandler } from '../constructs/spot-interruption-handler';
-import { StoppedTaskFailureLog } from '../constructs/stopped-task-failure-log';
-import { TaskStreamProcessor } from '../constructs/task-stream-processor';
+import { BerthControlPlane, type BerthControlPlaneProps } from '../constructs/berth-control-plane';
+import type { CapacitySweep } from '../constructs/capacity-sweep';
+import type { EcsApi } from '../constructs/ecs-api';
+import type { ScheduledRuns } from '../constructs/scheduled-runs';
+import type { ServiceScheduler } from '../constructs/service-scheduler';
+import type { SpotInterruptionHandler } from '../constructs/spot-interruption-handler';
+import type { StoppedTaskFailureLog } from '../constructs/stopped-task-failure-log';
+import type { TaskStreamProcessor } from '../constructs/task-stream-processor';
 
-export interface BerthControlPlaneStackProps extends StackProps {
+/** The construct's props but the table and the bus, which come from the stateful stack. */
+type ControlPlaneOptions = Omit<
+  BerthControlPlaneProps,
+  'table' | 'tableName' | 'tableEncryptionKey' | 'deletionProtection' | 'removalPolicy' | 'eventBus' | 'eventBusName'
+>;
+
+export interface BerthControlPlaneStackProps extends StackProps, ControlPlaneOptions {
   /** The table from the stateful stack (with its stream). */
   readonly table: dynamodb.ITable;
   /** The event bus from the stateful stack. */
   readonly eventBus: events.IEventBus;
-  /** `source` of Berth's events. @default 'berth.ecs' */
-  readonly eventSource?: string;
   /** API Gateway stage name. @default 'prod' */
   readonly stageName?: string;
   /** Log group of the example rule that logs failed stopped tasks. @default '/berth/stopped-task-failures' */
   readonly stoppedTaskFailuresLogGroupName?: string;
+  /** An SNS topic for the alarms, by ARN (or `alarmTopic`). @default - alarms without actions */
+  readonly alarmTopicArn?: string;
 }
 
 /**
- * Everything stateless: the ECS API (API Gateway + Lambda), the task stream processor (the table's
- * stream -> events and lifecycle steps) with its dead-letter queues, the scheduled capacity sweep,
- * the Spot interruption rule, an example consumer rule on the Berth bus, and scheduled runs
- * (EventBridge Scheduler's group, role and target for BerthScheduledTask schedules).
+ * A thin stack around the BerthControlPlane construct, given the stateful stack's table and bus:
+ * everything stateless (the ECS API, the task stream processor, the service loop, scheduled runs,
+ * the capacity sweep, the Spot rule, consumers' rules, alarms, the dashboard), plus the outputs
+ * operators read. The construct's id is 'Default', which CDK leaves out of logical ids: the
+ * resources keep the logical ids they had before the construct existed, so `cdk deploy` updates an
+ * existing Berth-ControlPlane in place.
  */
 export class BerthControlPlaneStack extends Stack {
+  readonly berth: BerthControlPlane;
   readonly ecsApi: EcsApi;
   readonly taskStream: TaskStreamProcessor;
   readonly capacitySweep: CapacitySweep;
@@ -45,33 +56,27 @@ export class BerthControlPlaneStack extends Stack {
     // the control plane uses them (and LocalStack supports it; it lacks Fn::GetStackOutput).
     CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
 
-    this.ecsApi = new EcsApi(this, 'EcsApi', {
-      table: props.table,
-      eventBus: props.eventBus,
-      eventSource: props.eventSource,
-      stageName: props.stageName,
+    const { table, eventBus, stageName, stoppedTaskFailuresLogGroupName, alarmTopicArn, ...options } = props;
+    this.berth = new BerthControlPlane(this, 'Default', {
+      ...options,
+      alarmTopic: options.alarmTopic ?? (alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', alarmTopicArn) : undefined),
+      table,
+      eventBus,
+      api: { stageName, ...options.api },
+      stoppedTaskFailureLog: { logGroupName: stoppedTaskFailuresLogGroupName },
     });
-    this.taskStream = new TaskStreamProcessor(this, 'TaskStream', {
-      table: props.table,
-      eventBus: props.eventBus,
-      eventSource: props.eventSource,
-    });
-    // One execution per service; the stream processor starts it (the service's first write) and wakes it.
-    this.serviceScheduler = new ServiceScheduler(this, 'ServiceScheduler', { table: props.table });
-    this.serviceScheduler.grantWake(this.taskStream.handler.function);
-    this.capacitySweep = new CapacitySweep(this, 'CapacitySweep', { table: props.table });
-    this.spotInterruption = new SpotInterruptionHandler(this, 'SpotInterruption', { table: props.table });
-    this.stoppedTaskFailures = new StoppedTaskFailureLog(this, 'StoppedTaskFailures', {
-      eventBus: props.eventBus,
-      eventSource: props.eventSource,
-      logGroupName: props.stoppedTaskFailuresLogGroupName,
-    });
+    this.ecsApi = this.berth.ecsApi;
+    this.taskStream = this.berth.taskStream;
+    this.serviceScheduler = this.berth.serviceScheduler;
+    this.capacitySweep = this.berth.capacitySweep;
+    this.spotInterruption = this.berth.spotInterruption;
+    this.stoppedTaskFailures = this.berth.stoppedTaskFailures!;
+    this.scheduledRuns = this.berth.scheduledRuns;
 
-    this.scheduledRuns = new ScheduledRuns(this, 'ScheduledRuns', { table: props.table });
-
+    new CfnOutput(this, 'DashboardName', { description: 'CloudWatch dashboard of Berth (docs/deploy.md, "Operations")', value: this.berth.operations.dashboard.dashboardName });
     new CfnOutput(this, 'EcsEndpoint', {
       description: 'ECS API endpoint; sign requests for the service execute-api',
-      value: this.ecsApi.url,
+      value: this.berth.endpoint,
     });
     // On LocalStack the endpoint above is unreachable as printed; the smoke test builds the local
     // URL from these two.

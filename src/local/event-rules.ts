@@ -5,9 +5,20 @@
  *   { "rules": [ { "name": "stopped-tasks",
  *                  "eventPattern": { "detail-type": ["ECS Task State Change"] },
  *                  "targets": [ { "type": "http", "url": "http://localhost:9000/hook", "headers": { ... } },
- *                               { "type": "command", "command": ["sh", "-c", "cat >> /tmp/events"] } ] } ] }
+ *                               { "type": "command", "command": ["sh", "-c", "cat >> /tmp/events"] },
+ *                               { "type": "sqs", "arn": "arn:aws:sqs:eu-west-1:123456789012:stopped" } ] } ] }
+ *
+ * A rule is a consumer as the BerthControlPlane construct takes it (src/domain/event-consumers.ts):
+ * `target` (one) or `targets`; AWS targets (sqs, lambda, eventBus, stateMachine, apiDestination by
+ * ARN) are validated and kept, for the deployed rule, but only http and command run locally.
  */
 import { readFile } from 'node:fs/promises';
+import {
+  AWS_TARGET_ARNS,
+  AWS_TARGET_TYPES,
+  type AwsConsumerTarget,
+  type AwsTargetType,
+} from '../domain/event-consumers';
 import {
   InvalidEventPatternError,
   matchesEventPattern,
@@ -28,7 +39,11 @@ export interface CommandTarget {
   command: string[];
 }
 
-export type RuleTarget = HttpTarget | CommandTarget;
+export type RuleTarget = HttpTarget | CommandTarget | AwsConsumerTarget;
+
+/** The targets `npm start` can deliver to (the rest are EventBridge's). */
+export const isLocalRuleTarget = (target: RuleTarget): target is HttpTarget | CommandTarget =>
+  target.type === 'http' || target.type === 'command';
 
 export interface EventRule {
   name: string;
@@ -75,7 +90,7 @@ export function parseRules(text: string, source = 'rules file'): EventRule[] {
       isObject(raw) && typeof raw.name === 'string' && raw.name !== '' ? `rule "${raw.name}"` : `rules[${index}]`;
     const ruleFail = (message: string): never => fail(`${label}: ${message}`);
     if (!isObject(raw)) return ruleFail('must be an object');
-    checkKeys(raw, ['name', 'description', 'eventPattern', 'targets'], label, fail);
+    checkKeys(raw, ['name', 'description', 'eventPattern', 'target', 'targets'], label, fail);
     if (typeof raw.name !== 'string' || raw.name === '') return ruleFail('"name" must be a non-empty string');
     if (names.has(raw.name)) return ruleFail('duplicate rule name');
     names.add(raw.name);
@@ -89,8 +104,10 @@ export function parseRules(text: string, source = 'rules file'): EventRule[] {
       if (error instanceof InvalidEventPatternError) return ruleFail(`"eventPattern": ${error.message}`);
       throw error;
     }
-    if (!Array.isArray(raw.targets)) return ruleFail('"targets" must be an array');
-    const targets = raw.targets.map((target, t) => parseTarget(target, `${label} targets[${t}]`, fail));
+    if (raw.target !== undefined && raw.targets !== undefined) return ruleFail('give "target" or "targets", not both');
+    const rawTargets = raw.target !== undefined ? [raw.target] : raw.targets;
+    if (!Array.isArray(rawTargets)) return ruleFail('"targets" must be an array');
+    const targets = rawTargets.map((target, t) => parseTarget(target, `${label} targets[${t}]`, fail));
     return {
       name: raw.name,
       ...(raw.description !== undefined ? { description: raw.description as string } : {}),
@@ -135,7 +152,17 @@ function parseTarget(raw: unknown, label: string, fail: (message: string) => nev
     if (command[0] === '') return targetFail('"command"[0] (the program) must not be empty');
     return { type: 'command', command: [...(command as string[])] };
   }
-  return targetFail(`"type" must be "http" or "command", got ${JSON.stringify(raw.type)}`);
+  if ((AWS_TARGET_TYPES as unknown[]).includes(raw.type)) {
+    const type = raw.type as AwsTargetType;
+    checkKeys(raw, ['type', 'arn'], label, fail);
+    if (typeof raw.arn !== 'string' || !AWS_TARGET_ARNS[type].test(raw.arn)) {
+      return targetFail(`"arn" must be the ARN of a ${type} target, got ${JSON.stringify(raw.arn)}`);
+    }
+    return { type, arn: raw.arn };
+  }
+  return targetFail(
+    `"type" must be one of ${['http', 'command', ...AWS_TARGET_TYPES].map((t) => `"${t}"`).join(', ')}, got ${JSON.stringify(raw.type)}`,
+  );
 }
 
 /** Unknown keys are almost always typos ("eventpattern", "target"); rejecting them beats silently ignoring. */

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { BerthEvent, EventPublisher } from '../app/event-publisher';
-import { parseRules, rulesMatching, type CommandTarget, type EventRule, type HttpTarget, type RuleTarget } from './event-rules';
+import { isLocalRuleTarget, parseRules, rulesMatching, type CommandTarget, type EventRule, type HttpTarget } from './event-rules';
 
 /** `console` fits. */
 export interface EventSinkLogger {
@@ -160,6 +160,8 @@ export class LocalEventSink implements EventPublisher {
     for (const event of events) {
       for (const rule of rulesMatching(this.rules, event)) {
         rule.targets.forEach((target, index) => {
+          // AWS targets (by ARN) are the deployed rule's; locally only http and command run.
+          if (!isLocalRuleTarget(target)) return;
           this.enqueue(`${rule.name}#${index}:${JSON.stringify(target)}`, () => this.deliver(rule, target, event));
         });
       }
@@ -179,7 +181,7 @@ export class LocalEventSink implements EventPublisher {
     });
   }
 
-  private deliver(rule: EventRule, target: RuleTarget, event: BerthEvent): Promise<void> {
+  private deliver(rule: EventRule, target: HttpTarget | CommandTarget, event: BerthEvent): Promise<void> {
     return target.type === 'http' ? this.deliverHttp(rule, target, event) : this.deliverCommand(rule, target, event);
   }
 

@@ -12,7 +12,7 @@ import { resolveDefinition } from '../../src/local/state-machine-runner';
 import { describeViolations, nagViolations, resourceAt, statementsAt, tempApp, type Statement } from './app-fixture';
 
 const env = { account: '123456789012', region: 'eu-west-1' };
-const SCHEDULER = 'Berth-ControlPlane/ServiceScheduler/';
+const SCHEDULER = 'Berth-ControlPlane/Default/ServiceScheduler/';
 
 let fixture: ReturnType<typeof tempApp>;
 let stacks: BerthStacks;
@@ -144,7 +144,7 @@ describe('the state machine role', () => {
 
 describe('who may start and wake the loop', () => {
   it('the task stream processor: StartExecution and SendTaskSuccess on the state machine, its ARN in the environment', () => {
-    const path = 'Berth-ControlPlane/TaskStream/Handler/';
+    const path = 'Berth-ControlPlane/Default/TaskStream/Handler/';
     expect(statementsAt(template, path).filter((s) => actionsOf([s]).some((a) => a.startsWith('states:')))).toEqual([
       { Effect: 'Allow', Action: ['states:StartExecution', 'states:SendTaskSuccess'], Resource: { Ref: machineId } },
     ]);
@@ -154,12 +154,12 @@ describe('who may start and wake the loop', () => {
 
   it('no other function (the API writes the service; its stream record starts the loop)', () => {
     for (const path of ['EcsApi/Handler/', 'CapacitySweep/Handler/', 'SpotInterruption/Handler/', 'ServiceScheduler/ReconcileFunction/', 'ServiceScheduler/ParkFunction/']) {
-      expect(actionsOf(statementsAt(template, `Berth-ControlPlane/${path}`)).filter((a) => a.startsWith('states:'))).toEqual([]);
+      expect(actionsOf(statementsAt(template, `Berth-ControlPlane/Default/${path}`)).filter((a) => a.startsWith('states:'))).toEqual([]);
     }
   });
 
-  it('the Park function may only update the table\'s items (the loop item), besides its logs', () => {
-    const statements = statementsAt(template, `${SCHEDULER}ParkFunction/`).filter((s) => !actionsOf([s]).some((a) => a.startsWith('logs:')));
+  it('the Park function may only update the table\'s items (the loop item), besides its logs and traces', () => {
+    const statements = statementsAt(template, `${SCHEDULER}ParkFunction/`).filter((s) => !actionsOf([s]).some((a) => /^(logs|xray):/.test(a)));
     expect(statements).toEqual([
       { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/StateTable.*Arn/) }) },
     ]);

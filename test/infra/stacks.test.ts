@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addBerthStacks, type BerthStacks } from '../../lib/berth';
+import { PROJECT_ROOT } from '../../lib/constructs/paths';
 import { TABLE_SCHEMA } from '../../src/adapters/dynamodb/table-schema';
 import {
   acknowledgedRules,
@@ -32,7 +33,7 @@ beforeAll(() => {
   // Synthesizes the app, running the cdk-nag validation plugin: an unacknowledged finding throws here.
   stateful = Template.fromStack(stacks.stateful);
   controlPlane = Template.fromStack(stacks.controlPlane);
-}, 120_000);
+}, 300_000);
 
 afterAll(() => fixture?.dispose());
 
@@ -41,14 +42,16 @@ const anImport = { 'Fn::ImportValue': Match.stringLikeRegexp('^Berth-Stateful:')
 
 /** The construct paths of the seven functions in Berth-ControlPlane. */
 const FUNCTIONS = {
-  api: 'Berth-ControlPlane/EcsApi/Handler/',
-  taskStream: 'Berth-ControlPlane/TaskStream/Handler/',
-  capacitySweep: 'Berth-ControlPlane/CapacitySweep/Handler/',
-  spotInterruption: 'Berth-ControlPlane/SpotInterruption/Handler/',
-  serviceReconcile: 'Berth-ControlPlane/ServiceScheduler/ReconcileFunction/',
-  servicePark: 'Berth-ControlPlane/ServiceScheduler/ParkFunction/',
-  scheduledRun: 'Berth-ControlPlane/ScheduledRuns/Handler/',
+  api: 'Berth-ControlPlane/Default/EcsApi/Handler/',
+  taskStream: 'Berth-ControlPlane/Default/TaskStream/Handler/',
+  capacitySweep: 'Berth-ControlPlane/Default/CapacitySweep/Handler/',
+  spotInterruption: 'Berth-ControlPlane/Default/SpotInterruption/Handler/',
+  serviceReconcile: 'Berth-ControlPlane/Default/ServiceScheduler/ReconcileFunction/',
+  servicePark: 'Berth-ControlPlane/Default/ServiceScheduler/ParkFunction/',
+  scheduledRun: 'Berth-ControlPlane/Default/ScheduledRuns/Handler/',
 } as const;
+
+const X_RAY_STATEMENT = { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' };
 
 const functionAt = (path: string) => resourceAt(controlPlane, 'AWS::Lambda::Function', path);
 const actionsOf = (statements: Statement[]) => statements.flatMap((s) => [s.Action].flat());
@@ -167,6 +170,32 @@ describe('Berth-Stateful', () => {
   });
 });
 
+describe('Berth-ControlPlane: the BerthControlPlane construct inside', () => {
+  it('is the construct, at the id CDK leaves out of logical ids', () => {
+    expect(stacks.controlPlane.berth.node.path).toBe('Berth-ControlPlane/Default');
+    expect(stacks.controlPlane.berth.table).toBe(stacks.stateful.table);
+    expect(stacks.controlPlane.berth.eventBus).toBe(stacks.stateful.eventBus);
+  });
+
+  it('keeps the logical id of every resource both stacks had before the construct, so `cdk deploy` updates in place', () => {
+    const before = JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'infra', 'fixtures', 'control-plane-logical-ids.json'), 'utf8')) as {
+      controlPlane: string[];
+      stateful: string[];
+    };
+    expect(Object.keys(controlPlane.toJSON().Resources)).toEqual(expect.arrayContaining(before.controlPlane));
+    expect(Object.keys(stateful.toJSON().Resources)).toEqual(expect.arrayContaining(before.stateful));
+  });
+
+  it("archives the Berth bus's berth.ecs events for 30 days (replay: docs/events.md)", () => {
+    const [, archive] = resourceAt(controlPlane, 'AWS::Events::Archive', 'Berth-ControlPlane/Default/Archive/');
+    expect(archive.Properties).toMatchObject({
+      SourceArn: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/EventBus.*Arn/) }),
+      EventPattern: { source: ['berth.ecs'] },
+      RetentionDays: 30,
+    });
+  });
+});
+
 describe('Berth-ControlPlane: every function', () => {
   it("has seven functions: the API, the task stream processor, the capacity sweep, the Spot handler, the scheduled run and the service loop's two steps", () => {
     controlPlane.resourceCountIs('AWS::Lambda::Function', 7);
@@ -207,6 +236,20 @@ describe('Berth-ControlPlane: every function', () => {
         },
       ]);
     }
+  });
+
+  it('is traced by X-Ray (Powertools tracer), which has no resource-level permissions', () => {
+    for (const path of Object.values(FUNCTIONS)) {
+      expect(functionAt(path)[1].Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(statementsAt(controlPlane, path)).toContainEqual(X_RAY_STATEMENT);
+    }
+  });
+
+  it('grants no wildcard IAM action anywhere', () => {
+    const actions = Object.values(controlPlane.findResources('AWS::IAM::Policy')).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as Statement[]).flatMap((st) => [st.Action].flat()),
+    );
+    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
   });
 
   it('may read and write items of the table and query gsi1, and never Scan (but Park, which only updates the loop item)', () => {
@@ -262,12 +305,13 @@ describe('Berth-ControlPlane: the API function', () => {
     });
   });
 
-  it('has no wildcard resources, no Scan and no PutEvents (events come from the stream)', () => {
+  it('has no wildcard resources but X-Ray\'s, no Scan and no PutEvents (events come from the stream)', () => {
     const statements = statementsAt(controlPlane, FUNCTIONS.api);
     const actions = actionsOf(statements);
     expect(actions).not.toContain('dynamodb:Scan');
     expect(actions.filter((a) => a.startsWith('events:'))).toEqual([]);
-    expect(JSON.stringify(statements.map((s) => s.Resource))).not.toMatch(/"\*"|\/\*"/);
+    const notXRay = statements.filter((s) => !actionsOf([s]).every((a) => a.startsWith('xray:')));
+    expect(JSON.stringify(notXRay.map((s) => s.Resource))).not.toMatch(/"\*"|\/\*"/);
   });
 });
 
@@ -431,7 +475,7 @@ describe('Berth-ControlPlane: the task stream processor', () => {
     }
   });
 
-  it('reads this table\'s stream only; ListStreams (granted by the event source) is its one "*" resource', () => {
+  it('reads this table\'s stream only; ListStreams (granted by the event source) and X-Ray are its "*" resources', () => {
     const statements = statementsAt(controlPlane, FUNCTIONS.taskStream);
     expect(statements).toContainEqual({
       Effect: 'Allow',
@@ -439,6 +483,7 @@ describe('Berth-ControlPlane: the task stream processor', () => {
       Resource: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/StateTable.*StreamArn/) }),
     });
     expect(statements.filter((s) => JSON.stringify(s.Resource).match(/"\*"|\/\*"/))).toEqual([
+      X_RAY_STATEMENT,
       { Effect: 'Allow', Action: 'dynamodb:ListStreams', Resource: '*' },
     ]);
   });
@@ -670,6 +715,16 @@ describe('Berth-ControlPlane: the example consumer rule (failed stopped tasks ->
     expect(onBus.map(([, r]) => r.Properties.Description)).toEqual([
       'Berth: tasks that stopped because they failed -> a log group',
     ]);
+  });
+});
+
+describe('Berth-ControlPlane: operations', () => {
+  it('alarms on every function, every dead-letter queue, the iterator age and the service loops, and has a dashboard', () => {
+    // 7 functions x (errors, throttles) + 3 queues + iterator age + service loops.
+    controlPlane.resourceCountIs('AWS::CloudWatch::Alarm', 7 * 2 + 3 + 2);
+    controlPlane.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const [dashboardId] = resourceAt(controlPlane, 'AWS::CloudWatch::Dashboard', 'Berth-ControlPlane/Default/Operations/');
+    controlPlane.hasOutput('DashboardName', { Value: { Ref: dashboardId } });
   });
 });
 

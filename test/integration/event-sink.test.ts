@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BerthEvent } from '../../src/app/event-publisher';
+import { BerthEventPatterns } from '../../src/domain/event-consumers';
 import { InvalidRulesFileError, loadRules, parseRules, rulesMatching } from '../../src/local/event-rules';
 import { LocalEventSink, type EventSinkLogger } from '../../src/local/event-sink';
 
@@ -142,6 +143,35 @@ describe('LocalEventSink', () => {
     expect(await readLines(out)).toEqual(events);
   });
 
+  it('reads a consumer described for the BerthControlPlane construct: runs its command target, leaves its AWS targets to EventBridge', async () => {
+    const out = join(dir, 'out.jsonl');
+    const rulesFile = join(dir, 'rules.json');
+    const consumer = {
+      name: 'failed-tasks',
+      eventPattern: BerthEventPatterns.stoppedTasks(['EssentialContainerExited'], { source: 'aws.ecs' }),
+      targets: [
+        { type: 'sqs', arn: 'arn:aws:sqs:eu-west-1:123456789012:failed-tasks' },
+        { type: 'lambda', arn: 'arn:aws:lambda:eu-west-1:123456789012:function:on-failure' },
+        { type: 'command', command: ['sh', '-c', `cat >> '${out}'`] },
+      ],
+    };
+    await writeFile(rulesFile, JSON.stringify({ rules: [consumer] }));
+    const logger = recordingLogger();
+    const sink = await LocalEventSink.open({ eventsFile: join(dir, 'events.jsonl'), rulesFile, logger });
+    expect(sink.currentRules()[0].targets).toEqual(consumer.targets);
+    const failed = { ...taskEvent('STOPPED'), detail: { lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'EssentialContainerExited' } };
+    const stoppedByUser = { ...taskEvent('STOPPED'), detail: { lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'UserInitiated' } };
+    await sink.publish([stoppedByUser, failed]);
+    await sink.drain();
+    expect(await readLines(out)).toEqual([failed]);
+    expect(logger.lines).toEqual([]);
+  });
+
+  it('accepts one "target" as well as "targets"', () => {
+    const [rule] = parseRules('{ "rules": [ { "name": "a", "eventPattern": { "source": ["x"] }, "target": { "type": "http", "url": "http://127.0.0.1:1/" } } ] }');
+    expect(rule.targets).toEqual([{ type: 'http', url: 'http://127.0.0.1:1/' }]);
+  });
+
   it('logs a command that fails or cannot be run, without failing publish', async () => {
     const rulesFile = join(dir, 'rules.json');
     await writeFile(
@@ -263,7 +293,10 @@ describe('LocalEventSink', () => {
     ['a rule without a name', '{ "rules": [ { "eventPattern": { "source": ["x"] }, "targets": [] } ] }', /rules\[0\]: "name" must be a non-empty string/],
     ['a duplicate name', '{ "rules": [ { "name": "a", "eventPattern": { "source": ["x"] }, "targets": [] }, { "name": "a", "eventPattern": { "source": ["x"] }, "targets": [] } ] }', /rule "a": duplicate rule name/],
     ['a missing pattern', '{ "rules": [ { "name": "a", "targets": [] } ] }', /rule "a": "eventPattern" is required/],
-    ['an unknown target type', '{ "rules": [ { "name": "a", "eventPattern": { "source": ["x"] }, "targets": [ { "type": "sqs" } ] } ] }', /rule "a" targets\[0\]: "type" must be "http" or "command", got "sqs"/],
+    ['an unknown target type', '{ "rules": [ { "name": "a", "eventPattern": { "source": ["x"] }, "targets": [ { "type": "kinesis" } ] } ] }', /rule "a" targets\[0\]: "type" must be one of "http", "command", "sqs", "lambda", "eventBus", "stateMachine", "apiDestination", got "kinesis"/],
+    ['an AWS target without an ARN', '{ "rules": [ { "name": "a", "eventPattern": { "source": ["x"] }, "targets": [ { "type": "sqs" } ] } ] }', /rule "a" targets\[0\]: "arn" must be the ARN of a sqs target, got undefined/],
+    ['a Lambda target with a queue ARN', '{ "rules": [ { "name": "a", "eventPattern": { "source": ["x"] }, "target": { "type": "lambda", "arn": "arn:aws:sqs:eu-west-1:123456789012:q" } } ] }', /rule "a" targets\[0\]: "arn" must be the ARN of a lambda target/],
+    ['both target and targets', '{ "rules": [ { "name": "a", "eventPattern": { "source": ["x"] }, "target": { "type": "command", "command": ["true"] }, "targets": [] } ] }', /rule "a": give "target" or "targets", not both/],
     ['a non-http URL', '{ "rules": [ { "name": "a", "eventPattern": { "source": ["x"] }, "targets": [ { "type": "http", "url": "file:///etc/passwd" } ] } ] }', /rule "a" targets\[0\]: "url" must be an http: or https: URL/],
     ['a string command', '{ "rules": [ { "name": "a", "eventPattern": { "source": ["x"] }, "targets": [ { "type": "command", "command": "cat" } ] } ] }', /rule "a" targets\[0\]: "command" must be a non-empty array of strings/],
     ['a typo in a field', '{ "rules": [ { "name": "a", "eventpattern": { "source": ["x"] }, "targets": [] } ] }', /rule "a": unknown field "eventpattern"/],

@@ -12,6 +12,8 @@ export interface EventBridgePublisherOptions {
   /** PutEvents rounds for entries that failed (throttling, internal errors). */
   readonly attempts?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Told of events that went to the dead-letter queue instead of the bus (metrics, logs). */
+  readonly onDeadLetter?: (events: readonly BerthEvent[]) => void;
 }
 
 /**
@@ -58,6 +60,7 @@ export class EventBridgePublisher implements EventPublisher {
       }),
     );
     if (sent.Failed?.length) throw new Error(`${sent.Failed.length} events reached neither EventBridge nor the DLQ`);
+    this.options.onDeadLetter?.(pending);
   }
 
   private entry(event: BerthEvent): PutEventsRequestEntry {
