@@ -20,6 +20,7 @@ import { serviceGroup, type DeploymentRecord, type ServiceRecord } from './servi
 import { FAILED_HEALTH_CHECKS_REASON, rolloutReasons, scalingActivityReason, serviceMessages } from './service-messages';
 import { WAKE, type Plan, type ServiceChange, type StopRule, type TaskStart, type TaskStop } from './service-plan';
 import { replacementOrder, scaleInOrder, serviceTasks, type ServiceTask } from './service-tasks';
+import { surplusHealthy, unhealthyStops } from './unhealthy-replacement';
 
 export function reconcile(
   service: ServiceRecord,
@@ -68,6 +69,9 @@ export function reconcile(
   const isPrimary = (t: ServiceTask) => t.deployment.id === primary.id;
   let budget = live.filter((t) => t.condition === 'available').length - floor;
   const stopped = new Set<string>();
+  // Berth's own mark on the PRIMARY: it has been replacing unhealthy tasks (seed 001's last sentence).
+  const replacing = primary.replacingUnhealthy === true;
+  let replacingNext = false;
   const stop = (t: ServiceTask, rule: StopRule, why: string) => {
     if (t.condition === 'available') budget--;
     stopped.add(t.task.taskArn);
@@ -89,19 +93,24 @@ export function reconcile(
       else { plan.holds.push(`old tasks kept: available tasks at the minimumHealthyPercent floor (${floor})`); break; }
     }
     const good = live.filter((t) => isPrimary(t) && t.condition !== 'unhealthy');
+    const unhealthy = live.filter((t) => isPrimary(t) && t.condition === 'unhealthy');
     const excess = good.length - D;
-    for (const t of excess > 0 ? scaleInOrder(good, live, excess) : []) {
+    // After unhealthy tasks were replaced, a surplus of healthy tasks stops at random (seed 001);
+    // any other surplus is a scale-in, which keeps the zones balanced.
+    const surplus = excess > 0 && unhealthy.length === 0 ? surplusHealthy(replacing, good, D, random) : undefined;
+    for (const t of surplus ?? (excess > 0 ? scaleInOrder(good, live, excess) : [])) {
       if (t.condition === 'available' && budget <= 0) { plan.holds.push(`scale-in held at the floor (${floor})`); break; }
-      stop(t, 'scale-in', `${good.length} tasks of the primary deployment, desiredCount ${D}`);
+      stop(t, 'scale-in', surplus
+        ? `unhealthy tasks replaced: ${good.length} healthy tasks for desiredCount ${D}, the surplus stops at random`
+        : `${good.length} tasks of the primary deployment, desiredCount ${D}`);
     }
-    // Sorted so the random pick depends on the random source only, not on the order tasks were read in.
-    const unhealthy = live.filter((t) => isPrimary(t) && t.condition === 'unhealthy').sort((a, b) => a.task.taskArn.localeCompare(b.task.taskArn));
-    const healthyPrimary = good.filter((t) => t.condition === 'available' && !stopped.has(t.task.taskArn)).length;
-    if (unhealthy.length > 0) {
-      if (rolling) for (const t of unhealthy) stop(t, 'unhealthy', 'during a rolling update unhealthy tasks stop first');
-      else if (healthyPrimary >= D) for (const t of unhealthy) stop(t, 'unhealthy', 'its replacements are healthy');
-      else if (occupied >= ceiling) stop(unhealthy[Math.floor(random() * unhealthy.length)]!, 'unhealthy', 'no room under maximumPercent to start its replacement first');
-    }
+    const situation = {
+      unhealthy, desiredCount: D, rolling, occupied, ceiling,
+      healthy: good.filter((t) => t.condition === 'available' && !stopped.has(t.task.taskArn)).length,
+      stopInFlight: mine.some((t) => t.condition === 'stopping'),
+    };
+    for (const { task, why } of unhealthyStops(situation, random)) stop(task, 'unhealthy', why);
+    replacingNext = !rolling && (unhealthy.length > 0 || (replacing && excess > 0));
   }
 
   // 4. Starts: up to desiredCount healthy-or-coming primary tasks, never above the ceiling.
@@ -132,6 +141,10 @@ export function reconcile(
       pendingCount: ownLive.filter((t) => t.task.lastStatus !== 'RUNNING').length,
       desiredCount: d.id === primary.id ? D : ownLive.filter((t) => !stopped.has(t.task.taskArn)).length,
     };
+    if (d.id === primary.id) {
+      const { replacingUnhealthy: _mark, ...unmarked } = r;
+      r = replacingNext ? { ...unmarked, replacingUnhealthy: true } : unmarked;
+    }
     if (d.id !== primary.id && d.status === 'ACTIVE' && own.length === 0) r = { ...r, status: 'INACTIVE' };
     if (d.id === primary.id && settled && d.rolloutState === 'IN_PROGRESS') {
       r = { ...r, rolloutState: 'COMPLETED', rolloutStateReason: rolloutReasons.completed(d.id), completedAt: now };

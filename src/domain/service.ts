@@ -116,6 +116,12 @@ export interface DeploymentRecord extends LaunchConfiguration {
   readonly circuitBreaker: CircuitBreakerState;
   /** Berth's own: when the rollout last reached COMPLETED (the rollback target is the latest). */
   readonly completedAt?: number;
+  /**
+   * Berth's own: the PRIMARY has been replacing unhealthy tasks outside a rollout; while set, healthy
+   * tasks above desiredCount stop at random (seed 001) rather than by scale-in order. See
+   * unhealthy-replacement.ts.
+   */
+  readonly replacingUnhealthy?: boolean;
 }
 
 export const serviceGroup = (serviceName: string) => `service:${serviceName}`;
