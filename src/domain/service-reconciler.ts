@@ -20,7 +20,13 @@ import { serviceGroup, type DeploymentRecord, type ServiceRecord } from './servi
 import { FAILED_HEALTH_CHECKS_REASON, rolloutReasons, scalingActivityReason, serviceMessages } from './service-messages';
 import { WAKE, type Plan, type ServiceChange, type StopRule, type TaskStart, type TaskStop } from './service-plan';
 import { replacementOrder, scaleInOrder, serviceTasks, type ServiceTask } from './service-tasks';
+import { foldThrottle, isThrottled, throttleMessage, type ThrottleSettings } from './throttle';
 import { surplusHealthy, unhealthyStops } from './unhealthy-replacement';
+
+export interface ReconcileOptions {
+  /** The throttle's curve (default 10 s doubling to 15 min; tests scale it). */
+  readonly throttle?: ThrottleSettings;
+}
 
 export function reconcile(
   service: ServiceRecord,
@@ -28,6 +34,7 @@ export function reconcile(
   tasks: readonly TaskRecord[],
   now: number,
   random: () => number,
+  options: ReconcileOptions = {},
 ): Plan {
   const plan: Plan & { start: TaskStart[]; events: string[]; holds: string[] } = {
     start: [], stop: [], deployments: [], events: [], holds: [], nextWakeSeconds: WAKE.progressing,
@@ -113,11 +120,20 @@ export function reconcile(
     replacingNext = !rolling && (unhealthy.length > 0 || (replacing && excess > 0));
   }
 
-  // 4. Starts: up to desiredCount healthy-or-coming primary tasks, never above the ceiling.
+  // 4. Starts: up to desiredCount healthy-or-coming primary tasks, never above the ceiling, and not
+  //    before the throttle allows (seed 004: only the time between launches changes).
   const keeping = live.filter((t) => isPrimary(t) && t.condition !== 'unhealthy' && !stopped.has(t.task.taskArn));
   const need = D - keeping.length;
   const room = ceiling - occupied;
+  const throttle = foldThrottle(service.throttle, primary.taskDefinition, mine.map((t) => t.task), now, options.throttle);
+  const throttled = isThrottled(throttle.state, now);
+  if (throttle.newFailures > 0 && throttled) plan.events.push(throttleMessage(name));
+  let throttleWake: number | undefined;
   if (need > 0 && stalled) plan.holds.push(`deployment ${primary.id} FAILED: it launches no new tasks`);
+  else if (need > 0 && throttled) {
+    throttleWake = Math.max(1, Math.ceil((throttle.state.nextAttemptAt! - now) / 1000));
+    plan.holds.push(`throttled after ${throttle.state.consecutiveStartFailures} task(s) in a row failed to start: next launch in ${throttleWake} s`);
+  }
   else if (need > 0 && room <= 0) plan.holds.push(`at the maximumPercent ceiling (${ceiling} tasks)`);
   else if (need > 0) plan.start.push(...startsFor(primary, service, keeping, Math.min(need, room)));
 
@@ -159,8 +175,14 @@ export function reconcile(
   if (draining && occupied === 0) {
     return { ...plan, deployments: deploymentsOut, service: { ...serviceChange, status: 'INACTIVE' }, nextWakeSeconds: undefined };
   }
+  // Written once a service has ever failed to start a task (a service that never did carries none).
+  const keepThrottle = service.throttle !== undefined || throttle.state.consecutiveStartFailures > 0;
+  if (keepThrottle && JSON.stringify(throttle.state) !== JSON.stringify(service.throttle)) serviceChange = { ...serviceChange, throttle: throttle.state };
   const quiet = (settled || stalled) && plan.start.length === 0 && plan.stop.length === 0;
-  return { ...plan, deployments: deploymentsOut, service: serviceChange, nextWakeSeconds: quiet ? WAKE.steady : WAKE.progressing };
+  let nextWakeSeconds: number = quiet ? WAKE.steady : WAKE.progressing;
+  // Throttled: look again when the next launch is allowed (sooner only if something else moves).
+  if (throttleWake !== undefined) nextWakeSeconds = plan.start.length || plan.stop.length ? Math.min(nextWakeSeconds, throttleWake) : throttleWake;
+  return { ...plan, deployments: deploymentsOut, service: serviceChange, nextWakeSeconds };
 }
 
 /** The starts for `count` new tasks of the deployment: one per capacity provider (base, then weight). */

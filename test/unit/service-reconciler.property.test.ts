@@ -26,6 +26,8 @@ import {
 } from '../support/services';
 
 const STOP_RULES = ['scale-in', 'replace-old', 'unhealthy', 'draining'];
+/** Seed 004's throttle with its curve under the simulated world's 10 s step (it never holds a launch). */
+const FAST_THROTTLE = { throttle: { baseSeconds: 1, maxSeconds: 8 } };
 
 const configArb = fc.record({
   desiredCount: fc.integer({ min: 0, max: 12 }),
@@ -168,7 +170,7 @@ const hash = (s: string, seed: number) => {
 
 function iterate(world: World, behaviour: (t: TaskRecord) => Behaviour, steps: number, onPlan?: (p: ReturnType<typeof reconcile>, w: World) => void) {
   for (let i = 0; i < steps; i++) {
-    const plan = reconcile(deepFreeze(structuredClone(world.service)), world.deployments, world.tasks, world.now, () => 0.5);
+    const plan = reconcile(deepFreeze(structuredClone(world.service)), world.deployments, world.tasks, world.now, () => 0.5, FAST_THROTTLE);
     onPlan?.(plan, world);
     applyPlan(world, plan);
     const primary = world.deployments.find((d) => d.status === 'PRIMARY')!;
@@ -236,7 +238,8 @@ describe('LIVENESS', () => {
           let tripped = false;
           for (let i = 0; i < 4 * threshold + 20 && !tripped; i++) {
             const seen = failedNew();
-            const plan = reconcile(world.service, world.deployments, world.tasks, world.now, () => 0);
+            // The throttle's curve scaled under the world's 10 s step, so every step may launch.
+            const plan = reconcile(world.service, world.deployments, world.tasks, world.now, () => 0, FAST_THROTTLE);
             const nowFailed = plan.deployments.find((d) => d.id === NEW)?.rolloutState === 'FAILED';
             expect(nowFailed).toBe(seen >= threshold); // trips at the threshold, never before
             tripped = nowFailed;
