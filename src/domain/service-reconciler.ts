@@ -20,6 +20,7 @@ import { serviceGroup, type DeploymentRecord, type ServiceRecord } from './servi
 import { FAILED_HEALTH_CHECKS_REASON, rolloutReasons, scalingActivityReason, serviceMessages } from './service-messages';
 import { WAKE, type Plan, type ServiceChange, type StopRule, type TaskStart, type TaskStop } from './service-plan';
 import { replacementOrder, scaleInOrder, serviceTasks, type ServiceTask } from './service-tasks';
+import { isProtected } from './task-protection';
 import { foldThrottle, isThrottled, throttleMessage, type ThrottleSettings } from './throttle';
 import { surplusHealthy, unhealthyStops } from './unhealthy-replacement';
 
@@ -92,9 +93,11 @@ export function reconcile(
     for (const t of live) stop(t, 'draining', 'the service is being deleted (DRAINING)');
   } else {
     const rolling = primary.rolloutState === 'IN_PROGRESS';
+    let shielded = 0;
     for (const t of replacementOrder(live.filter((t) => !isPrimary(t)))) {
       if (stalled) break; // a FAILED rollout without rollback keeps the old tasks serving
       if (t.condition === 'unhealthy') stop(t, 'unhealthy', 'an old task failed its health checks');
+      else if (isProtected(t.task, now)) shielded++; // the rollout waits for its protection to end
       else if (t.condition !== 'available') stop(t, 'replace-old', 'an old task that serves nothing yet is replaced');
       else if (budget > 0) stop(t, 'replace-old', `rolling update: ${budget} available task(s) above the minimumHealthyPercent floor of ${floor}`);
       else { plan.holds.push(`old tasks kept: available tasks at the minimumHealthyPercent floor (${floor})`); break; }
@@ -104,8 +107,12 @@ export function reconcile(
     const excess = good.length - D;
     // After unhealthy tasks were replaced, a surplus of healthy tasks stops at random (seed 001);
     // any other surplus is a scale-in, which keeps the zones balanced.
-    const surplus = excess > 0 && unhealthy.length === 0 ? surplusHealthy(replacing, good, D, random) : undefined;
-    for (const t of surplus ?? (excess > 0 ? scaleInOrder(good, live, excess) : [])) {
+    const unprotected = good.filter((t) => !isProtected(t.task, now));
+    const surplus = excess > 0 && unhealthy.length === 0 ? surplusHealthy(replacing, good, unprotected, D, random) : undefined;
+    const scaleIn = surplus ?? (excess > 0 ? scaleInOrder(unprotected, live, excess) : []);
+    if (excess > scaleIn.length) shielded += good.length - unprotected.length;
+    if (shielded > 0) plan.holds.push(`${shielded} task(s) with scale-in protection kept until it expires`);
+    for (const t of scaleIn) {
       if (t.condition === 'available' && budget <= 0) { plan.holds.push(`scale-in held at the floor (${floor})`); break; }
       stop(t, 'scale-in', surplus
         ? `unhealthy tasks replaced: ${good.length} healthy tasks for desiredCount ${D}, the surplus stops at random`

@@ -92,10 +92,12 @@ export function unhealthyStops(s: UnhealthySituation, random: () => number): Unh
 export function surplusHealthy(
   replacing: boolean,
   primaryKept: readonly ServiceTask[],
+  eligible: readonly ServiceTask[],
   desiredCount: number,
   random: () => number,
 ): ServiceTask[] | undefined {
   if (!replacing || primaryKept.length <= desiredCount) return undefined;
   if (!primaryKept.every((t) => t.condition === 'available')) return undefined;
-  return pickAtRandom(primaryKept, primaryKept.length - desiredCount, random);
+  // `eligible`: the kept tasks the scheduler may stop (not scale-in protected).
+  return pickAtRandom(eligible, primaryKept.length - desiredCount, random);
 }
