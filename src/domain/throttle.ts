@@ -5,7 +5,6 @@
  * Pure: `now` (epoch ms) is passed in. See docs/throttle.md for the curve.
  */
 
-import { failureStage } from './circuit-breaker';
 import type { TaskRecord } from './records';
 
 export const THROTTLE_BASE_DELAY_SECONDS = 10;
@@ -83,6 +82,20 @@ export function recordTaskOutcome(state: ThrottleState, outcome: TaskOutcome, no
   };
 }
 
+/**
+ * When a task failed to start, or undefined if it did not: it never reached RUNNING and stopped with
+ * TaskFailedToStart (what the agent and the engine write for a task that went PENDING -> STOPPED; a
+ * user's StopTask and the scheduler's own stops have other codes). It counts as soon as its containers
+ * are gone (executionStoppedAt), before the engine has walked it to STOPPED: the scheduler replaces a
+ * task from the moment it is told to stop, and the throttle must hold that very replacement. The time
+ * is executionStoppedAt, which later steps keep, so the watermark sees one time per task.
+ */
+export function startFailureTime(t: TaskRecord): number | undefined {
+  if (t.startedAt !== undefined || t.desiredStatus !== 'STOPPED' || t.stopCode !== 'TaskFailedToStart') return undefined;
+  const gone = t.lastStatus === 'STOPPED' || t.lastStatus === 'DELETED' || t.executionStoppedAt !== undefined;
+  return gone ? t.executionStoppedAt ?? t.stoppedAt ?? t.createdAt : undefined;
+}
+
 export interface ThrottleFold {
   readonly state: ThrottleState;
   /** Start failures folded in by this call (each pushes the next launch back). */
@@ -94,9 +107,8 @@ export interface ThrottleFold {
  * runs now (`taskDefinitionArn`, its PRIMARY deployment's):
  * - a different task definition than the state's clears the throttle at once, and only outcomes after
  *   `now` count from then on (an older definition's failures, still retained, never come back);
- * - a start failure is a task that stopped without ever reaching RUNNING and was not stopped by a user
- *   or by the scheduler's own scale-in (the circuit breaker's stage 1: `failureStage === 1`), timed at
- *   its stoppedAt; the next launch waits from that time;
+ * - a start failure is a task that stopped without ever reaching RUNNING, with TaskFailedToStart
+ *   (`startFailureTime`); the next launch waits from that time;
  * - a task that reached RUNNING (timed at startedAt) resets the count, whatever happened afterwards;
  * - outcomes at or before the watermark were folded already; the rest are folded oldest first.
  *
@@ -118,7 +130,8 @@ export function foldThrottle(
   const outcomes: { at: number; taskArn: string; reachedRunning: boolean }[] = [];
   for (const t of tasks) {
     if (t.taskDefinitionArn !== taskDefinitionArn) continue;
-    if (failureStage(t) === 1) outcomes.push({ at: t.stoppedAt ?? t.createdAt, taskArn: t.taskArn, reachedRunning: false });
+    const failedAt = startFailureTime(t);
+    if (failedAt !== undefined) outcomes.push({ at: failedAt, taskArn: t.taskArn, reachedRunning: false });
     else if (t.startedAt !== undefined) outcomes.push({ at: t.startedAt, taskArn: t.taskArn, reachedRunning: true });
   }
   const fresh = outcomes

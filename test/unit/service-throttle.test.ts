@@ -63,6 +63,17 @@ describe('seed 004: the service throttle', () => {
     expect(plan.service?.throttle).toBeUndefined();
   });
 
+  it('a task that failed to start counts as soon as its containers are gone, before it is STOPPED (its replacement is held)', () => {
+    const stopping = aTask({ lastStatus: 'DEPROVISIONING', desiredStatus: 'STOPPED', startedAt: undefined, stopCode: 'TaskFailedToStart', stoppedReason: 'CannotStartContainerError', executionStoppedAt: NOW - 2000 });
+    const plan = reconcile(aService(), steady(), [...running(3), stopping], NOW, () => 0);
+    expect(started(plan)).toBe(0);
+    expect(plan.service?.throttle).toEqual(expect.objectContaining({ consecutiveStartFailures: 1, nextAttemptAt: NOW + 8000 }));
+    // Reaching STOPPED later keeps the same time: it is not counted twice.
+    const done = { ...stopping, lastStatus: 'STOPPED' as const, stoppedAt: NOW + 1000 };
+    const again = reconcile(aService({ throttle: plan.service!.throttle }), steady(), [...running(3), done], NOW + 1000, () => 0);
+    expect(again.service?.throttle).toBeUndefined();
+  });
+
   it('a task that reaches RUNNING ends the run of failures', () => {
     const failures = [failedToStart(30), failedToStart(20)];
     const before = reconcile(aService(), steady(), [...running(2), ...failures], NOW - 19_000, () => 0);
