@@ -124,14 +124,14 @@ describe.concurrent('the REPLICA scheduler\'s judgment in local mode', () => {
       expect(t.stopCode).toBe('TaskFailedToStart');
       expect(t.startedAt).toBeUndefined();
     }
-    // Each attempt after the k-th failure in a row waits at least the curve's k-th delay from that failure.
+    // Each attempt after the k-th failure in a row waits at least the curve's k-th delay (0.5, 1, 2, 2 s)
+    // from that failure (from when its containers were gone: executionStoppedAt). Lower bounds only: a
+    // loaded machine makes every gap longer, never shorter.
     for (let k = 1; k < 5; k++) {
       const failure = byCreation[k - 1]!;
       const next = byCreation[k]!;
-      expect(ms(next.createdAt) - ms(failure.stoppedAt)).toBeGreaterThanOrEqual(throttleDelaySeconds(k, THROTTLE) * 1000 - 1);
+      expect(ms(next.createdAt) - ms(failure.executionStoppedAt)).toBeGreaterThanOrEqual(throttleDelaySeconds(k, THROTTLE) * 1000);
     }
-    const gaps = byCreation.slice(1, 5).map((t, i) => ms(t.createdAt) - ms(byCreation[i]!.createdAt));
-    expect(gaps[3]!).toBeGreaterThan(gaps[0]!);
     const service = await describeService('stuck');
     expect(service.events!.map((e) => e.message)).toContain('(service stuck) is unable to consistently start tasks successfully.');
     expect(service).not.toHaveProperty('throttle');
