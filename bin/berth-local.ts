@@ -31,6 +31,7 @@ import {
 } from '../src/local/berth-local';
 import { DataDirectoryInUseError } from '../src/local/data-directory-lock';
 import { DEFAULT_FARGATE_POOL } from '../src/local/embedded-agent';
+import { throttleSettings } from '../src/app/context-from-environment';
 
 const { values } = parseArgs({
   options: {
@@ -81,6 +82,7 @@ const waitSeconds = positive('--capacity-wait-seconds', values['capacity-wait-se
 
 let berth: BerthLocal;
 try {
+  // BERTH_THROTTLE_BASE_SECONDS / BERTH_THROTTLE_MAX_SECONDS (default 10 and 900): tests scale the service throttle.
   berth = await startBerthLocal({
     port,
     host: values.host ?? env.BERTH_HOST,
@@ -96,6 +98,7 @@ try {
     fargatePool:
       poolCpu || poolMemory ? { cpu: poolCpu ?? DEFAULT_FARGATE_POOL.cpu, memory: poolMemory ?? DEFAULT_FARGATE_POOL.memory } : undefined,
     capacityWaitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
+    throttle: throttleSettings(env),
   });
 } catch (error) {
   fail(error instanceof DataDirectoryInUseError ? error.message : `cannot start: ${(error as Error).message}`);

@@ -11,6 +11,7 @@ import * as services from '../app/services';
 import * as startTask from '../app/start-task';
 import * as tagging from '../app/tagging';
 import * as taskDefinitions from '../app/task-definitions';
+import * as taskProtection from '../app/task-protection';
 import * as taskSets from '../app/task-sets';
 import * as tasks from '../app/tasks';
 
@@ -37,6 +38,8 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   StopTask: tasks.stopTask,
   DescribeTasks: tasks.describeTasks,
   ListTasks: tasks.listTasks,
+  UpdateTaskProtection: taskProtection.updateTaskProtection,
+  GetTaskProtection: taskProtection.getTaskProtection,
   CreateService: services.createService,
   UpdateService: services.updateService,
   DeleteService: services.deleteService,

@@ -1,4 +1,5 @@
 import type { Scope } from '../domain/arns';
+import type { ThrottleSettings } from '../domain/throttle';
 import type { ClusterRepository } from '../adapters/dynamodb/cluster-repository';
 import type { ContainerInstanceRepository } from '../adapters/dynamodb/container-instance-repository';
 import type { ServiceRepository } from '../adapters/dynamodb/service-repository';
@@ -24,6 +25,8 @@ export interface BerthContext {
   readonly retention: RetentionSettings;
   /** How long an agent may stay silent before its instance shows agentConnected false. */
   readonly agentTimeoutMs: number;
+  /** The service throttle's curve (seed 004); absent: 10 s doubling to 15 minutes. Scaled in tests. */
+  readonly throttle?: ThrottleSettings;
 }
 
 export interface RetentionSettings {

@@ -8,6 +8,7 @@ import { TaskRepository } from '../adapters/dynamodb/task-repository';
 import { ScheduleRepository } from '../adapters/dynamodb/schedule-repository';
 import { AccountSettingRepository } from '../adapters/dynamodb/account-setting-repository';
 import { DEFAULT_AGENT_TIMEOUT_MS } from '../domain/agent-liveness';
+import type { ThrottleSettings } from '../domain/throttle';
 import { DEFAULT_RETENTION, type BerthContext, type RetentionSettings } from './context';
 
 export interface ContextOptions {
@@ -18,6 +19,7 @@ export interface ContextOptions {
   readonly retention?: Partial<RetentionSettings>;
   /** Default DEFAULT_AGENT_TIMEOUT_MS (src/domain/agent-liveness.ts). */
   readonly agentTimeoutMs?: number;
+  readonly throttle?: ThrottleSettings;
   readonly clock?: () => number;
   readonly randomBytes?: (size: number) => Uint8Array;
 }
@@ -37,5 +39,6 @@ export function createBerthContext(options: ContextOptions): BerthContext {
     defaultRegion: options.region,
     retention: { ...DEFAULT_RETENTION, ...options.retention },
     agentTimeoutMs: options.agentTimeoutMs ?? DEFAULT_AGENT_TIMEOUT_MS,
+    ...(options.throttle ? { throttle: options.throttle } : {}),
   };
 }

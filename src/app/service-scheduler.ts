@@ -104,7 +104,7 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
     ? reconcileTaskSets(stored.record, stored.taskSets ?? [], tasks.map((t) => t.record), now)
     : daemon
       ? reconcileDaemon(stored.record, stored.deployments, tasks.map((t) => t.record), daemon, now)
-      : reconcile(stored.record, stored.deployments, tasks.map((t) => t.record), now, randomUnit(ctx));
+      : reconcile(stored.record, stored.deployments, tasks.map((t) => t.record), now, randomUnit(ctx), { throttle: ctx.throttle });
 
   await applyStops(ctx, plan, tasks, guard, committed.stopped);
   await applyStarts(ctx, stored.record, [...stored.deployments, ...(stored.taskSets ?? [])], plan.start, guard, now, committed.started, daemon?.instances);

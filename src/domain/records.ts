@@ -146,6 +146,11 @@ export interface TaskRecord {
   stoppingAt?: number;
   executionStoppedAt?: number;
   stoppedAt?: number;
+  /**
+   * Berth's own (GetTaskProtection's expirationDate): task scale-in protection, epoch ms. Until then
+   * the scheduler never stops the task for a scale-in or a deployment (task-protection.ts).
+   */
+  protectionExpiresAt?: number;
   /** Grows with every change; the item version, echoed in DescribeTasks and events. */
   version: number;
   /**

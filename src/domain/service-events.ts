@@ -15,6 +15,8 @@
  *                                deployment's desiredCount
  *                                SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED (ERROR): a DAEMON service's
  *                                task no longer meets its placement constraints (and is stopped)
+ *                                SERVICE_TASK_START_IMPAIRED (WARN): "is unable to consistently start
+ *                                tasks successfully." was appended (the throttle, throttle.ts)
  *                                SERVICE_TASK_PLACEMENT_FAILURE (ERROR): a service task gave up waiting
  *                                for capacity (TaskFailedToStart before it was ever placed)
  *
@@ -29,6 +31,7 @@ import type { TaskRecord } from './records';
 import { DEPLOYMENT_ID_PATTERN, type DeploymentRecord, type RolloutState, type ServiceRecord } from './service';
 import { rolloutReasons, serviceMessages, type ServiceEvent } from './service-messages';
 import { taskSetArn } from './task-set';
+import { throttleMessage } from './throttle';
 
 export const SERVICE_ACTION = 'ECS Service Action';
 export const DEPLOYMENT_STATE_CHANGE = 'ECS Deployment State Change';
@@ -218,6 +221,8 @@ export function serviceActionOf(
     const scope = { account: cluster.account, region: cluster.region, partition: cluster.partition };
     return { eventName: 'TASKSET_STEADY_STATE', eventType: 'INFO', taskSetArns: [taskSetArn(scope, cluster.path[0], serviceName, taskSetSteady[1])] };
   }
+  // Seed 004's throttle; ECS lists SERVICE_TASK_START_IMPAIRED among the WARN service actions.
+  if (message === throttleMessage(serviceName)) return { eventName: 'SERVICE_TASK_START_IMPAIRED', eventType: 'WARN' };
   const stopped = new RegExp(`^\\(service ${escapeRegExp(serviceName)}\\) has stopped \\d+ running tasks: ((?:\\(task [0-9a-f]+\\) ?)+)\\.$`).exec(message);
   if (stopped) {
     const cluster = parseArn(clusterArn);

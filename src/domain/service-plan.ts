@@ -17,6 +17,7 @@
 import type { LaunchType } from './records';
 import type { DeploymentRecord, LaunchConfiguration, ServiceStatus } from './service';
 import type { TaskSetRecord } from './task-set';
+import type { ThrottleState } from './throttle';
 
 /** Why a task is stopped; one name per rule of the reconciler (docs/services.md lists them). */
 export type StopRule =
@@ -59,6 +60,8 @@ export interface ServiceChange extends Partial<LaunchConfiguration> {
   readonly status?: ServiceStatus;
   /** DAEMON: the desired count the scheduler computes (one per eligible container instance). */
   readonly desiredCount?: number;
+  /** The throttle state after this pass (written only when it changed). */
+  readonly throttle?: ThrottleState;
 }
 
 export interface Plan {

@@ -20,6 +20,14 @@ import { serviceGroup, type DeploymentRecord, type ServiceRecord } from './servi
 import { FAILED_HEALTH_CHECKS_REASON, rolloutReasons, scalingActivityReason, serviceMessages } from './service-messages';
 import { WAKE, type Plan, type ServiceChange, type StopRule, type TaskStart, type TaskStop } from './service-plan';
 import { replacementOrder, scaleInOrder, serviceTasks, type ServiceTask } from './service-tasks';
+import { isProtected } from './task-protection';
+import { foldThrottle, isThrottled, throttleMessage, type ThrottleSettings } from './throttle';
+import { surplusHealthy, unhealthyStops } from './unhealthy-replacement';
+
+export interface ReconcileOptions {
+  /** The throttle's curve (default 10 s doubling to 15 min; tests scale it). */
+  readonly throttle?: ThrottleSettings;
+}
 
 export function reconcile(
   service: ServiceRecord,
@@ -27,6 +35,7 @@ export function reconcile(
   tasks: readonly TaskRecord[],
   now: number,
   random: () => number,
+  options: ReconcileOptions = {},
 ): Plan {
   const plan: Plan & { start: TaskStart[]; events: string[]; holds: string[] } = {
     start: [], stop: [], deployments: [], events: [], holds: [], nextWakeSeconds: WAKE.progressing,
@@ -68,6 +77,9 @@ export function reconcile(
   const isPrimary = (t: ServiceTask) => t.deployment.id === primary.id;
   let budget = live.filter((t) => t.condition === 'available').length - floor;
   const stopped = new Set<string>();
+  // Berth's own mark on the PRIMARY: it has been replacing unhealthy tasks (seed 001's last sentence).
+  const replacing = primary.replacingUnhealthy === true;
+  let replacingNext = false;
   const stop = (t: ServiceTask, rule: StopRule, why: string) => {
     if (t.condition === 'available') budget--;
     stopped.add(t.task.taskArn);
@@ -81,34 +93,54 @@ export function reconcile(
     for (const t of live) stop(t, 'draining', 'the service is being deleted (DRAINING)');
   } else {
     const rolling = primary.rolloutState === 'IN_PROGRESS';
+    let shielded = 0;
     for (const t of replacementOrder(live.filter((t) => !isPrimary(t)))) {
       if (stalled) break; // a FAILED rollout without rollback keeps the old tasks serving
       if (t.condition === 'unhealthy') stop(t, 'unhealthy', 'an old task failed its health checks');
+      else if (isProtected(t.task, now)) shielded++; // the rollout waits for its protection to end
       else if (t.condition !== 'available') stop(t, 'replace-old', 'an old task that serves nothing yet is replaced');
       else if (budget > 0) stop(t, 'replace-old', `rolling update: ${budget} available task(s) above the minimumHealthyPercent floor of ${floor}`);
       else { plan.holds.push(`old tasks kept: available tasks at the minimumHealthyPercent floor (${floor})`); break; }
     }
     const good = live.filter((t) => isPrimary(t) && t.condition !== 'unhealthy');
+    const unhealthy = live.filter((t) => isPrimary(t) && t.condition === 'unhealthy');
     const excess = good.length - D;
-    for (const t of excess > 0 ? scaleInOrder(good, live, excess) : []) {
+    // After unhealthy tasks were replaced, a surplus of healthy tasks stops at random (seed 001);
+    // any other surplus is a scale-in, which keeps the zones balanced.
+    const unprotected = good.filter((t) => !isProtected(t.task, now));
+    const surplus = excess > 0 && unhealthy.length === 0 ? surplusHealthy(replacing, good, unprotected, D, random) : undefined;
+    const scaleIn = surplus ?? (excess > 0 ? scaleInOrder(unprotected, live, excess) : []);
+    if (excess > scaleIn.length) shielded += good.length - unprotected.length;
+    if (shielded > 0) plan.holds.push(`${shielded} task(s) with scale-in protection kept until it expires`);
+    for (const t of scaleIn) {
       if (t.condition === 'available' && budget <= 0) { plan.holds.push(`scale-in held at the floor (${floor})`); break; }
-      stop(t, 'scale-in', `${good.length} tasks of the primary deployment, desiredCount ${D}`);
+      stop(t, 'scale-in', surplus
+        ? `unhealthy tasks replaced: ${good.length} healthy tasks for desiredCount ${D}, the surplus stops at random`
+        : `${good.length} tasks of the primary deployment, desiredCount ${D}`);
     }
-    // Sorted so the random pick depends on the random source only, not on the order tasks were read in.
-    const unhealthy = live.filter((t) => isPrimary(t) && t.condition === 'unhealthy').sort((a, b) => a.task.taskArn.localeCompare(b.task.taskArn));
-    const healthyPrimary = good.filter((t) => t.condition === 'available' && !stopped.has(t.task.taskArn)).length;
-    if (unhealthy.length > 0) {
-      if (rolling) for (const t of unhealthy) stop(t, 'unhealthy', 'during a rolling update unhealthy tasks stop first');
-      else if (healthyPrimary >= D) for (const t of unhealthy) stop(t, 'unhealthy', 'its replacements are healthy');
-      else if (occupied >= ceiling) stop(unhealthy[Math.floor(random() * unhealthy.length)]!, 'unhealthy', 'no room under maximumPercent to start its replacement first');
-    }
+    const situation = {
+      unhealthy, desiredCount: D, rolling, occupied, ceiling,
+      healthy: good.filter((t) => t.condition === 'available' && !stopped.has(t.task.taskArn)).length,
+      stopInFlight: mine.some((t) => t.condition === 'stopping'),
+    };
+    for (const { task, why } of unhealthyStops(situation, random)) stop(task, 'unhealthy', why);
+    replacingNext = !rolling && (unhealthy.length > 0 || (replacing && excess > 0));
   }
 
-  // 4. Starts: up to desiredCount healthy-or-coming primary tasks, never above the ceiling.
+  // 4. Starts: up to desiredCount healthy-or-coming primary tasks, never above the ceiling, and not
+  //    before the throttle allows (seed 004: only the time between launches changes).
   const keeping = live.filter((t) => isPrimary(t) && t.condition !== 'unhealthy' && !stopped.has(t.task.taskArn));
   const need = D - keeping.length;
   const room = ceiling - occupied;
+  const throttle = foldThrottle(service.throttle, primary.taskDefinition, mine.map((t) => t.task), now, options.throttle);
+  const throttled = isThrottled(throttle.state, now);
+  if (throttle.newFailures > 0 && throttled) plan.events.push(throttleMessage(name));
+  let throttleWake: number | undefined;
   if (need > 0 && stalled) plan.holds.push(`deployment ${primary.id} FAILED: it launches no new tasks`);
+  else if (need > 0 && throttled) {
+    throttleWake = Math.max(1, Math.ceil((throttle.state.nextAttemptAt! - now) / 1000));
+    plan.holds.push(`throttled after ${throttle.state.consecutiveStartFailures} task(s) in a row failed to start: next launch in ${throttleWake} s`);
+  }
   else if (need > 0 && room <= 0) plan.holds.push(`at the maximumPercent ceiling (${ceiling} tasks)`);
   else if (need > 0) plan.start.push(...startsFor(primary, service, keeping, Math.min(need, room)));
 
@@ -132,6 +164,10 @@ export function reconcile(
       pendingCount: ownLive.filter((t) => t.task.lastStatus !== 'RUNNING').length,
       desiredCount: d.id === primary.id ? D : ownLive.filter((t) => !stopped.has(t.task.taskArn)).length,
     };
+    if (d.id === primary.id) {
+      const { replacingUnhealthy: _mark, ...unmarked } = r;
+      r = replacingNext ? { ...unmarked, replacingUnhealthy: true } : unmarked;
+    }
     if (d.id !== primary.id && d.status === 'ACTIVE' && own.length === 0) r = { ...r, status: 'INACTIVE' };
     if (d.id === primary.id && settled && d.rolloutState === 'IN_PROGRESS') {
       r = { ...r, rolloutState: 'COMPLETED', rolloutStateReason: rolloutReasons.completed(d.id), completedAt: now };
@@ -146,8 +182,14 @@ export function reconcile(
   if (draining && occupied === 0) {
     return { ...plan, deployments: deploymentsOut, service: { ...serviceChange, status: 'INACTIVE' }, nextWakeSeconds: undefined };
   }
+  // Written once a service has ever failed to start a task (a service that never did carries none).
+  const keepThrottle = service.throttle !== undefined || throttle.state.consecutiveStartFailures > 0;
+  if (keepThrottle && JSON.stringify(throttle.state) !== JSON.stringify(service.throttle)) serviceChange = { ...serviceChange, throttle: throttle.state };
   const quiet = (settled || stalled) && plan.start.length === 0 && plan.stop.length === 0;
-  return { ...plan, deployments: deploymentsOut, service: serviceChange, nextWakeSeconds: quiet ? WAKE.steady : WAKE.progressing };
+  let nextWakeSeconds: number = quiet ? WAKE.steady : WAKE.progressing;
+  // Throttled: look again when the next launch is allowed (sooner only if something else moves).
+  if (throttleWake !== undefined) nextWakeSeconds = plan.start.length || plan.stop.length ? Math.min(nextWakeSeconds, throttleWake) : throttleWake;
+  return { ...plan, deployments: deploymentsOut, service: serviceChange, nextWakeSeconds };
 }
 
 /** The starts for `count` new tasks of the deployment: one per capacity provider (base, then weight). */

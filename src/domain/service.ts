@@ -12,6 +12,7 @@
  */
 import type { CapacityProviderStrategyItem } from './capacity-strategy';
 import type { LaunchType, Tag } from './records';
+import type { ThrottleState } from './throttle';
 
 export type ServiceStatus = 'ACTIVE' | 'DRAINING' | 'INACTIVE';
 export type DeploymentStatus = 'PRIMARY' | 'ACTIVE' | 'INACTIVE';
@@ -84,6 +85,8 @@ export interface ServiceRecord extends LaunchConfiguration {
   /** The service's placement (ECS members); its tasks are placed by them. Absent: none given. */
   readonly placementConstraints?: readonly { readonly type?: string; readonly expression?: string }[];
   readonly placementStrategy?: readonly { readonly type?: string; readonly field?: string }[];
+  /** Berth's own: the service throttle (throttle.ts), folded and written by the scheduler pass. */
+  readonly throttle?: ThrottleState;
   /** Grows with every change; writes are conditional on it. */
   readonly version: number;
 }
@@ -116,6 +119,12 @@ export interface DeploymentRecord extends LaunchConfiguration {
   readonly circuitBreaker: CircuitBreakerState;
   /** Berth's own: when the rollout last reached COMPLETED (the rollback target is the latest). */
   readonly completedAt?: number;
+  /**
+   * Berth's own: the PRIMARY has been replacing unhealthy tasks outside a rollout; while set, healthy
+   * tasks above desiredCount stop at random (seed 001) rather than by scale-in order. See
+   * unhealthy-replacement.ts.
+   */
+  readonly replacingUnhealthy?: boolean;
 }
 
 export const serviceGroup = (serviceName: string) => `service:${serviceName}`;

@@ -23,6 +23,7 @@ import { ServiceLoopRunner } from './service-loop-runner';
 import { ServiceLoopStore } from '../adapters/dynamodb/service-loop-store';
 import { StreamPoller } from './stream-poller';
 import { ScheduleRunner } from './schedule-runner';
+import type { ThrottleSettings } from '../domain/throttle';
 
 export interface BerthLocalOptions {
   /**
@@ -58,6 +59,8 @@ export interface BerthLocalOptions {
    * the missing resource. Default five minutes (DEFAULT_CAPACITY_WAIT_MS).
    */
   readonly capacityWaitMs?: number;
+  /** The service throttle's curve (default 10 s doubling to 15 min); tests scale it. */
+  readonly throttle?: ThrottleSettings;
   /** How long an agent may stay silent before its instance shows agentConnected false. Default 60 s. */
   readonly agentTimeoutMs?: number;
   /** How long STOPPED tasks stay describable. Default one hour. */
@@ -150,6 +153,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       region,
       retention: options.stoppedTaskRetentionMs ? { stoppedTaskMs: options.stoppedTaskRetentionMs } : undefined,
       agentTimeoutMs: options.agentTimeoutMs,
+      throttle: options.throttle,
     });
 
     const events = await LocalEventSink.open({

@@ -16,6 +16,8 @@ import { NEW, NOW, OLD, aDeployment, aService, aTask, advance, applyPlan, deepFr
 const failedToStart = (o: Partial<TaskRecord> = {}) =>
   aTask({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'TaskFailedToStart', stoppedReason: 'CannotPullContainerError', stoppedAt: NOW - 5000, ...o });
 const watched = { id: NEW, hasHealthCheck: true };
+/** Past the throttle's wait after these failures (seed 004's throttle is the subject of service-throttle.test.ts). */
+const AFTER_THROTTLE = NOW + 15 * 60_000;
 
 describe('failureThreshold', () => {
   it.each([
@@ -87,7 +89,7 @@ describe('tripping in the reconciler', () => {
   const on = (rollback: boolean) => aService(rolling(100, 200, 4, { enable: true, rollback }));
 
   it('stays IN_PROGRESS below the threshold and keeps launching', () => {
-    const plan = reconcile(on(true), rollout(), [...tasksOf(4, { startedBy: OLD }), failedToStart(), failedToStart()], NOW, () => 0);
+    const plan = reconcile(on(true), rollout(), [...tasksOf(4, { startedBy: OLD }), failedToStart(), failedToStart()], AFTER_THROTTLE, () => 0);
     expectPlan(plan, { start: [{ deploymentId: NEW, count: 4 }], deployments: [{ id: NEW, rolloutState: 'IN_PROGRESS', failedTasks: 2 }] });
   });
 
@@ -99,7 +101,7 @@ describe('tripping in the reconciler', () => {
   });
 
   it('without a COMPLETED deployment to return to, rollback stalls: FAILED, PRIMARY, nothing launched', () => {
-    const plan = reconcile(on(true), [aDeployment()], [failedToStart(), failedToStart(), failedToStart()], NOW, () => 0);
+    const plan = reconcile(on(true), [aDeployment()], [failedToStart(), failedToStart(), failedToStart()], AFTER_THROTTLE, () => 0);
     expectPlan(plan, { start: [], stop: 0, deployments: [{ id: NEW, status: 'PRIMARY', rolloutState: 'FAILED' }], events: [serviceMessages.deploymentFailed('web', NEW)] });
   });
 
@@ -116,7 +118,7 @@ describe('tripping in the reconciler', () => {
   });
 
   it('disabled: counts failures but never trips', () => {
-    const plan = reconcile(aService(), rollout(), [failedToStart(), failedToStart(), failedToStart()], NOW, () => 0);
+    const plan = reconcile(aService(), rollout(), [failedToStart(), failedToStart(), failedToStart()], AFTER_THROTTLE, () => 0);
     expectPlan(plan, { start: [{ deploymentId: NEW, count: 4 }], deployments: [{ id: NEW, rolloutState: 'IN_PROGRESS', failedTasks: 3 }] });
   });
 });

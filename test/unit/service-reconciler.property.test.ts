@@ -26,6 +26,8 @@ import {
 } from '../support/services';
 
 const STOP_RULES = ['scale-in', 'replace-old', 'unhealthy', 'draining'];
+/** Seed 004's throttle with its curve under the simulated world's 10 s step (it never holds a launch). */
+const FAST_THROTTLE = { throttle: { baseSeconds: 1, maxSeconds: 8 } };
 
 const configArb = fc.record({
   desiredCount: fc.integer({ min: 0, max: 12 }),
@@ -168,7 +170,7 @@ const hash = (s: string, seed: number) => {
 
 function iterate(world: World, behaviour: (t: TaskRecord) => Behaviour, steps: number, onPlan?: (p: ReturnType<typeof reconcile>, w: World) => void) {
   for (let i = 0; i < steps; i++) {
-    const plan = reconcile(deepFreeze(structuredClone(world.service)), world.deployments, world.tasks, world.now, () => 0.5);
+    const plan = reconcile(deepFreeze(structuredClone(world.service)), world.deployments, world.tasks, world.now, () => 0.5, FAST_THROTTLE);
     onPlan?.(plan, world);
     applyPlan(world, plan);
     const primary = world.deployments.find((d) => d.status === 'PRIMARY')!;
@@ -236,7 +238,8 @@ describe('LIVENESS', () => {
           let tripped = false;
           for (let i = 0; i < 4 * threshold + 20 && !tripped; i++) {
             const seen = failedNew();
-            const plan = reconcile(world.service, world.deployments, world.tasks, world.now, () => 0);
+            // The throttle's curve scaled under the world's 10 s step, so every step may launch.
+            const plan = reconcile(world.service, world.deployments, world.tasks, world.now, () => 0, FAST_THROTTLE);
             const nowFailed = plan.deployments.find((d) => d.id === NEW)?.rolloutState === 'FAILED';
             expect(nowFailed).toBe(seen >= threshold); // trips at the threshold, never before
             tripped = nowFailed;
@@ -255,6 +258,46 @@ describe('LIVENESS', () => {
         },
       ),
       { numRuns: 120 },
+    );
+  });
+});
+
+describe('LIVENESS: unhealthy-task replacement (seed 001)', () => {
+  it('outside a rollout, with replacements that end up healthy, every unhealthy task is replaced within the bounds', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 100, max: 200 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 3 }), fc.double({ min: 0, max: 0.999, noNaN: true }),
+        (desiredCount, min, max, unhealthyFlags, failingReplacements, r) => {
+          const service = aService({ desiredCount, deploymentConfiguration: { minimumHealthyPercent: min, maximumPercent: max, deploymentCircuitBreaker: { enable: false, rollback: false } } });
+          const deployments = [aDeployment({ hasHealthCheck: true, desiredCount, rolloutState: 'COMPLETED', completedAt: NOW - 1000 })];
+          const tasks = Array.from({ length: desiredCount }, (_, i) =>
+            aTask({ id: `c${i.toString(16).padStart(31, '0')}`, availabilityZone: ZONES[i % 3], healthStatus: unhealthyFlags[i % unhealthyFlags.length] ? 'UNHEALTHY' : 'HEALTHY' }));
+          const world: World = { service, deployments, tasks, now: NOW, events: [], next: 0 };
+          const ceiling = Math.max(desiredCount, maximumTasks(desiredCount, max));
+          let failing = failingReplacements;
+          const fate = new Map<string, Behaviour>();
+          const behaviour = (t: TaskRecord): Behaviour => {
+            if (!fate.has(t.taskArn)) fate.set(t.taskArn, failing-- > 0 ? 'fails-health-checks' : 'succeeds');
+            return fate.get(t.taskArn)!;
+          };
+          for (let i = 0; i < 12 * desiredCount + 24; i++) {
+            const o = observe(world.service, world.deployments, world.tasks, world.now);
+            const plan = reconcile(world.service, world.deployments, world.tasks, world.now, () => r);
+            const started = plan.start.reduce((n, s) => n + s.count, 0);
+            if (started > 0) expect(o.holding.length + started).toBeLessThanOrEqual(ceiling); // SAFETY: never above maximumPercent
+            const stops = new Set(plan.stop.map((s) => s.taskArn));
+            // SAFETY: only unhealthy tasks (which the seed allows) may take the available tasks below the floor.
+            expect(o.available.filter((t) => !stops.has(t.taskArn)).length).toBeGreaterThanOrEqual(Math.min(o.available.length, o.floor));
+            applyPlan(world, plan);
+            advance(world, behaviour);
+          }
+          const live = world.tasks.filter((t) => t.lastStatus !== 'STOPPED');
+          expect(live).toHaveLength(desiredCount);
+          expect(live.every((t) => t.healthStatus === 'HEALTHY' && t.desiredStatus === 'RUNNING')).toBe(true);
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 });

@@ -116,7 +116,8 @@ describe('seed 002: rolling update (ECS deployment type)', () => {
   it('the circuit breaker decides whether the tasks reach a steady state', () => {
     const breaker = { enable: true, rollback: false };
     const failed = fresh(3, { lastStatus: 'STOPPED', desiredStatus: 'STOPPED', startedAt: undefined, stopCode: 'TaskFailedToStart', stoppedAt: NOW - 1000 });
-    const plan = run(aService(rolling(100, 200, 4, breaker)), rollout(), [...old(4), ...failed]);
+    // Past the throttle's wait after these failures (seed 004's throttle: service-throttle.test.ts).
+    const plan = run(aService(rolling(100, 200, 4, breaker)), rollout(), [...old(4), ...failed], NOW + 15 * 60_000);
     expectPlan(plan, {
       start: [], stop: 0,
       events: [serviceMessages.deploymentFailed('web', NEW)],
@@ -151,7 +152,7 @@ describe('keeping desiredCount', () => {
   });
 
   it('replaces a stopped or lost task', () => {
-    const lost = aTask({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedAt: NOW - 1 });
+    const lost = aTask({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'EssentialContainerExited', startedAt: NOW - 60_000, stoppedAt: NOW - 1 });
     expectPlan(run(aService(), completed(), [...fresh(3), lost]), { start: [{ deploymentId: NEW, count: 1 }], stop: 0 });
   });
 
