@@ -4,6 +4,7 @@
 //   -c berth:deletionProtection=false   (e.g. on LocalStack, so the table can be deleted by hand)
 //   -c berth:archiveRetentionDays=30    (the bus archive of Berth's events; 0 keeps them forever)
 //   -c berth:alarmTopicArn=arn:aws:sns:...  (where the alarms notify)
+//   -c berth:apiKind=http               (an HTTP API in front of the ECS API; default rest: docs/api-gateway.md)
 //   -c berth:consumersFile=.berth/rules.json  (consumers of Berth's events, the rules file local mode reads)
 // To embed Berth in your own app instead, use the BerthControlPlane construct (docs/embedding.md).
 import { readFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ addBerthStacks(app, {
   eventSource: context('eventSource'),
   deletionProtection: context('deletionProtection') !== 'false',
   alarmTopicArn: context('alarmTopicArn'),
+  apiKind: apiKindFrom(context('apiKind')),
   consumers: consumersFrom(context('consumersFile')),
   archiveRetentionDays: context('archiveRetentionDays') === undefined ? undefined : Number(context('archiveRetentionDays')),
 });
@@ -34,4 +36,9 @@ app.synth();
 /** The consumers in a rules file (docs/events.md, "Consumers"): its AWS targets deploy, its local ones are skipped. */
 function consumersFrom(file: string | undefined) {
   return file === undefined ? undefined : parseRules(readFileSync(file, 'utf8'), file);
+}
+
+function apiKindFrom(value: string | undefined): 'rest' | 'http' | undefined {
+  if (value === undefined || value === 'rest' || value === 'http') return value;
+  throw new Error(`-c berth:apiKind must be rest or http, got ${value}`);
 }

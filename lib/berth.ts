@@ -18,6 +18,8 @@ export interface BerthAppOptions {
   readonly consumers?: readonly BerthConsumer[];
   /** SNS topic ARN the alarms notify. @default - alarms without actions */
   readonly alarmTopicArn?: string;
+  /** The API Gateway API in front of the ECS API: 'rest' or 'http' (docs/api-gateway.md). @default 'rest' */
+  readonly apiKind?: 'rest' | 'http';
   /** Days the bus archive keeps Berth's events (0: forever). @default 30 */
   readonly archiveRetentionDays?: number;
   /**
@@ -54,6 +56,7 @@ export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthSt
     consumers: options.consumers,
     alarmTopicArn: options.alarmTopicArn,
     archiveRetention: options.archiveRetentionDays === undefined ? undefined : Duration.days(options.archiveRetentionDays),
+    ...(options.apiKind ? { api: { kind: options.apiKind } } : {}),
   });
   controlPlane.addStackDependency(stateful, 'the control plane uses the table and the bus');
 

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -11,6 +12,7 @@ import { Construct } from 'constructs';
 import { BerthTable } from './berth-table';
 import { CapacitySweep } from './capacity-sweep';
 import { EcsApi } from './ecs-api';
+import { EcsHttpApi } from './ecs-http-api';
 import { EventConsumers, type BerthConsumer } from './event-consumers';
 import { BerthOperations } from './berth-operations';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -24,9 +26,18 @@ import { TaskStreamProcessor } from './task-stream-processor';
 /** Default name of the bus the construct creates when it is not given one. */
 export const DEFAULT_EVENT_BUS_NAME = 'berth';
 
-/** The ECS API's options (the REST API in front of lambdas/api.ts). */
+/** The ECS API's options (the API Gateway API in front of lambdas/api.ts). */
 export interface BerthApiOptions {
-  /** API Gateway stage, the first path segment of the execute-api endpoint. @default 'prod' */
+  /**
+   * The kind of API Gateway API: `rest` (EcsApi: a REST API, stage path `/prod/`) or `http`
+   * (EcsHttpApi: an HTTP API at the endpoint's root, $1.00 per million requests against $3.50;
+   * docs/api-gateway.md). Both take IAM (SigV4 for execute-api) authorization. `rest` stays the
+   * default so existing deployments keep their endpoint; `http` has no custom domain option yet,
+   * no AWS WAF, and is not in LocalStack's free edition.
+   * @default 'rest'
+   */
+  readonly kind?: 'rest' | 'http';
+  /** API Gateway stage, the first path segment of the execute-api endpoint (REST API only). @default 'prod' */
   readonly stageName?: string;
   /** Memory of the API function. @default 1024 (MB) */
   readonly memorySize?: number;
@@ -143,9 +154,10 @@ export class BerthControlPlane extends Construct {
   readonly archive?: events.Archive;
   /** The `source` of Berth's events. */
   readonly eventSource: string;
-  readonly ecsApi: EcsApi;
+  readonly ecsApi: EcsApi | EcsHttpApi;
   /** The REST API. */
-  readonly api: apigateway.RestApi;
+  /** The REST API (api.kind 'rest') or the HTTP API (api.kind 'http'). */
+  readonly api: apigateway.RestApi | apigwv2.HttpApi;
   /** The custom domain, when `domain` is given. */
   readonly domainName?: apigateway.DomainName;
   /** Where ECS clients send requests: the custom domain's URL when there is one, else the stage URL. */
@@ -184,16 +196,22 @@ export class BerthControlPlane extends Construct {
       });
     if (props.archive ?? true) this.archive = this.newArchive(props.archiveRetention ?? Duration.days(30));
 
-    this.ecsApi = new EcsApi(this, 'EcsApi', {
+    const apiProps = {
       table: this.table,
       eventBus: this.eventBus,
       eventSource: this.eventSource,
-      stageName: props.api?.stageName,
       memorySize: props.api?.memorySize,
       throttlingRateLimit: props.api?.throttlingRateLimit,
       throttlingBurstLimit: props.api?.throttlingBurstLimit,
       logRetention,
-    });
+    };
+    const kind = props.api?.kind ?? 'rest';
+    if (kind !== 'rest' && kind !== 'http') throw new Error(`BerthControlPlane: api.kind must be 'rest' or 'http', got '${String(kind)}'`);
+    if (kind === 'http' && props.api?.stageName !== undefined) throw new Error("BerthControlPlane: api.stageName applies to api.kind 'rest' only (an HTTP API serves its $default stage at the root)");
+    if (kind === 'http' && props.domain) throw new Error("BerthControlPlane: a custom domain needs api.kind 'rest' (the HTTP API has no domain option yet)");
+    this.ecsApi = kind === 'http'
+      ? new EcsHttpApi(this, 'EcsHttpApi', apiProps)
+      : new EcsApi(this, 'EcsApi', { ...apiProps, stageName: props.api?.stageName });
     this.api = this.ecsApi.api;
     this.endpoint = this.ecsApi.url;
     if (props.domain) {
@@ -282,13 +300,14 @@ export class BerthControlPlane extends Construct {
   }
 
   private addDomain(domain: BerthDomainOptions): apigateway.DomainName {
+    const api = this.api as apigateway.RestApi; // the constructor allows a domain with the REST API only
     if (domain.basePath !== undefined && domain.basePath !== '' && !/^[a-zA-Z0-9$_.+!*'()-]+(\/[a-zA-Z0-9$_.+!*'()-]+)*$/.test(domain.basePath)) {
       throw new Error(`BerthControlPlane: domain.basePath must be a path without leading or trailing '/', got '${domain.basePath}'`);
     }
     if (domain.disableExecuteApiEndpoint) {
-      (this.api.node.defaultChild as apigateway.CfnRestApi).disableExecuteApiEndpoint = true;
+      (api.node.defaultChild as apigateway.CfnRestApi).disableExecuteApiEndpoint = true;
     }
-    const domainName = this.api.addDomainName('Domain', {
+    const domainName = api.addDomainName('Domain', {
       domainName: domain.domainName,
       certificate: domain.certificate,
       endpointType: apigateway.EndpointType.REGIONAL,

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -14,7 +15,7 @@ export interface BerthOperationsProps {
   readonly alarmTopic?: sns.ITopic;
   /** @default - CloudFormation generates one */
   readonly dashboardName?: string;
-  readonly api: apigateway.RestApi;
+  readonly api: apigateway.RestApi | apigwv2.HttpApi;
   /** The task stream processor's function: its iterator age is the stream's backlog. */
   readonly streamFunction: BerthFunction;
   /** Iterator age above which the stream alarm fires. @default Duration.minutes(1) */

@@ -5,7 +5,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { BerthControlPlane, type BerthControlPlaneProps } from '../constructs/berth-control-plane';
 import type { CapacitySweep } from '../constructs/capacity-sweep';
-import type { EcsApi } from '../constructs/ecs-api';
+import { EcsApi } from '../constructs/ecs-api';
+import type { EcsHttpApi } from '../constructs/ecs-http-api';
 import type { ScheduledRuns } from '../constructs/scheduled-runs';
 import type { ServiceScheduler } from '../constructs/service-scheduler';
 import type { SpotInterruptionHandler } from '../constructs/spot-interruption-handler';
@@ -41,7 +42,7 @@ export interface BerthControlPlaneStackProps extends StackProps, ControlPlaneOpt
  */
 export class BerthControlPlaneStack extends Stack {
   readonly berth: BerthControlPlane;
-  readonly ecsApi: EcsApi;
+  readonly ecsApi: EcsApi | EcsHttpApi;
   readonly taskStream: TaskStreamProcessor;
   readonly capacitySweep: CapacitySweep;
   readonly spotInterruption: SpotInterruptionHandler;
@@ -80,8 +81,13 @@ export class BerthControlPlaneStack extends Stack {
     });
     // On LocalStack the endpoint above is unreachable as printed; the smoke test builds the local
     // URL from these two.
-    new CfnOutput(this, 'EcsRestApiId', { value: this.ecsApi.api.restApiId });
-    new CfnOutput(this, 'EcsStageName', { value: this.ecsApi.stageName });
+    const ecsApi = this.ecsApi;
+    if (ecsApi instanceof EcsApi) {
+      new CfnOutput(this, 'EcsRestApiId', { value: ecsApi.api.restApiId });
+      new CfnOutput(this, 'EcsStageName', { value: ecsApi.stageName });
+    } else {
+      new CfnOutput(this, 'EcsHttpApiId', { value: ecsApi.api.apiId });
+    }
 
     new CfnOutput(this, 'StreamFailuresQueueUrl', {
       description: 'Stream positions the task stream processor gave up on (inspect and redrive: docs/deploy.md)',

@@ -221,8 +221,29 @@ describe('BerthControlPlane: overrides', () => {
     ['a retention in hours', { archiveRetention: Duration.hours(36) }, /archiveRetention must be whole days/],
     ['a base path with a slash at the start', { domain: { domainName: 'e.example.com', certificate: acm.Certificate.fromCertificateArn(new Stack(), 'C', certificateArn), basePath: '/ecs' } }, /basePath must be a path/],
     ['a sweep every 30 s', { capacitySweepEvery: Duration.seconds(30) }, /every must be at least one minute/],
+    ['an HTTP API with a stage name', { api: { kind: 'http', stageName: 'v1' } }, /stageName applies to api.kind 'rest' only/],
+    ['an HTTP API on a custom domain', { api: { kind: 'http' }, domain: { domainName: 'e.example.com', certificate: acm.Certificate.fromCertificateArn(new Stack(), 'C', certificateArn) } }, /custom domain needs api.kind 'rest'/],
+    ['an unknown API kind', { api: { kind: 'graphql' as 'rest' } }, /api.kind must be 'rest' or 'http'/],
   ])('refuses %s at synth', (_, props, message) => {
     expect(() => new BerthControlPlane(newStack(), 'Berth', props)).toThrow(message);
+  });
+});
+
+describe('BerthControlPlane: api.kind', () => {
+  it("'http' puts the ECS API behind an HTTP API (IAM on every route) and no REST API; the dashboard graphs it", () => {
+    const { berth, template } = embed({ api: { kind: 'http' } });
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 0);
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'AWS_IAM' });
+    expect(berth.ecsApi.constructor.name).toBe('EcsHttpApi');
+    const [, dashboard] = Object.entries(template.findResources('AWS::CloudWatch::Dashboard'))[0]!;
+    expect(JSON.stringify(dashboard)).toContain('AWS/ApiGateway');
+  });
+
+  it("defaults to 'rest' (existing deployments keep their endpoint)", () => {
+    const { template } = embed();
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
   });
 });
 

@@ -2,6 +2,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterEach, describe, expect, it } from 'vitest';
+import { addBerthStacks } from '../../lib/berth';
 import { EcsHttpApi, type EcsHttpApiProps } from '../../lib/constructs/ecs-http-api';
 import { BerthStatefulStack } from '../../lib/stacks/stateful-stack';
 import { describeViolations, nagViolations, tempApp } from './app-fixture';
@@ -54,5 +55,19 @@ describe('EcsHttpApi', () => {
   it('passes cdk-nag AwsSolutions with its own acknowledgements', () => {
     const { stack } = httpApi();
     expect(describeViolations(nagViolations(stack.node.root))).toEqual([]);
+  });
+});
+
+describe('addBerthStacks with apiKind http (cdk deploy -c berth:apiKind=http)', () => {
+  it('outputs the HTTP API id beside the endpoint, and no REST API id or stage', () => {
+    const { app, dispose } = tempApp({ bundle: false, cfnValidate: false });
+    disposers.push(dispose);
+    const { controlPlane } = addBerthStacks(app, { env, apiKind: 'http' });
+    const template = Template.fromStack(controlPlane);
+    template.hasOutput('EcsHttpApiId', {});
+    template.hasOutput('EcsEndpoint', {});
+    expect(Object.keys(template.findOutputs('*'))).not.toContain('EcsRestApiId');
+    expect(Object.keys(template.findOutputs('*'))).not.toContain('EcsStageName');
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 0);
   });
 });
