@@ -186,7 +186,12 @@ export async function describeCapacityProviders(
 const metricsOf = (stored: StoredCapacityProvider) => {
   const metrics = Object.values(stored.metrics);
   return stored.record.status === 'ACTIVE' && metrics.length
-    ? { managedScalingMetrics: metrics.sort((a, b) => (a.clusterArn < b.clusterArn ? -1 : 1)) }
+    ? {
+        managedScalingMetrics: metrics
+          .sort((a, b) => (a.clusterArn < b.clusterArn ? -1 : 1))
+          // Wire form: timestamps in epoch seconds, as every ECS timestamp on the JSON protocol.
+          .map((m) => ({ clusterArn: m.clusterArn, capacityProviderReservation: m.capacityProviderReservation, computedAt: m.computedAt / 1000 })),
+      }
     : {};
 };
 

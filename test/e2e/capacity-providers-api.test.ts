@@ -20,6 +20,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
 import { snapshotTable } from '../support/table-snapshot';
+import { sweepCapacity } from '../../src/app/capacity-sweep';
 
 const groupArn = (name: string) =>
   `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0:autoScalingGroupName/${name}`;
@@ -169,6 +170,27 @@ describe('providers and clusters', () => {
     expect(tasks![0]).toMatchObject({ lastStatus: 'PROVISIONING', launchType: 'EC2', capacityProviderName: 'workers' });
     // Placement is the engine's (it waits for the provider's instances), never RunTask's own.
     expect(tasks![0].containerInstanceArn).toBeUndefined();
+  });
+
+  it('the capacity sweep publishes CapacityProviderReservation: an EMF line, and the extension member of DescribeCapacityProviders', async () => {
+    const emf: string[] = [];
+    const { reservations } = await sweepCapacity(harness.context, { account: ACCOUNT, region: REGION }, { metricSink: (line) => emf.push(line) });
+    // 'jobs' lists 'workers', whose one instance runs nothing yet (the RunTask above has not been placed): 0.
+    const jobsArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/jobs`;
+    expect(reservations).toContainEqual({ clusterArn: jobsArn, capacityProvider: 'workers', value: 0 });
+    const line = emf.map((l) => JSON.parse(l)).find((r) => r.ClusterName === 'jobs' && r.CapacityProviderName === 'workers');
+    expect(line).toMatchObject({ CapacityProviderReservation: 0, _aws: { CloudWatchMetrics: [{ Namespace: 'Berth/ManagedScaling' }] } });
+
+    const raw = await harness.raw('DescribeCapacityProviders', JSON.stringify({ capacityProviders: ['workers', 'plain'] }));
+    expect(raw.status).toBe(200);
+    expect(raw.json.capacityProviders[0].managedScalingMetrics).toEqual([
+      { clusterArn: jobsArn, capacityProviderReservation: 0, computedAt: expect.any(Number) },
+    ]);
+    // A provider no cluster lists has no metric.
+    expect(raw.json.capacityProviders[1]).not.toHaveProperty('managedScalingMetrics');
+    // The SDK knows no such member and drops it: ECS's shape is untouched.
+    const viaSdk = await ecs.send(new DescribeCapacityProvidersCommand({ capacityProviders: ['workers'] }));
+    expect(viaSdk.capacityProviders![0]).not.toHaveProperty('managedScalingMetrics');
   });
 });
 
