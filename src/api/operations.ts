@@ -34,6 +34,7 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   RegisterTaskDefinition: taskDefinitions.registerTaskDefinition,
   DescribeTaskDefinition: taskDefinitions.describeTaskDefinition,
   DeregisterTaskDefinition: taskDefinitions.deregisterTaskDefinition,
+  DeleteTaskDefinitions: taskDefinitions.deleteTaskDefinitions,
   ListTaskDefinitions: taskDefinitions.listTaskDefinitions,
   ListTaskDefinitionFamilies: taskDefinitions.listTaskDefinitionFamilies,
   RunTask: tasks.runTask,
