@@ -2,6 +2,7 @@
 import * as agentAssignments from '../app/agent-assignments';
 import * as accountSettings from '../app/account-settings';
 import * as agentReports from '../app/agent-reports';
+import * as attachmentReports from '../app/attachment-reports';
 import * as attributes from '../app/attributes';
 import * as capacityProviders from '../app/capacity-providers';
 import * as clusters from '../app/clusters';
@@ -75,6 +76,7 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   ListAttributes: attributes.listAttributes,
   SubmitTaskStateChange: agentReports.submitTaskStateChange,
   SubmitContainerStateChange: agentReports.submitContainerStateChange,
+  SubmitAttachmentStateChanges: attachmentReports.submitAttachmentStateChanges,
 };
 
 /**
