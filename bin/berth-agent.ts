@@ -6,6 +6,8 @@
  *   --region R            (AWS_REGION / BERTH_REGION, default us-east-1)
  *   --cluster NAME        join this cluster as an EC2/EXTERNAL container instance (default: default)
  *   --fargate P[,P]       instead offer FARGATE and/or FARGATE_SPOT capacity to every cluster
+ *   --capacity-provider NAME  belong to this Auto Scaling group capacity provider (CreateCapacityProvider):
+ *                         tasks of that provider are placed only on its instances (docs/agent.md)
  *   --cpu N --memory MiB  capacity to offer (default: this machine's cores x 1024 and its memory)
  *   --az ZONE             availability zone attribute (default <region>a)
  *   --instance-type T     the ecs.instance-type attribute (e.g. t2.small; default: not reported)
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     region: { type: 'string' },
     cluster: { type: 'string' },
     fargate: { type: 'string' },
+    'capacity-provider': { type: 'string' },
     cpu: { type: 'string' },
     memory: { type: 'string' },
     az: { type: 'string' },
@@ -73,6 +76,7 @@ const agent = new BerthAgent({
   runtime,
   cluster: values.cluster,
   fargateProviders: values.fargate ? values.fargate.split(',') : undefined,
+  capacityProvider: values['capacity-provider'],
   resources: {
     cpu: Number(values.cpu ?? cpus().length * 1024),
     memory: Number(values.memory ?? Math.floor(totalmem() / 1024 / 1024)),

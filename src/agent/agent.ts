@@ -40,6 +40,8 @@ export interface AgentOptions {
   readonly cluster?: string;
   /** ...or offer Fargate capacity (FARGATE and/or FARGATE_SPOT) to every cluster of the region. */
   readonly fargateProviders?: readonly string[];
+  /** The Auto Scaling group capacity provider this container instance belongs to (its tasks come here). */
+  readonly capacityProvider?: string;
   readonly resources: { cpu: number; memory: number };
   readonly availabilityZone: string;
   /** The `ecs.instance-type` attribute (placement constraints select hosts by it); absent: not reported. */
@@ -150,6 +152,7 @@ export class BerthAgent {
       attributes: [
         ...builtInAttributes(this.options),
         ...(fargateProviders.length ? [{ name: 'berth.fargate-capacity', value: fargateProviders.join(',') }] : []),
+        ...(this.options.capacityProvider && !fargateProviders.length ? [{ name: 'berth.capacity-provider', value: this.options.capacityProvider }] : []),
         ...(this.options.attributes ?? []),
       ],
       versionInfo: { agentVersion: AGENT_VERSION, agentHash: 'berth', dockerVersion: this.options.runtime.name },
@@ -206,7 +209,11 @@ export class BerthAgent {
   private reconcile({ task, containers }: Assignment): void {
     const local = this.tasks.get(task.taskArn);
     if (!local) {
-      const refusal = refusalOf(task, { containerInstanceArn: this.arn!, fargateProviders: this.options.fargateProviders ?? [] });
+      const refusal = refusalOf(task, {
+        containerInstanceArn: this.arn!,
+        fargateProviders: this.options.fargateProviders ?? [],
+        capacityProvider: this.options.capacityProvider,
+      });
       if (refusal !== undefined) {
         if (!this.refused.has(task.taskArn)) this.options.logger?.error(`berth-agent: not running ${task.taskArn}: ${refusal}`);
         this.refused.add(task.taskArn);

@@ -6,7 +6,7 @@
  * hostile control plane, or an answer meant for another agent, then starts nothing here.
  */
 import { parseArn } from '../domain/arns';
-import { capacityKindOf } from '../domain/placement';
+import { capacityKindOf, isFargateKind } from '../domain/placement';
 import type { TaskRecord } from '../domain/records';
 
 export interface HostIdentity {
@@ -14,6 +14,8 @@ export interface HostIdentity {
   readonly containerInstanceArn: string;
   /** The Fargate capacity it offers; empty for a cluster's container instance. */
   readonly fargateProviders: readonly string[];
+  /** The Auto Scaling group capacity provider a container instance joined with, if any. */
+  readonly capacityProvider?: string;
 }
 
 type AssignedTask = Pick<TaskRecord, 'taskArn' | 'clusterArn' | 'launchType' | 'capacityProviderName' | 'reservation'>;
@@ -38,5 +40,6 @@ export function refusalOf(task: AssignedTask, host: HostIdentity): string | unde
   }
   // A container instance's ARN names its cluster: container-instance/<cluster>/<id>.
   if (cluster.path[0] !== self.path[0]) return 'it belongs to another cluster';
-  return kind === 'EC2' ? undefined : `a container instance does not run ${kind} tasks`;
+  if (kind === 'EC2' || kind === host.capacityProvider) return undefined;
+  return isFargateKind(kind) ? `a container instance does not run ${kind} tasks` : `this host offers no ${kind} capacity`;
 }

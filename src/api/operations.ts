@@ -2,7 +2,9 @@
 import * as agentAssignments from '../app/agent-assignments';
 import * as accountSettings from '../app/account-settings';
 import * as agentReports from '../app/agent-reports';
+import * as attachmentReports from '../app/attachment-reports';
 import * as attributes from '../app/attributes';
+import * as capacityProviders from '../app/capacity-providers';
 import * as clusters from '../app/clusters';
 import * as containerInstances from '../app/container-instances';
 import type { RequestContext } from '../app/context';
@@ -27,10 +29,14 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   PutClusterCapacityProviders: clusters.putClusterCapacityProviders,
   UpdateCluster: clusters.updateCluster,
   UpdateClusterSettings: clusters.updateClusterSettings,
-  DescribeCapacityProviders: clusters.describeCapacityProviders,
+  DescribeCapacityProviders: capacityProviders.describeCapacityProviders,
+  CreateCapacityProvider: capacityProviders.createCapacityProvider,
+  UpdateCapacityProvider: capacityProviders.updateCapacityProvider,
+  DeleteCapacityProvider: capacityProviders.deleteCapacityProvider,
   RegisterTaskDefinition: taskDefinitions.registerTaskDefinition,
   DescribeTaskDefinition: taskDefinitions.describeTaskDefinition,
   DeregisterTaskDefinition: taskDefinitions.deregisterTaskDefinition,
+  DeleteTaskDefinitions: taskDefinitions.deleteTaskDefinitions,
   ListTaskDefinitions: taskDefinitions.listTaskDefinitions,
   ListTaskDefinitionFamilies: taskDefinitions.listTaskDefinitionFamilies,
   RunTask: tasks.runTask,
@@ -73,6 +79,7 @@ export const OPERATIONS: Readonly<Record<string, UseCase>> = {
   ListAttributes: attributes.listAttributes,
   SubmitTaskStateChange: agentReports.submitTaskStateChange,
   SubmitContainerStateChange: agentReports.submitContainerStateChange,
+  SubmitAttachmentStateChanges: attachmentReports.submitAttachmentStateChanges,
 };
 
 /**

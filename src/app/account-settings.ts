@@ -10,6 +10,7 @@
 import {
   checkPrincipal,
   checkSetting,
+  checkWritable,
   effectiveSetting,
   rootPrincipal,
   SETTING_NAMES,
@@ -36,6 +37,7 @@ export async function putAccountSettingDefault(ctx: RequestContext, input: { nam
 
 /** Answers the setting removed, or (nothing was set) the one that applies to the principal. */
 export async function deleteAccountSetting(ctx: RequestContext, input: { name: SettingName; principalArn?: string }) {
+  checkWritable(input.name);
   const principalArn = principalOf(ctx, input.principalArn);
   const removed = await ctx.accountSettings.delete(ctx.scope, principalArn, input.name);
   if (removed) return { setting: removed };

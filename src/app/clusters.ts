@@ -1,9 +1,6 @@
-import { capacityProviderArn, clusterArn, NAME_PATTERN, parseArn } from '../domain/arns';
-import {
-  FARGATE_PROVIDERS,
-  validateCapacityProviderStrategy,
-  type CapacityProviderStrategyItem,
-} from '../domain/capacity-strategy';
+import { clusterArn, NAME_PATTERN } from '../domain/arns';
+import { validateCapacityProviderStrategy, type CapacityProviderStrategyItem } from '../domain/capacity-strategy';
+import { providerAssociationGuards } from './capacity-providers';
 import {
   ClusterContainsContainerInstancesException,
   ClusterContainsServicesException,
@@ -70,14 +67,8 @@ export function clusterView(stored: StoredCluster, include: readonly ClusterFiel
   };
 }
 
+/** Duplicates are refused before anything is read; which providers exist is checked with the write. */
 function validateProviders(providers: readonly string[]): void {
-  for (const name of providers) {
-    if (!FARGATE_PROVIDERS.includes(name)) {
-      throw new InvalidParameterException(
-        `The specified capacity provider '${name}' does not exist. Specify a valid capacity provider and try again.`,
-      );
-    }
-  }
   if (new Set(providers).size !== providers.length) {
     throw new InvalidParameterException('The specified capacity providers contain duplicates.');
   }
@@ -97,6 +88,8 @@ export async function createCluster(ctx: RequestContext, input: CreateClusterInp
   validateTags(tags);
   const providers = input.capacityProviders ?? [];
   validateProviders(providers);
+  // Unknown providers first, as ECS names them before judging the strategy (the write checks again).
+  await providerAssociationGuards(ctx, providers);
   const strategy = input.defaultCapacityProviderStrategy ?? [];
   validateCapacityProviderStrategy(strategy, providers, 'storeDefault');
   mergeSettings(DEFAULT_SETTINGS, input.settings ?? []);
@@ -110,6 +103,7 @@ export async function createCluster(ctx: RequestContext, input: CreateClusterInp
     const existing = await ctx.clusters.get(arn);
     // CreateCluster on an ACTIVE cluster returns it unchanged, as ECS does.
     if (existing && existing.record.status !== 'INACTIVE') return { cluster: clusterView(existing, ['SETTINGS', 'TAGS', 'CONFIGURATIONS']) };
+    const guards = await providerAssociationGuards(ctx, providers);
     const record: ClusterRecord = {
       clusterArn: arn,
       clusterName: name,
@@ -122,7 +116,7 @@ export async function createCluster(ctx: RequestContext, input: CreateClusterInp
       tags,
       createdAt: ctx.clock(),
     };
-    await ctx.clusters.create(ctx.scope, record, existing?.version);
+    await ctx.clusters.create(ctx.scope, record, existing?.version, guards);
     const created = { record, version: (existing?.version ?? 0) + 1, counts: EMPTY_COUNTS };
     return { cluster: clusterView(created, ['SETTINGS', 'TAGS', 'CONFIGURATIONS']) };
   });
@@ -198,72 +192,49 @@ export async function putClusterCapacityProviders(
   input: { cluster: string; capacityProviders: string[]; defaultCapacityProviderStrategy: CapacityProviderStrategyItem[] },
 ) {
   validateProviders(input.capacityProviders);
+  await providerAssociationGuards(ctx, input.capacityProviders);
   validateCapacityProviderStrategy(input.defaultCapacityProviderStrategy, input.capacityProviders, 'storeDefault');
   return withOptimisticRetry(async () => {
     const stored = await activeCluster(ctx, input.cluster);
     const removed = stored.record.capacityProviders.filter((name) => !input.capacityProviders.includes(name));
     if (removed.length > 0) {
-      const inUse = await ctx.tasks.any(
-        stored.record.clusterArn,
-        (task) => isActive(task.lastStatus) && removed.includes(task.capacityProviderName ?? ''),
-      );
+      const inUse =
+        (await ctx.tasks.any(stored.record.clusterArn, (task) => isActive(task.lastStatus) && removed.includes(task.capacityProviderName ?? ''))) ||
+        (await serviceUsing(ctx, stored.record.clusterArn, removed));
       if (inUse) {
         throw new ResourceInUseException(
           `The specified capacity provider is in use and cannot be removed: ${removed.join(', ')}.`,
         );
       }
     }
+    // Only the providers being added need the guard: those already listed cannot be deleted meanwhile.
+    const added = input.capacityProviders.filter((name) => !stored.record.capacityProviders.includes(name));
+    const guards = await providerAssociationGuards(ctx, added);
     const record: ClusterRecord = {
       ...stored.record,
       capacityProviders: input.capacityProviders,
       defaultCapacityProviderStrategy: withDefaults(input.defaultCapacityProviderStrategy),
     };
-    await ctx.clusters.update(ctx.scope, record, stored.version);
+    await ctx.clusters.update(ctx.scope, record, stored.version, guards);
     return { cluster: clusterView({ ...stored, record, version: stored.version + 1 }, ['SETTINGS', 'TAGS', 'CONFIGURATIONS']) };
   });
 }
 
-/** FARGATE and FARGATE_SPOT exist in every account and region, ACTIVE, untaggable. */
-export async function describeCapacityProviders(
-  ctx: RequestContext,
-  input: { cluster?: string; capacityProviders?: string[]; include?: string[]; maxResults?: number; nextToken?: string },
-) {
-  // With a cluster, only the providers associated with it.
-  const names = input.cluster === undefined ? FARGATE_PROVIDERS : (await activeCluster(ctx, input.cluster)).record.capacityProviders;
-  const builtIn = names.map((name) => ({
-    capacityProviderArn: capacityProviderArn(ctx.scope, name),
-    name,
-    status: 'ACTIVE',
-    type: name,
-  }));
-  if (input.capacityProviders?.length) {
-    const found = [];
-    const failures = [];
-    for (const reference of input.capacityProviders) {
-      const parsed = reference.startsWith('arn:') ? parseArn(reference) : undefined;
-      const provider = builtIn.find((p) => p.name === reference || p.capacityProviderArn === reference);
-      if (provider && (!parsed || parsed.resourceType === 'capacity-provider')) found.push(provider);
-      else failures.push({ arn: reference.startsWith('arn:') ? reference : capacityProviderArn(ctx.scope, reference), reason: 'MISSING' });
-    }
-    return { capacityProviders: found, failures };
-  }
-  if (input.maxResults !== undefined && (input.maxResults < 1 || input.maxResults > 10)) {
-    throw new InvalidParameterException('maxResults must be between 1 and 10.');
-  }
-  const start = input.nextToken === undefined ? 0 : decodeOffset(input.nextToken, builtIn.length);
-  const size = input.maxResults ?? 10;
-  const page = builtIn.slice(start, start + size);
-  const next = start + size < builtIn.length ? Buffer.from(`cp:${start + size}`).toString('base64url') : undefined;
-  return { capacityProviders: page, failures: [], nextToken: next };
+/**
+ * Whether an ACTIVE service of the cluster has one of the providers in its strategy (ECS refuses to
+ * remove a provider a service uses: "The specified capacity provider is in use and cannot be removed").
+ */
+async function serviceUsing(ctx: RequestContext, clusterArn: string, providers: readonly string[]): Promise<boolean> {
+  let nextToken: string | undefined;
+  do {
+    const page = await ctx.services.list(clusterArn, { maxResults: 100, nextToken }, (service) =>
+      service.status === 'ACTIVE' && (service.capacityProviderStrategy ?? []).some((item) => providers.includes(item.capacityProvider)),
+    );
+    if (page.items.length) return true;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return false;
 }
-
-function decodeOffset(token: string, length: number): number {
-  const match = /^cp:(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
-  const offset = match ? Number(match[1]) : NaN;
-  if (!(offset >= 0 && offset < length)) throw new InvalidParameterException('Invalid nextToken.');
-  return offset;
-}
-
 
 interface ClusterConfiguration {
   executeCommandConfiguration?: { logging?: string; logConfiguration?: Record<string, unknown>; kmsKeyId?: string };

@@ -17,6 +17,7 @@ import {
 } from '../domain/errors';
 import { matchesQuery, mentionsTaskGroup, parseClusterQuery } from '../domain/cluster-query';
 import { queryTarget } from '../domain/placement';
+import { capacityProviderOf } from '../domain/capacity-provider';
 import { placementCandidate } from './task-engine';
 import type { KeyValuePair, Tag } from '../domain/records';
 import { validateTags } from '../domain/tags';
@@ -41,6 +42,7 @@ export function containerInstanceView(stored: StoredContainerInstance, withTags:
     containerInstanceArn: record.containerInstanceArn,
     ...(record.ec2InstanceId ? { ec2InstanceId: record.ec2InstanceId } : {}),
     ...(record.fargateProviders.length ? { capacityProviderName: record.fargateProviders[0] } : {}),
+    ...(capacityProviderOf(record.attributes) ? { capacityProviderName: capacityProviderOf(record.attributes) } : {}),
     version: stored.version,
     versionInfo: record.versionInfo,
     remainingResources: resourceList(stored.remaining),
@@ -118,6 +120,7 @@ export async function registerContainerInstance(
   }
   // Fargate capacity is not a cluster's: it serves every cluster of the account and region.
   const cluster = fargateProviders.length ? undefined : await activeCluster(ctx, input.cluster);
+  await checkProviderMembership(ctx, attributes, fargateProviders);
   const id = taskIdFrom(ctx.randomBytes(16));
   const now = ctx.clock();
   const record: ContainerInstanceRecord = {
@@ -141,6 +144,25 @@ export async function registerContainerInstance(
 }
 
 /**
+ * An instance that joins with an Auto Scaling group capacity provider (the `berth.capacity-provider`
+ * attribute) names an ACTIVE provider of the account and region, and is a cluster's instance: a
+ * Fargate host belongs to FARGATE/FARGATE_SPOT only.
+ */
+async function checkProviderMembership(ctx: RequestContext, attributes: readonly KeyValuePair[], fargateProviders: readonly string[]) {
+  const name = capacityProviderOf(attributes);
+  if (name === undefined) return;
+  if (fargateProviders.length) {
+    throw new InvalidParameterException('A Fargate capacity host cannot also belong to an Auto Scaling group capacity provider.');
+  }
+  const stored = await ctx.capacityProviders.get(ctx.scope, name);
+  if (!stored || stored.record.status !== 'ACTIVE') {
+    throw new InvalidParameterException(
+      `The specified capacity provider '${name}' does not exist. Create it with CreateCapacityProvider, or register without it.`,
+    );
+  }
+}
+
+/**
  * RegisterContainerInstance with the ARN of an earlier registration (ECS's agent does this when it
  * restarts): the same instance, ACTIVE or DRAINING as it was, connected again, with the agent's
  * current version info and attributes; its registered resources, tasks and reservations stay. A
@@ -159,6 +181,7 @@ async function reRegister(
   const attributes = input.attributes ?? [];
   const fargateProviders = fargateProvidersOf(attributes);
   const wanted = fargateProviders.length ? undefined : (await activeCluster(ctx, input.cluster)).record.clusterArn;
+  await checkProviderMembership(ctx, attributes, fargateProviders);
   return withOptimisticRetry(async () => {
     const stored = await ctx.containerInstances.get(arn);
     if (!stored || stored.record.status === 'INACTIVE') return undefined;

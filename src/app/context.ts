@@ -7,6 +7,7 @@ import type { TaskDefinitionRepository } from '../adapters/dynamodb/task-definit
 import type { TaskRepository } from '../adapters/dynamodb/task-repository';
 import type { ScheduleRepository } from '../adapters/dynamodb/schedule-repository';
 import type { AccountSettingRepository } from '../adapters/dynamodb/account-setting-repository';
+import type { CapacityProviderRepository } from '../adapters/dynamodb/capacity-provider-repository';
 
 /** Everything a use case may touch. Time and randomness come from here so tests can fix them. */
 export interface BerthContext {
@@ -18,6 +19,8 @@ export interface BerthContext {
   readonly schedules: ScheduleRepository;
   readonly services: ServiceRepository;
   readonly accountSettings: AccountSettingRepository;
+  /** Auto Scaling group capacity providers (FARGATE and FARGATE_SPOT are built in, never stored). */
+  readonly capacityProviders: CapacityProviderRepository;
   readonly clock: () => number;
   readonly randomBytes: (size: number) => Uint8Array;
   readonly account: string;

@@ -7,6 +7,7 @@ import { TaskDefinitionRepository } from '../adapters/dynamodb/task-definition-r
 import { TaskRepository } from '../adapters/dynamodb/task-repository';
 import { ScheduleRepository } from '../adapters/dynamodb/schedule-repository';
 import { AccountSettingRepository } from '../adapters/dynamodb/account-setting-repository';
+import { CapacityProviderRepository } from '../adapters/dynamodb/capacity-provider-repository';
 import { DEFAULT_AGENT_TIMEOUT_MS } from '../domain/agent-liveness';
 import type { ThrottleSettings } from '../domain/throttle';
 import { DEFAULT_RETENTION, type BerthContext, type RetentionSettings } from './context';
@@ -33,6 +34,7 @@ export function createBerthContext(options: ContextOptions): BerthContext {
     schedules: new ScheduleRepository(options.doc, options.tableName),
     services: new ServiceRepository(options.doc, options.tableName),
     accountSettings: new AccountSettingRepository(options.doc, options.tableName),
+    capacityProviders: new CapacityProviderRepository(options.doc, options.tableName),
     clock: options.clock ?? Date.now,
     randomBytes: options.randomBytes ?? ((size) => randomBytes(size)),
     account: options.account,

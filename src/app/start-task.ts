@@ -3,9 +3,11 @@
  * each task on exactly that instance (or answers a failure for it): the same records, lifecycle,
  * events and capacity reservation as RunTask's EC2 tasks, through the same placement function, with
  * each instance as the only candidate for its own tasks. Never Fargate: StartTask places on a
- * cluster's container instances only, as ECS does.
+ * cluster's container instances only, as ECS does. The instance decides the launch type: EXTERNAL on
+ * an external instance (ECS Anywhere, `mi-` instance id), EC2 on any other.
  */
 import { placeTasks } from '../domain/placement';
+import { isExternalInstance } from '../domain/container-instance';
 import { ClientException, InvalidParameterException, VersionConflictError } from '../domain/errors';
 import type { Tag } from '../domain/records';
 import type { StampedTask } from '../domain/update-time';
@@ -62,8 +64,7 @@ export async function startTask(ctx: RequestContext, input: StartTaskInput) {
     const td = stored.record;
     if (td.status !== 'ACTIVE') throw new ClientException('TaskDefinition is inactive.');
     checkOverrides(td, input.overrides);
-    const target = { launchType: 'EC2' as const };
-    checkCompatibility(td, [target], input);
+    checkCompatibility(td, [{ launchType: 'EC2' }], input);
     const taskTags = propagatedTags(input.propagateTags, stored.tags, tags);
 
     const clusterArn = cluster.record.clusterArn;
@@ -85,6 +86,8 @@ export async function startTask(ctx: RequestContext, input: StartTaskInput) {
         failures.push(...places.map((at) => ({ at, failure: { arn, reason: 'MISSING' } })));
         continue;
       }
+      const target = { launchType: isExternalInstance(host.record) ? ('EXTERNAL' as const) : ('EC2' as const) };
+      if (target.launchType === 'EXTERNAL') checkExternal(td);
       const built = buildTasks(ctx, cluster.record, td, places.map(() => target), {
         group: input.group ?? `family:${td.family}`,
         startedBy: input.startedBy,
@@ -112,4 +115,13 @@ export async function startTask(ctx: RequestContext, input: StartTaskInput) {
     if (outcome !== 'created') throw new VersionConflictError(clusterArn);
     return { tasks: tasks.map(taskView(false)), failures: failed };
   });
+}
+
+/**
+ * ECS Anywhere runs bridge, host and none network modes only (no awsvpc: external instances have no
+ * ENIs to give), so a definition in awsvpc mode cannot start there; ECS's wording for a launch type a
+ * definition does not support.
+ */
+function checkExternal(td: { networkMode?: string }) {
+  if (td.networkMode === 'awsvpc') throw new InvalidParameterException('Task definition does not support launch_type EXTERNAL.');
 }

@@ -104,6 +104,51 @@ export async function deregisterTaskDefinition(ctx: RequestContext, input: { tas
   });
 }
 
+/** ECS's limit per DeleteTaskDefinitions request. */
+export const MAX_DELETE_TASK_DEFINITIONS = 10;
+
+// Failure reasons in ECS's style (no verbatim ECS string was found for these).
+const DELETE_FAILURES = {
+  active: 'The specified task definition is still in ACTIVE status. Please deregister the target and try again.',
+  missing: 'The specified task definition does not exist. Specify a valid account, family, revision and try again.',
+  invalid: 'The specified task definition identifier is invalid. Specify a family and revision (family:revision) or a full ARN.',
+} as const;
+
+/**
+ * DeleteTaskDefinitions: each INACTIVE revision named (`family:revision` or ARN) answers with status
+ * DELETE_IN_PROGRESS and deleteRequestedAt, and is then removed by the table's TTL after the retention
+ * of deleted things (an hour, as a deleted cluster); until then it stays describable, as on ECS, and
+ * ListTaskDefinitions with status DELETE_IN_PROGRESS lists it. An ACTIVE, unknown or malformed one is
+ * a failure (arn, reason) and the others still go. One already DELETE_IN_PROGRESS is answered as it is.
+ */
+export async function deleteTaskDefinitions(ctx: RequestContext, input: { taskDefinitions: string[] }) {
+  const references = input.taskDefinitions;
+  if (references.length === 0) throw new InvalidParameterException('taskDefinitions must name at least one task definition revision.');
+  if (references.length > MAX_DELETE_TASK_DEFINITIONS) {
+    throw new InvalidParameterException(`You can delete up to ${MAX_DELETE_TASK_DEFINITIONS} task definitions at a time.`);
+  }
+  const taskDefinitions: TaskDefinitionRecord[] = [];
+  const failures: { arn: string; reason: string }[] = [];
+  for (const reference of references) {
+    const parsed = parseTaskDefinitionReference(ctx, reference);
+    if (!parsed || parsed.revision === undefined) {
+      failures.push({ arn: reference, reason: DELETE_FAILURES.invalid });
+      continue;
+    }
+    const arn = taskDefinitionArn(ctx.scope, parsed.family, parsed.revision);
+    const outcome = await withOptimisticRetry(async () => {
+      const stored = await ctx.taskDefinitions.getRevision(ctx.scope, parsed.family, parsed.revision!);
+      if (!stored) return { failure: DELETE_FAILURES.missing };
+      if (stored.record.status === 'ACTIVE') return { failure: DELETE_FAILURES.active };
+      if (stored.record.status === 'DELETE_IN_PROGRESS') return { deleted: stored.record };
+      return { deleted: await ctx.taskDefinitions.requestDeletion(ctx.scope, stored, ctx.clock(), ctx.clock() + ctx.retention.inactiveClusterMs) };
+    });
+    if ('failure' in outcome) failures.push({ arn, reason: outcome.failure! });
+    else taskDefinitions.push(outcome.deleted!);
+  }
+  return { taskDefinitions, failures };
+}
+
 /** A family (prefix) longer than any family can be would only make an oversized key. */
 function checkFamilyPrefix(prefix: string | undefined) {
   if (prefix !== undefined && prefix.length > 255) {

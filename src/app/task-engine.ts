@@ -5,9 +5,11 @@
  */
 import { parseArn, taskIdOfArn, type Scope } from '../domain/arns';
 import { availabilityZoneOf } from '../domain/container-instance';
+import { capacityProviderOf } from '../domain/capacity-provider';
 import { VersionConflictError } from '../domain/errors';
 import {
   capacityKindOf,
+  isFargateKind,
   placeTasks,
   taskRequirements,
   whyUnplaced,
@@ -123,10 +125,11 @@ async function place(
   const scope = scopeOfArn(task.taskArn);
   const kind = capacityKindOf(task);
   const needs = requirementsOf(task);
-  const stored = await hosts(kind === 'EC2' ? task.clusterArn : fargatePoolPartition(scope));
+  const stored = await hosts(isFargateKind(kind) ? fargatePoolPartition(scope) : task.clusterArn);
   let outcome: ReturnType<typeof placeTasks>['outcomes'][number];
-  if (kind === 'EC2') {
-    // A cluster's instances: the task's own strategies and constraints, over what runs where now.
+  if (!isFargateKind(kind)) {
+    // A cluster's instances (all of them, or an Auto Scaling group provider's): the task's own
+    // strategies and constraints, over what runs where now.
     const groups = await ctx.tasks.groupsPerInstance(task.clusterArn);
     const candidates = stored.map(placementCandidate(scope.region, groups));
     [outcome] = placeTasks([{ needs, kind }], candidates, {}, placementOptionsOf(task, randomUnit(ctx))).outcomes;
@@ -221,7 +224,7 @@ export function reservationFields(
   return {
     availabilityZone: decision.availabilityZone,
     // ECS shows the container instance of EC2/EXTERNAL tasks only; Fargate hosts are not the user's.
-    ...(kind === 'EC2' ? { containerInstanceArn: decision.containerInstanceArn } : {}),
+    ...(isFargateKind(kind) ? {} : { containerInstanceArn: decision.containerInstanceArn }),
     reservation: { containerInstanceArn: decision.containerInstanceArn, ...needs },
   };
 }
@@ -263,7 +266,7 @@ export async function placeWaitingTasks(ctx: BerthContext, scope: Scope, options
   };
   for (const pointer of await ctx.tasks.unplaced(scope)) {
     const kind = pointer.capacity ?? 'EC2';
-    const offered = await hosts(kind === 'EC2' ? pointer.clusterArn : fargatePoolPartition(scope));
+    const offered = await hosts(isFargateKind(kind) ? fargatePoolPartition(scope) : pointer.clusterArn);
     const served = offered.some((h) => h.record.status === 'ACTIVE' && h.record.agentConnected && servedKinds(h).includes(kind));
     const overdue = pointer.since === undefined || now - pointer.since >= maxWaitMs;
     if (!served && !overdue) continue;
@@ -276,7 +279,7 @@ export async function placeWaitingTasks(ctx: BerthContext, scope: Scope, options
     failure ??= whyUnplaced(
       { needs: requirementsOf(stored.record), kind },
       offered.map(placementCandidate(scope.region)),
-      kind === 'EC2' ? placementOptionsOf(stored.record, randomUnit(ctx)) : {},
+      isFargateKind(kind) ? {} : placementOptionsOf(stored.record, randomUnit(ctx)),
     );
     await giveUp(ctx, stored, failure, options.logger);
   }
@@ -299,6 +302,12 @@ async function giveUp(ctx: BerthContext, stored: StoredTask, failure: PlacementF
   }
 }
 
-/** The kinds of capacity a host serves: its Fargate providers, or EC2 for a cluster's instance. */
-const servedKinds = (host: StoredContainerInstance) =>
-  host.record.fargateProviders.length ? host.record.fargateProviders : ['EC2'];
+/**
+ * The kinds of capacity a host serves: its Fargate providers, or EC2 for a cluster's instance, plus
+ * the Auto Scaling group capacity provider it joined with (its tasks go only to such instances).
+ */
+const servedKinds = (host: StoredContainerInstance) => {
+  if (host.record.fargateProviders.length) return host.record.fargateProviders;
+  const provider = capacityProviderOf(host.record.attributes);
+  return provider ? ['EC2', provider] : ['EC2'];
+};

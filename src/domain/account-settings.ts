@@ -36,6 +36,8 @@ interface SettingRule {
   readonly defaultValue: string;
   /** Settable for the whole account only (the root user / PutAccountSettingDefault), as ECS documents. */
   readonly accountOnly?: boolean;
+  /** Read-only in ECS: another service sets it (the model's PutAccountSetting documentation). */
+  readonly readOnly?: string;
 }
 
 const ENABLED_DISABLED = ['enabled', 'disabled'] as const;
@@ -50,7 +52,14 @@ export const SETTING_RULES: Readonly<Record<SettingName, SettingRule>> = {
   fargateFIPSMode: { values: ENABLED_DISABLED, defaultValue: 'disabled', accountOnly: true },
   tagResourceAuthorization: { values: ['on', 'off'], defaultValue: 'on' },
   fargateTaskRetirementWaitPeriod: { values: ['0', '7', '14'], defaultValue: '7', accountOnly: true },
-  guardDutyActivate: { values: ['on', 'off'], defaultValue: 'off', accountOnly: true },
+  // "The guardDutyActivate parameter is read-only in Amazon ECS ... Amazon GuardDuty controls this
+  // account setting on your behalf" (the model's PutAccountSetting documentation).
+  guardDutyActivate: {
+    values: ['on', 'off'],
+    defaultValue: 'off',
+    accountOnly: true,
+    readOnly: 'Amazon GuardDuty controls it when your security administrator turns on ECS Runtime Monitoring',
+  },
   defaultLogDriverMode: { values: ['blocking', 'non-blocking'], defaultValue: 'non-blocking' },
   fargateEventWindows: { values: ENABLED_DISABLED, defaultValue: 'disabled' },
 };
@@ -77,9 +86,16 @@ export function checkPrincipal(principalArn: string, account: string): string {
 
 export const isRoot = (principalArn: string) => principalArn.endsWith(':root');
 
+/** A setting ECS lets no one put or delete (guardDutyActivate): InvalidParameterException naming who sets it. */
+export function checkWritable(name: SettingName): void {
+  const owner = SETTING_RULES[name].readOnly;
+  if (owner) throw new InvalidParameterException(`${name} is read-only: ${owner}.`);
+}
+
 /** The checks of PutAccountSetting(Default): a value the setting takes, by a principal that may hold it. */
 export function checkSetting(name: SettingName, value: string, principalArn: string): void {
   const rule = SETTING_RULES[name];
+  checkWritable(name);
   if (!rule.values.includes(value)) {
     throw new InvalidParameterException(`The value '${value}' is not valid for ${name}. Valid values: ${rule.values.join(' | ')}.`);
   }

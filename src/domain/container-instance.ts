@@ -12,6 +12,13 @@ export type ContainerInstanceStatus = 'ACTIVE' | 'DRAINING' | 'REGISTERING' | 'D
 /** The attribute an agent sets to offer Fargate capacity, e.g. `FARGATE,FARGATE_SPOT`. */
 export const FARGATE_CAPACITY_ATTRIBUTE = 'berth.fargate-capacity';
 export const AVAILABILITY_ZONE_ATTRIBUTE = 'ecs.availability-zone';
+/**
+ * An external instance (ECS Anywhere): one registered with a Systems Manager managed instance id
+ * (`mi-...`) as its instance id, as ECS Anywhere's agent registers. Its tasks have launch type EXTERNAL.
+ */
+export const isExternalInstance = (instance: Pick<ContainerInstanceRecord, 'ec2InstanceId'>) =>
+  instance.ec2InstanceId?.startsWith('mi-') ?? false;
+
 /** Pseudo cluster name in the ARNs of Fargate capacity hosts. */
 export const FARGATE_POOL_NAME = 'berth-fargate-pool';
 

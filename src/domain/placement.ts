@@ -23,7 +23,10 @@ export interface PlacementCandidate {
   readonly availabilityZone: string;
   readonly status: string;
   readonly remaining: ResourceAmounts;
-  /** Capacity kinds it serves: 'EC2' for cluster instances, 'FARGATE' / 'FARGATE_SPOT' for pool hosts. */
+  /**
+   * Capacity kinds it serves: 'EC2' for cluster instances (plus the name of the Auto Scaling group
+   * capacity provider it joined with, if any), 'FARGATE' / 'FARGATE_SPOT' for pool hosts.
+   */
   readonly serves: readonly string[];
   /** False when the host's agent stopped polling; such a host takes no new task. Default true. */
   readonly agentConnected?: boolean;
@@ -55,9 +58,16 @@ export function taskRequirements(
   };
 }
 
-/** The kind of capacity a task needs. */
+/**
+ * The kind of capacity a task needs: its Fargate provider, its Auto Scaling group provider (only the
+ * container instances that joined with that provider serve it), or 'EC2' (any container instance of
+ * its cluster, as a launch type EC2/EXTERNAL task goes on ECS).
+ */
 export const capacityKindOf = (task: Pick<TaskRecord, 'launchType' | 'capacityProviderName'>) =>
-  task.launchType === 'FARGATE' ? (task.capacityProviderName ?? 'FARGATE') : 'EC2';
+  task.launchType === 'FARGATE' ? (task.capacityProviderName ?? 'FARGATE') : (task.capacityProviderName ?? 'EC2');
+
+/** Fargate kinds are served by the region's Fargate pool; every other kind by the cluster's own instances. */
+export const isFargateKind = (kind: string) => kind === 'FARGATE' || kind === 'FARGATE_SPOT';
 
 export function placeTask(
   needs: ResourceAmounts,

@@ -120,7 +120,11 @@ describe('bad inputs: the ECS error, HTTP 400, nothing written', () => {
     { name: 'PutAccountSetting: an account-only setting for a role', send: () => ecs.send(new PutAccountSettingCommand({ name: 'fargateFIPSMode', value: 'enabled', principalArn: ROLE })), error: 'InvalidParameterException' },
     { name: 'PutAccountSetting: value is a number', send: () => berth.raw('PutAccountSetting', '{"name": "awsvpcTrunking", "value": 1}').then(rawAsError), error: 'SerializationException' },
     { name: 'PutAccountSettingDefault: name missing', send: () => ecs.send(new PutAccountSettingDefaultCommand({ value: 'enabled' } as never)), error: 'InvalidParameterException' },
-    { name: 'PutAccountSettingDefault: value the setting does not take', send: () => ecs.send(new PutAccountSettingDefaultCommand({ name: 'guardDutyActivate', value: 'enabled' })), error: 'InvalidParameterException' },
+    { name: 'PutAccountSettingDefault: value the setting does not take', send: () => ecs.send(new PutAccountSettingDefaultCommand({ name: 'fargateTaskRetirementWaitPeriod', value: '3' })), error: 'InvalidParameterException' },
+    // Read-only in ECS (GuardDuty sets it): no one puts or deletes it.
+    { name: 'PutAccountSettingDefault: guardDutyActivate', send: () => ecs.send(new PutAccountSettingDefaultCommand({ name: 'guardDutyActivate', value: 'on' })), error: 'InvalidParameterException' },
+    { name: 'PutAccountSetting: guardDutyActivate for the root user', send: () => ecs.send(new PutAccountSettingCommand({ name: 'guardDutyActivate', value: 'off' })), error: 'InvalidParameterException' },
+    { name: 'DeleteAccountSetting: guardDutyActivate', send: () => ecs.send(new DeleteAccountSettingCommand({ name: 'guardDutyActivate' })), error: 'InvalidParameterException' },
     { name: 'DeleteAccountSetting: name outside the enum', send: () => ecs.send(new DeleteAccountSettingCommand({ name: 'turbo' as never })), error: 'InvalidParameterException' },
     { name: 'DeleteAccountSetting: principal of another account', send: () => ecs.send(new DeleteAccountSettingCommand({ name: 'awsvpcTrunking', principalArn: 'arn:aws:iam::999999999999:root' })), error: 'InvalidParameterException' },
     { name: 'ListAccountSettings: value without name', send: () => ecs.send(new ListAccountSettingsCommand({ value: 'enabled' })), error: 'InvalidParameterException' },

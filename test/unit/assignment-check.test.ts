@@ -15,11 +15,15 @@ const task = (cluster: string, holder: string | undefined, kind: { launchType: '
 const ec2 = { launchType: 'EC2' as const };
 const fargate = { launchType: 'FARGATE' as const };
 const spot = { launchType: 'FARGATE' as const, capacityProviderName: 'FARGATE_SPOT' };
+const workers = { launchType: 'EC2' as const, capacityProviderName: 'workers' };
+const workerHost = { ...clusterHost, capacityProvider: 'workers' };
 
 describe('an assignment is run only when it is this host\'s', () => {
   it.each([
     { name: 'an EC2 task of its cluster held by it', host: clusterHost, task: task('web', clusterHost.containerInstanceArn, ec2) },
     { name: 'a Fargate task of any cluster held by it', host: fargateHost, task: task('jobs', fargateHost.containerInstanceArn, fargate) },
+    { name: "its Auto Scaling group provider's task", host: workerHost, task: task('web', workerHost.containerInstanceArn, workers) },
+    { name: 'an EC2 launch type task on a provider instance', host: workerHost, task: task('web', workerHost.containerInstanceArn, ec2) },
   ])('runs $name', ({ host, task }) => {
     expect(refusalOf(task, host)).toBeUndefined();
   });
@@ -30,6 +34,7 @@ describe('an assignment is run only when it is this host\'s', () => {
     { name: 'a task no host holds', host: clusterHost, task: task('web', undefined, ec2), refusal: 'it is held by another host' },
     { name: 'a task of another cluster', host: clusterHost, task: task('api', clusterHost.containerInstanceArn, ec2), refusal: 'it belongs to another cluster' },
     { name: 'a Fargate task on a container instance', host: clusterHost, task: task('web', clusterHost.containerInstanceArn, fargate), refusal: 'a container instance does not run FARGATE tasks' },
+    { name: "another provider's task on a container instance", host: clusterHost, task: task('web', clusterHost.containerInstanceArn, workers), refusal: 'this host offers no workers capacity' },
     { name: 'an EC2 task on a Fargate host', host: fargateHost, task: task('web', fargateHost.containerInstanceArn, ec2), refusal: 'this host offers no EC2 capacity' },
     { name: 'a FARGATE_SPOT task on a FARGATE-only host', host: fargateHost, task: task('web', fargateHost.containerInstanceArn, spot), refusal: 'this host offers no FARGATE_SPOT capacity' },
     {

@@ -278,6 +278,28 @@ describe('placeTasks (a batch: RunTask count, or one waiting task)', () => {
       expected: ['MISSING'],
     },
     {
+      name: "an Auto Scaling group provider's task goes only to that provider's instance, though another has more room",
+      requests: [{ needs: NEEDS, kind: 'workers' }],
+      candidates: [
+        host('big', { remaining: { cpu: 8192, memory: 16384 } }),
+        host('other-asg', { serves: ['EC2', 'batch'], remaining: { cpu: 8192, memory: 16384 } }),
+        host('w', { serves: ['EC2', 'workers'] }),
+      ],
+      expected: ['w'],
+    },
+    {
+      name: "an Auto Scaling group provider's task with no instance of the provider: MISSING",
+      requests: [{ needs: NEEDS, kind: 'workers' }],
+      candidates: [host('big', { remaining: { cpu: 8192, memory: 16384 } })],
+      expected: ['MISSING'],
+    },
+    {
+      name: "an EC2 launch type task may use a provider's instance, as on ECS",
+      requests: ec2(1),
+      candidates: [host('w', { serves: ['EC2', 'workers'] })],
+      expected: ['w'],
+    },
+    {
       name: 'only Fargate pool hosts for an EC2 task: MISSING',
       requests: ec2(1),
       candidates: [host('a', { serves: ['FARGATE', 'FARGATE_SPOT'] })],
@@ -418,7 +440,8 @@ describe('capacityKindOf', () => {
     { launchType: 'FARGATE', capacityProviderName: 'FARGATE', kind: 'FARGATE' },
     { launchType: 'FARGATE', capacityProviderName: 'FARGATE_SPOT', kind: 'FARGATE_SPOT' },
     { launchType: 'EC2', kind: 'EC2' },
-    { launchType: 'EC2', capacityProviderName: 'my-asg-provider', kind: 'EC2' },
+    // An Auto Scaling group provider's task needs that provider's instances, not any EC2 capacity.
+    { launchType: 'EC2', capacityProviderName: 'my-asg-provider', kind: 'my-asg-provider' },
     { launchType: 'EXTERNAL', kind: 'EC2' },
   ])('$launchType / $capacityProviderName -> $kind', ({ launchType, capacityProviderName, kind }) => {
     expect(capacityKindOf({ launchType, capacityProviderName })).toBe(kind);

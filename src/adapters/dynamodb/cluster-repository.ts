@@ -1,7 +1,8 @@
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Scope } from '../../domain/arns';
 import { EMPTY_COUNTS, type ClusterCounts, type ClusterRecord, type LaunchType } from '../../domain/records';
-import { conditionally, epochSeconds } from './conditional-writes';
+import { conditionally, epochSeconds, failedConditions } from './conditional-writes';
+import { VersionConflictError } from '../../domain/errors';
 import { clusterKey, clusterListPartition } from './keys';
 import { queryPage, type Page, type PageRequest } from './query-pages';
 import { TABLE_SCHEMA } from './table-schema';
@@ -54,51 +55,62 @@ export class ClusterRepository {
    * Creates the cluster, or brings an INACTIVE one of the same name back (ECS reuses the ARN).
    * `replacing` is the version of the inactive item being replaced.
    */
-  async create(scope: Scope, record: ClusterRecord, replacing?: number): Promise<void> {
-    await conditionally(record.clusterArn, () =>
-      this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...clusterKey(record.clusterArn),
-            kind: 'cluster',
-            doc: record,
-            version: (replacing ?? 0) + 1,
-            ...EMPTY_COUNTS,
-            ...this.listing(scope, record),
-          },
-          ConditionExpression:
-            replacing === undefined ? 'attribute_not_exists(pk)' : '#version = :replacing AND #doc.#status = :inactive',
-          ExpressionAttributeNames:
-            replacing === undefined ? undefined : { '#version': 'version', '#doc': 'doc', '#status': 'status' },
-          ExpressionAttributeValues: replacing === undefined ? undefined : { ':replacing': replacing, ':inactive': 'INACTIVE' },
-        }),
-      ),
-    );
+  async create(scope: Scope, record: ClusterRecord, replacing?: number, guards: readonly object[] = []): Promise<void> {
+    await this.write(record.clusterArn, guards, 'Put', {
+      TableName: this.tableName,
+      Item: {
+        ...clusterKey(record.clusterArn),
+        kind: 'cluster',
+        doc: record,
+        version: (replacing ?? 0) + 1,
+        ...EMPTY_COUNTS,
+        ...this.listing(scope, record),
+      },
+      ConditionExpression:
+        replacing === undefined ? 'attribute_not_exists(pk)' : '#version = :replacing AND #doc.#status = :inactive',
+      ExpressionAttributeNames:
+        replacing === undefined ? undefined : { '#version': 'version', '#doc': 'doc', '#status': 'status' },
+      ExpressionAttributeValues: replacing === undefined ? undefined : { ':replacing': replacing, ':inactive': 'INACTIVE' },
+    });
   }
 
   /** Replaces the cluster's record if nobody changed it since `expectedVersion` was read. */
-  async update(scope: Scope, record: ClusterRecord, expectedVersion: number): Promise<void> {
+  async update(scope: Scope, record: ClusterRecord, expectedVersion: number, guards: readonly object[] = []): Promise<void> {
     const listing = this.listing(scope, record);
-    await conditionally(record.clusterArn, () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: clusterKey(record.clusterArn),
-          UpdateExpression: listing.gsi1pk
-            ? 'SET #doc = :doc, #version = :next, gsi1pk = :gpk, gsi1sk = :gsk'
-            : 'SET #doc = :doc, #version = :next REMOVE gsi1pk, gsi1sk',
-          ConditionExpression: '#version = :expected',
-          ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version' },
-          ExpressionAttributeValues: {
-            ':doc': record,
-            ':next': expectedVersion + 1,
-            ':expected': expectedVersion,
-            ...(listing.gsi1pk ? { ':gpk': listing.gsi1pk, ':gsk': listing.gsi1sk } : {}),
-          },
-        }),
-      ),
-    );
+    await this.write(record.clusterArn, guards, 'Update', {
+      TableName: this.tableName,
+      Key: clusterKey(record.clusterArn),
+      UpdateExpression: listing.gsi1pk
+        ? 'SET #doc = :doc, #version = :next, gsi1pk = :gpk, gsi1sk = :gsk'
+        : 'SET #doc = :doc, #version = :next REMOVE gsi1pk, gsi1sk',
+      ConditionExpression: '#version = :expected',
+      ExpressionAttributeNames: { '#doc': 'doc', '#version': 'version' },
+      ExpressionAttributeValues: {
+        ':doc': record,
+        ':next': expectedVersion + 1,
+        ':expected': expectedVersion,
+        ...(listing.gsi1pk ? { ':gpk': listing.gsi1pk, ':gsk': listing.gsi1sk } : {}),
+      },
+    });
+  }
+
+  /**
+   * One conditional write of the cluster item; with `guards` (transaction items, e.g. the capacity
+   * providers being associated, src/adapters/dynamodb/capacity-provider-repository.ts) in one
+   * transaction with them, so the cluster changes only if every guard holds.
+   */
+  private async write(clusterArn: string, guards: readonly object[], kind: 'Put' | 'Update', input: Record<string, unknown>) {
+    if (!guards.length) {
+      const command = kind === 'Put' ? new PutCommand(input as never) : new UpdateCommand(input as never);
+      await conditionally(clusterArn, () => this.doc.send(command as never));
+      return;
+    }
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: [{ [kind]: input }, ...guards] as never }));
+    } catch (error) {
+      if (failedConditions(error)) throw new VersionConflictError(clusterArn, { cause: error });
+      throw error;
+    }
   }
 
   /**

@@ -63,3 +63,11 @@ export const accountSettingKey = (scope: Scope, principalArn: string, name: stri
   pk: accountSettingsPartition(scope),
   sk: `${principalArn}#${name}`,
 });
+/** Auto Scaling group capacity providers of an account+region: one item each, by name. */
+export const capacityProvidersPartition = (scope: Scope) => `CAPACITYPROVIDERS#${scopeTag(scope)}`;
+export const capacityProviderKey = (scope: Scope, name: string) => ({ pk: capacityProvidersPartition(scope), sk: name });
+/** The claim of an Auto Scaling group by one provider (ECS lets one group back one provider). */
+export const autoScalingGroupClaimKey = (scope: Scope, autoScalingGroupArn: string) => ({
+  pk: `ASGCLAIMS#${scopeTag(scope)}`,
+  sk: autoScalingGroupArn,
+});

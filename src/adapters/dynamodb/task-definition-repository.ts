@@ -2,7 +2,7 @@ import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentC
 import type { Scope } from '../../domain/arns';
 import { VersionConflictError } from '../../domain/errors';
 import type { Tag, TaskDefinitionRecord, TaskDefinitionStatus } from '../../domain/records';
-import { conditionally, failedConditions } from './conditional-writes';
+import { conditionally, epochSeconds, failedConditions } from './conditional-writes';
 import {
   familyKey,
   familyListPartition,
@@ -166,6 +166,35 @@ export class TaskDefinitionRepository {
       if (failedConditions(error)) throw new VersionConflictError(record.taskDefinitionArn, { cause: error });
       throw error;
     }
+    return record;
+  }
+
+  /**
+   * DeleteTaskDefinitions: an INACTIVE revision becomes DELETE_IN_PROGRESS (conditional on the version
+   * read, so a racing delete or tag change decides again) and expires with the table's TTL: DynamoDB
+   * removes it after `expiresAtMs`. Nothing else refers to the item (tasks keep their own copy).
+   */
+  async requestDeletion(scope: Scope, stored: StoredTaskDefinition, at: number, expiresAtMs: number): Promise<TaskDefinitionRecord> {
+    const record: TaskDefinitionRecord = { ...stored.record, status: 'DELETE_IN_PROGRESS', deleteRequestedAt: at };
+    await conditionally(record.taskDefinitionArn, () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: revisionKey(scope, record.family, record.revision),
+          UpdateExpression: `SET #doc = :doc, #status = :deleting, #version = :next, ${TABLE_SCHEMA.ttlAttribute} = :expires`,
+          ConditionExpression: '#version = :expected AND #status = :inactive',
+          ExpressionAttributeNames: { '#doc': 'doc', '#status': 'status', '#version': 'version' },
+          ExpressionAttributeValues: {
+            ':doc': record,
+            ':deleting': 'DELETE_IN_PROGRESS',
+            ':inactive': 'INACTIVE',
+            ':next': stored.version + 1,
+            ':expected': stored.version,
+            ':expires': epochSeconds(expiresAtMs),
+          },
+        }),
+      ),
+    );
     return record;
   }
 
