@@ -113,6 +113,25 @@ export class ControlPlaneClient {
     }>;
   }
 
+  /**
+   * Headers that sign the agent channel's connect request (a GET, for API Gateway's IAM
+   * authorization of $connect; the local runtime checks no signature).
+   */
+  async signedConnectHeaders(url: URL): Promise<Record<string, string>> {
+    const signed = await this.signer.sign({
+      method: 'GET',
+      protocol: url.protocol === 'wss:' ? 'https:' : 'http:',
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: url.pathname || '/',
+      query: Object.fromEntries(url.searchParams),
+      headers: { host: url.host },
+    });
+    // `host` is the socket library's to send.
+    const { host: _host, ...headers } = signed.headers as Record<string, string>;
+    return headers;
+  }
+
   /** A signed AWS JSON 1.1 request; throws with the ECS error name on a 4xx/5xx answer. */
   async call(target: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
     const url = new URL(this.options.endpoint);
