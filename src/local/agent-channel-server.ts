@@ -36,6 +36,7 @@ export class LocalAgentChannel implements AgentNotifier {
   private readonly timer: NodeJS.Timeout;
   private readonly pending = new Set<Promise<unknown>>();
   private closed = false;
+  private accepting = true;
   /** Notifications sent (one per socket), for the benchmark. */
   sent = 0;
 
@@ -73,6 +74,14 @@ export class LocalAgentChannel implements AgentNotifier {
     }
   }
 
+  /**
+   * Whether new connections are accepted (503 otherwise): with drop(), what an outage of the channel
+   * looks like to agents. Tests use it to show that a reconnect loses nothing.
+   */
+  setAccepting(accepting: boolean): void {
+    this.accepting = accepting;
+  }
+
   /** Cuts every socket (or one instance's) from the server side, as a network failure would. */
   drop(containerInstanceArn?: string): number {
     let dropped = 0;
@@ -98,6 +107,7 @@ export class LocalAgentChannel implements AgentNotifier {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== AGENT_CHANNEL_PATH || this.closed) return refuse(socket, 404, 'Not Found');
     if (request.headers.origin !== undefined) return refuse(socket, 403, 'Forbidden');
+    if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
     const arn = url.searchParams.get(INSTANCE_QUERY_PARAMETER) ?? undefined;
     const { context } = this.options;
     const region = (arn && parseArn(arn)?.region) || context.defaultRegion;
