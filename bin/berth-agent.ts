@@ -19,8 +19,8 @@
  *   --channel URL|off     the agent channel (docs/agent-channel.md): ws(s):// URL of the WebSocket the
  *                         control plane notifies on (AgentChannelUrl output in AWS); default
  *                         <endpoint>/agent-channel for a loopback endpoint (a local Berth), else off (long polls)
- *   --resync-seconds S    with the channel: a full fetch this often whatever it says (default 900)
- *   --heartbeat-seconds S with the channel: a heartbeat this often (default 300; under API Gateway's 600 s idle timeout)
+ *   --resync-seconds S    with the channel: a full fetch this often whatever it says (default 1800)
+ *   --heartbeat-seconds S with the channel: a heartbeat this often (default 480; under API Gateway's 600 s idle timeout)
  * Credentials come from the usual AWS chain (environment, profile, instance role).
  *
  * SIGINT/SIGTERM stop the agent and leave its containers running: started again with the same

@@ -22,7 +22,7 @@ export interface AgentChannelProps {
   /**
    * How often agents send a heartbeat (`berth-agent --heartbeat-seconds`); sets the liveness bound
    * (agentTimeout) the stack gives its functions. Under API Gateway's 10-minute idle timeout.
-   * @default Duration.minutes(5)
+   * @default Duration.minutes(8)
    */
   readonly heartbeat?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -66,7 +66,7 @@ export class AgentChannel extends Construct {
     if (!/^[a-zA-Z0-9_]{1,128}$/.test(stageName)) {
       throw new Error(`AgentChannel: stageName must be 1-128 characters of [a-zA-Z0-9_], got '${stageName}'`);
     }
-    const heartbeat = props.heartbeat ?? Duration.minutes(5);
+    const heartbeat = props.heartbeat ?? Duration.minutes(8);
     if (heartbeat.toSeconds() < 10 || heartbeat.toSeconds() >= 600) {
       throw new Error(`AgentChannel: heartbeat must be at least 10 s and under API Gateway's 10-minute idle timeout, got ${heartbeat.toSeconds()} s`);
     }

@@ -64,16 +64,16 @@ export interface AgentOptions {
 export interface AgentChannelOptions {
   /** ws:// or wss:// URL (locally `ws://127.0.0.1:4600/agent-channel`). */
   readonly url: string;
-  /** A full fetch this often whatever the channel says: the safety net. Default 15 minutes. */
+  /** A full fetch this often whatever the channel says: the safety net. Default 30 minutes. */
   readonly resyncSeconds?: number;
-  /** A heartbeat on the channel this often (liveness in AWS; under API Gateway's 10-minute idle timeout). Default 5 minutes. */
+  /** A heartbeat on the channel this often (liveness in AWS; under API Gateway's 10-minute idle timeout). Default 8 minutes. */
   readonly heartbeatSeconds?: number;
   /** [0, 1) for the reconnect backoff's jitter. Default Math.random. */
   readonly random?: () => number;
 }
 
-export const DEFAULT_RESYNC_SECONDS = 15 * 60;
-export const DEFAULT_HEARTBEAT_SECONDS = 5 * 60;
+export const DEFAULT_RESYNC_SECONDS = 30 * 60;
+export const DEFAULT_HEARTBEAT_SECONDS = 8 * 60;
 
 type Phase = 'starting' | 'running' | 'stopping' | 'stopped';
 

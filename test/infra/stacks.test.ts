@@ -51,8 +51,8 @@ const FUNCTIONS = {
   scheduledRun: 'Berth-ControlPlane/Default/ScheduledRuns/Handler/',
   agentChannel: 'Berth-ControlPlane/AgentChannel/Handler/',
 } as const;
-/** The liveness bound the agent channel's heartbeat (5 minutes) sets: two heartbeats and two minutes. */
-const AGENT_TIMEOUT_SECONDS = '720';
+/** The liveness bound the agent channel's heartbeat (8 minutes) sets: two heartbeats and two minutes. */
+const AGENT_TIMEOUT_SECONDS = '1080';
 
 const X_RAY_STATEMENT = { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' };
 
