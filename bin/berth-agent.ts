@@ -16,7 +16,13 @@
  *   --work-dir DIR        the agent's state: its identity (agent.json) and the process containers'
  *                         logs and records (tasks/) (default .berth-agent, relative to the current directory)
  *   --signing-name NAME   `execute-api` behind IAM-authorized API Gateway (default ecs)
- *   --poll-wait S         longest wait of one PollAssignments long poll, 1-20 (default 10)
+ *   --poll-wait S         longest wait of one PollAssignments long poll, 0-20 (default 10); with the
+ *                         channel, only while it is down (0: then wait for it)
+ *   --channel URL|off     the agent channel (docs/agent-channel.md): ws(s):// URL of the WebSocket the
+ *                         control plane notifies on (AgentChannelUrl output in AWS); default
+ *                         <endpoint>/agent-channel for a loopback endpoint (a local Berth), else off (long polls)
+ *   --resync-seconds S    with the channel: a full fetch this often whatever it says (default 1800)
+ *   --heartbeat-seconds S with the channel: a heartbeat this often (default 480; under API Gateway's 600 s idle timeout)
  * Credentials come from the usual AWS chain (environment, profile, instance role).
  *
  * SIGINT/SIGTERM stop the agent and leave its containers running: started again with the same
@@ -33,6 +39,7 @@ import type { ContainerRuntime } from '../src/agent/container-runtime';
 import { ControlPlaneClient, credentialsFor } from '../src/agent/control-plane-client';
 import { DEFAULT_DOCKER_SOCKET, DockerRuntime } from '../src/agent/docker-runtime';
 import { ProcessRuntime } from '../src/agent/process-runtime';
+import { defaultChannelUrl } from '../src/agent/control-plane-client';
 
 const { values } = parseArgs({
   options: {
@@ -50,6 +57,9 @@ const { values } = parseArgs({
     'work-dir': { type: 'string' },
     'signing-name': { type: 'string' },
     'poll-wait': { type: 'string' },
+    channel: { type: 'string' },
+    'resync-seconds': { type: 'string' },
+    'heartbeat-seconds': { type: 'string' },
   },
 });
 const endpoint = values.endpoint ?? process.env.BERTH_ENDPOINT;
@@ -57,6 +67,25 @@ if (!endpoint) {
   console.error('berth-agent: --endpoint (or BERTH_ENDPOINT) is required');
   process.exit(2);
 }
+function positive(flag: 'resync-seconds' | 'heartbeat-seconds'): number | undefined {
+  const value = values[flag];
+  if (value === undefined) return undefined;
+  if (!(Number(value) > 0)) {
+    console.error(`berth-agent: --${flag} must be a positive number of seconds, got '${value}'`);
+    process.exit(2);
+  }
+  return Number(value);
+}
+
+function channelOf(url: string | undefined) {
+  if (!url) return undefined;
+  if (!/^wss?:\/\//.test(url)) {
+    console.error(`berth-agent: --channel must be a ws:// or wss:// URL, or off; got '${url}'`);
+    process.exit(2);
+  }
+  return { url, resyncSeconds: positive('resync-seconds'), heartbeatSeconds: positive('heartbeat-seconds') };
+}
+
 const region = values.region ?? process.env.AWS_REGION ?? process.env.BERTH_REGION ?? 'us-east-1';
 const workDirectory = resolve(values['work-dir'] ?? '.berth-agent');
 
@@ -89,6 +118,7 @@ const agent = new BerthAgent({
   }),
   stateDirectory: workDirectory,
   pollWaitSeconds: values['poll-wait'] ? Number(values['poll-wait']) : undefined,
+  channel: channelOf(values.channel === 'off' ? undefined : values.channel ?? defaultChannelUrl(endpoint)),
   logger: console,
 });
 try {

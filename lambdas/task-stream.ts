@@ -9,6 +9,8 @@ import { SfnStatesClient } from '../src/adapters/stepfunctions/sfn-states-client
 import { berthContextFromEnvironment } from '../src/app/context-from-environment';
 import { processStreamRecords, type StreamRecord } from '../src/app/stream-processor';
 import { DEFAULT_EVENT_SOURCE } from '../src/domain/task-events';
+import { ApiGatewayAgentNotifier } from '../src/adapters/apigateway/agent-channel-notifier';
+import { AgentConnectionStore } from '../src/adapters/dynamodb/agent-connection-store';
 
 const observability = createObservability('berth-task-stream');
 
@@ -36,6 +38,13 @@ const deps = {
   publisher,
   eventSource: process.env.BERTH_EVENT_SOURCE ?? DEFAULT_EVENT_SOURCE,
   serviceLoop,
+  // The agent channel (docs/agent-channel.md), when the stack has one.
+  agentNotifier: process.env.BERTH_AGENT_CHANNEL_CALLBACK_URL
+    ? new ApiGatewayAgentNotifier({
+        endpoint: process.env.BERTH_AGENT_CHANNEL_CALLBACK_URL,
+        connections: new AgentConnectionStore(createDocumentClient(), process.env.BERTH_AGENT_CONNECTIONS_TABLE_NAME!),
+      })
+    : undefined,
 };
 
 export const handler = observedHandler<DynamoDBStreamEvent, DynamoDBBatchResponse>(observability, (event) => {

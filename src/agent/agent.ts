@@ -31,6 +31,7 @@ import {
 } from './container-runtime';
 import type { ContainerReport, ControlPlaneClient } from './control-plane-client';
 import { refusalOf } from './assignment-check';
+import { AssignmentChannel } from './assignment-channel';
 import { AGENT_SHUT_DOWN, adoptionOutcome, type AgentStop } from './reasons';
 
 export interface AgentOptions {
@@ -52,9 +53,29 @@ export interface AgentOptions {
   readonly containerInstanceArn?: string;
   /** Where the agent keeps its identity (agent.json), so a restart comes back as the same instance. */
   readonly stateDirectory?: string;
+  /**
+   * Longest wait of one PollAssignments long poll (default 10). With a channel, the agent long-polls
+   * only while the channel is down; 0 there means it then waits for the channel instead.
+   */
   readonly pollWaitSeconds?: number;
+  /** Learn of new work through the agent channel (docs/agent-channel.md) instead of long polls. */
+  readonly channel?: AgentChannelOptions;
   readonly logger?: Pick<Console, 'info' | 'error'>;
 }
+
+export interface AgentChannelOptions {
+  /** ws:// or wss:// URL (locally `ws://127.0.0.1:4600/agent-channel`). */
+  readonly url: string;
+  /** A full fetch this often whatever the channel says: the safety net. Default 30 minutes. */
+  readonly resyncSeconds?: number;
+  /** A heartbeat on the channel this often (liveness in AWS; under API Gateway's 10-minute idle timeout). Default 8 minutes. */
+  readonly heartbeatSeconds?: number;
+  /** [0, 1) for the reconnect backoff's jitter. Default Math.random. */
+  readonly random?: () => number;
+}
+
+export const DEFAULT_RESYNC_SECONDS = 30 * 60;
+export const DEFAULT_HEARTBEAT_SECONDS = 8 * 60;
 
 type Phase = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -98,6 +119,11 @@ export class BerthAgent {
   private running = false;
   private loop?: Promise<void>;
   private readonly polling = new AbortController();
+  private channel?: AssignmentChannel;
+  /** A fetch is owed (a notification, a (re)connect or the resync came since the last one began). */
+  private fetchOwed = true;
+  private wakeFetchLoop?: () => void;
+  private longPoll?: AbortController;
 
   constructor(private readonly options: AgentOptions) {}
 
@@ -117,7 +143,7 @@ export class BerthAgent {
     }
     await this.saveIdentity(this.arn);
     this.running = true;
-    this.loop = this.pollLoop();
+    this.loop = this.options.channel ? this.channelLoop(this.options.channel) : this.pollLoop();
     return this.arn;
   }
 
@@ -168,6 +194,7 @@ export class BerthAgent {
   async stop(options: { stopContainers?: boolean; timeoutSeconds?: number; reason?: string } = {}): Promise<void> {
     this.running = false;
     this.polling.abort();
+    this.wakeFetchLoop?.();
     await this.loop;
     if (options.stopContainers) {
       const stop: AgentStop = { stopCode: 'TerminationNotice', reason: options.reason ?? AGENT_SHUT_DOWN };
@@ -193,17 +220,83 @@ export class BerthAgent {
           known: this.known,
           waitSeconds: this.options.pollWaitSeconds ?? 10,
         }, this.polling.signal);
-        this.known = Object.fromEntries(answer.assignments.map((a) => [a.task.taskArn, a.task.version]));
-        const assigned = new Set(answer.assignments.map((a) => a.task.taskArn));
-        for (const arn of this.tasks.keys()) if (!assigned.has(arn) && this.tasks.get(arn)!.phase === 'stopped') this.tasks.delete(arn);
-        for (const arn of this.refused) if (!assigned.has(arn)) this.refused.delete(arn);
-        for (const assignment of answer.assignments) this.reconcile(assignment);
+        this.apply(answer.assignments);
       } catch (error) {
         if (!this.running) return;
         this.options.logger?.error('berth-agent: poll failed, retrying', error);
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
+  }
+
+  /**
+   * With a channel: fetch when told (a notification, a (re)connect, the resync), else wait. While the
+   * channel is down the agent long-polls as it would without one (unless pollWaitSeconds is 0); a
+   * (re)connect cuts that poll short, since the fetch after it sees everything.
+   */
+  private async channelLoop(options: AgentChannelOptions): Promise<void> {
+    const pollWaitSeconds = this.options.pollWaitSeconds ?? 10;
+    this.channel = new AssignmentChannel({
+      url: options.url,
+      containerInstanceArn: this.arn!,
+      connectHeaders: (url) => this.options.client.signedConnectHeaders(url),
+      heartbeatMs: (options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS) * 1000,
+      random: options.random,
+      onConnected: () => this.owe(true),
+      onDisconnected: () => this.owe(false),
+      onNotified: () => this.owe(false),
+      logger: this.options.logger,
+    });
+    this.channel.start();
+    const resync = setInterval(() => this.owe(false), (options.resyncSeconds ?? DEFAULT_RESYNC_SECONDS) * 1000);
+    try {
+      while (this.running) {
+        const open = this.channel.open;
+        if (!this.fetchOwed && (open || pollWaitSeconds === 0)) {
+          await new Promise<void>((resolve) => (this.wakeFetchLoop = resolve));
+          continue;
+        }
+        this.fetchOwed = false;
+        this.longPoll = new AbortController();
+        try {
+          const answer = await this.options.client.pollAssignments(
+            { containerInstanceArn: this.arn!, known: this.known, waitSeconds: open ? 0 : pollWaitSeconds },
+            AbortSignal.any([this.polling.signal, this.longPoll.signal]),
+          );
+          this.apply(answer.assignments);
+        } catch (error) {
+          if (!this.running) return;
+          if (this.longPoll.signal.aborted) continue;
+          this.options.logger?.error('berth-agent: fetching assignments failed, retrying', error);
+          this.fetchOwed = true;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
+    } finally {
+      clearInterval(resync);
+      await this.channel.stop();
+    }
+  }
+
+  /** A fetch is owed; `cutLongPoll` when a long poll in flight is no longer the way to learn of it. */
+  private owe(cutLongPoll: boolean): void {
+    this.fetchOwed = true;
+    if (cutLongPoll) this.longPoll?.abort();
+    this.wakeFetchLoop?.();
+    this.wakeFetchLoop = undefined;
+  }
+
+  /** Connections the agent channel opened so far (0 without one). */
+  get channelConnects(): number {
+    return this.channel?.connects ?? 0;
+  }
+
+  private apply(assignments: Assignment[]): void {
+    this.known = Object.fromEntries(assignments.map((a) => [a.task.taskArn, a.task.version]));
+    const assigned = new Set(assignments.map((a) => a.task.taskArn));
+    for (const arn of this.tasks.keys()) if (!assigned.has(arn) && this.tasks.get(arn)!.phase === 'stopped') this.tasks.delete(arn);
+    for (const arn of this.refused) if (!assigned.has(arn)) this.refused.delete(arn);
+    for (const assignment of assignments) this.reconcile(assignment);
   }
 
   private reconcile({ task, containers }: Assignment): void {

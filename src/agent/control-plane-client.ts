@@ -13,6 +13,7 @@ import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Assignment } from '../app/agent-assignments';
+import { AGENT_CHANNEL_PATH } from '../domain/agent-channel';
 
 export interface ControlPlaneClientOptions {
   readonly endpoint: string;
@@ -31,6 +32,16 @@ export function credentialsFor(endpoint: string): AwsCredentialIdentityProvider 
   if (!isLoopbackEndpoint(endpoint)) return undefined;
   const chain = defaultProvider();
   return () => chain().catch(() => ({ accessKeyId: 'berth-agent', secretAccessKey: 'berth-agent' }));
+}
+
+/**
+ * The agent channel of a local Berth (its API port, path /agent-channel); undefined for other
+ * endpoints, whose channel (API Gateway's WebSocket API) has a URL of its own.
+ */
+export function defaultChannelUrl(endpoint: string): string | undefined {
+  if (!isLoopbackEndpoint(endpoint)) return undefined;
+  const url = new URL(endpoint);
+  return `${url.protocol === 'https:' ? 'wss:' : 'ws:'}//${url.host}${AGENT_CHANNEL_PATH}`;
 }
 
 function isLoopbackEndpoint(endpoint: string): boolean {
@@ -111,6 +122,25 @@ export class ControlPlaneClient {
       containerInstanceStatus: string;
       assignments: Assignment[];
     }>;
+  }
+
+  /**
+   * Headers that sign the agent channel's connect request (a GET, for API Gateway's IAM
+   * authorization of $connect; the local runtime checks no signature).
+   */
+  async signedConnectHeaders(url: URL): Promise<Record<string, string>> {
+    const signed = await this.signer.sign({
+      method: 'GET',
+      protocol: url.protocol === 'wss:' ? 'https:' : 'http:',
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: url.pathname || '/',
+      query: Object.fromEntries(url.searchParams),
+      headers: { host: url.host },
+    });
+    // `host` is the socket library's to send.
+    const { host: _host, ...headers } = signed.headers as Record<string, string>;
+    return headers;
   }
 
   /** A signed AWS JSON 1.1 request; throws with the ECS error name on a 4xx/5xx answer. */

@@ -49,3 +49,16 @@ export async function disconnectSilentAgents(ctx: BerthContext, scope: Scope): P
   }
   return disconnected;
 }
+
+/**
+ * The agent of this instance is there, by other means than a poll (its channel connection is open,
+ * or it sent a heartbeat on it): one conditional write while it is marked connected, the poll's
+ * reconnect path otherwise. False when there is no such active instance.
+ */
+export async function recordAgentSeen(ctx: BerthContext, containerInstanceArn: string): Promise<boolean> {
+  if (await ctx.containerInstances.heartbeat(containerInstanceArn, ctx.clock())) return true;
+  const stored = await ctx.containerInstances.get(containerInstanceArn);
+  if (!stored || stored.record.status === 'INACTIVE') return false;
+  await recordPoll(ctx, stored);
+  return true;
+}

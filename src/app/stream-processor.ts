@@ -23,6 +23,7 @@ import { capacityKindOf } from '../domain/placement';
 import { instanceChangeMatters, serviceOfTask, taskChangeMatters, type ServiceLoop } from './service-loop';
 import { placementFailureEvent, serviceItemEvents, type ServiceItemImage } from '../domain/service-events';
 import { advanceTask, placeWaitingTasks, scopeOfArn } from './task-engine';
+import { notifyAgentOfTaskChange, type AgentNotifier } from './agent-notifier';
 
 const sweepOptions = (deps: StreamProcessorDeps) => ({ maxWaitMs: deps.maxCapacityWaitMs ?? Infinity });
 
@@ -50,6 +51,8 @@ export interface StreamProcessorDeps {
   readonly maxCapacityWaitMs?: number;
   /** Woken when a service's task changes or the API changes a service. */
   readonly serviceLoop?: ServiceLoop;
+  /** Tells an agent that its assignments changed (the agent channel, docs/agent-channel.md). */
+  readonly agentNotifier?: AgentNotifier;
 }
 
 export interface BatchResult {
@@ -116,7 +119,11 @@ async function processRecord(deps: StreamProcessorDeps, record: StreamRecord): P
   const after = image(record.dynamodb?.NewImage);
   const before = image(record.dynamodb?.OldImage);
   if (!after) return;
-  if (after.kind === 'task') await onTask(deps, before, after);
+  if (after.kind === 'task') {
+    // First: the agent's fetch then runs while the rest of the record is handled.
+    await notifyAgentOfTaskChange(deps.agentNotifier, before?.doc as TaskRecord | undefined, after.doc as TaskRecord, record.dynamodb?.SequenceNumber ?? '');
+    await onTask(deps, before, after);
+  }
   else if (after.kind === 'service') await onService(deps, after);
   else if (after.kind === 'container-instance') await onContainerInstance(deps, before, after);
 }

@@ -24,6 +24,7 @@ import { ServiceLoopStore } from '../adapters/dynamodb/service-loop-store';
 import { StreamPoller } from './stream-poller';
 import { ScheduleRunner } from './schedule-runner';
 import type { ThrottleSettings } from '../domain/throttle';
+import { LocalAgentChannel } from './agent-channel-server';
 
 export interface BerthLocalOptions {
   /**
@@ -87,6 +88,8 @@ export interface BerthLocal {
   readonly dynamoDb: SupervisedDynamoDbLocal;
   readonly context: BerthContext;
   readonly events: LocalEventSink;
+  /** The agent channel on the API port (docs/agent-channel.md). */
+  readonly agentChannel: LocalAgentChannel;
   readonly agent?: BerthAgent;
   stop(): Promise<void>;
 }
@@ -172,6 +175,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
     });
     const maxCapacityWaitMs = options.capacityWaitMs ?? DEFAULT_CAPACITY_WAIT_MS;
     let agents: RegionalAgents | undefined;
+    const agentChannel = new LocalAgentChannel({ context, logger });
     const handle: StreamHandler = (records) => {
       // A cluster created in a region the embedded agent does not serve yet: join it there (not awaited;
       // its registration places the region's waiting tasks).
@@ -183,7 +187,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
         }
       }
       return processStreamRecords(
-        { context, publisher, eventSource: options.eventSource ?? DEFAULT_EVENT_SOURCE, logger, maxCapacityWaitMs, serviceLoop },
+        { context, publisher, eventSource: options.eventSource ?? DEFAULT_EVENT_SOURCE, logger, maxCapacityWaitMs, serviceLoop, agentNotifier: agentChannel },
         records,
       );
     };
@@ -240,6 +244,9 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       allowRemote: options.allowRemote,
     });
     cleanups.push(() => server.close());
+    // Upgraded sockets are not the HTTP server's to close: the channel closes them first.
+    agentChannel.attach(server.server);
+    cleanups.push(() => agentChannel.close());
     lock?.setUrl(server.url);
 
     // EventBridge Scheduler schedules fire here; stopped before the API, so no firing outlives it.
@@ -262,7 +269,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       agent = await regional.start();
       agents = regional;
     }
-    return { url: server.url, dataDirectory, dynamoDb, context, events, agent, stop };
+    return { url: server.url, dataDirectory, dynamoDb, context, events, agentChannel, agent, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { BerthAgent } from '../agent/agent';
 import { ControlPlaneClient } from '../agent/control-plane-client';
 import { ProcessRuntime } from '../agent/process-runtime';
+import { AGENT_CHANNEL_PATH } from '../domain/agent-channel';
 
 /**
  * What the embedded agent offers as FARGATE/FARGATE_SPOT capacity. Not the laptop's cores: a task's
@@ -37,6 +38,8 @@ export async function startEmbeddedAgent(options: {
     resources: options.fargatePool ?? DEFAULT_FARGATE_POOL,
     availabilityZone: `${options.region}a`,
     stateDirectory: options.persistent ? options.dataDirectory : undefined,
+    // The local runtime's own agent channel, on the API port: a new task reaches the agent at once.
+    channel: { url: `${options.endpoint.replace(/^http/, 'ws')}${AGENT_CHANNEL_PATH}` },
     logger: options.logger,
   });
   await agent.start();

@@ -49,7 +49,10 @@ const FUNCTIONS = {
   serviceReconcile: 'Berth-ControlPlane/Default/ServiceScheduler/ReconcileFunction/',
   servicePark: 'Berth-ControlPlane/Default/ServiceScheduler/ParkFunction/',
   scheduledRun: 'Berth-ControlPlane/Default/ScheduledRuns/Handler/',
+  agentChannel: 'Berth-ControlPlane/AgentChannel/Handler/',
 } as const;
+/** The liveness bound the agent channel's heartbeat (8 minutes) sets: two heartbeats and two minutes. */
+const AGENT_TIMEOUT_SECONDS = '1080';
 
 const X_RAY_STATEMENT = { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' };
 
@@ -197,8 +200,8 @@ describe('Berth-ControlPlane: the BerthControlPlane construct inside', () => {
 });
 
 describe('Berth-ControlPlane: every function', () => {
-  it("has seven functions: the API, the task stream processor, the capacity sweep, the Spot handler, the scheduled run and the service loop's two steps", () => {
-    controlPlane.resourceCountIs('AWS::Lambda::Function', 7);
+  it("has eight functions: the API, the task stream processor, the capacity sweep, the Spot handler, the scheduled run, the service loop's two steps and the agent channel", () => {
+    controlPlane.resourceCountIs('AWS::Lambda::Function', 8);
     for (const path of Object.values(FUNCTIONS)) expect(() => functionAt(path)).not.toThrow();
   });
 
@@ -223,7 +226,7 @@ describe('Berth-ControlPlane: every function', () => {
     const lambdaRoles = Object.values(controlPlane.findResources('AWS::IAM::Role')).filter((role) =>
       JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
     );
-    expect(lambdaRoles).toHaveLength(7);
+    expect(lambdaRoles).toHaveLength(8);
     for (const role of lambdaRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     for (const path of Object.values(FUNCTIONS)) {
       const [logGroupId] = resourceAt(controlPlane, 'AWS::Logs::LogGroup', `${path}LogGroup`);
@@ -274,6 +277,7 @@ describe('Berth-ControlPlane: the API function', () => {
         BERTH_REGION: REGION,
         BERTH_EVENT_SOURCE: 'berth.ecs',
         BERTH_EVENT_BUS_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/^Berth-Stateful:/) }),
+        BERTH_AGENT_TIMEOUT_SECONDS: AGENT_TIMEOUT_SECONDS,
         NODE_OPTIONS: '--enable-source-maps',
       },
     });
@@ -443,6 +447,10 @@ describe('Berth-ControlPlane: the task stream processor', () => {
       BERTH_EVENT_SOURCE: 'berth.ecs',
       BERTH_EVENTS_DLQ_URL: { Ref: eventsDlqId },
       BERTH_SERVICE_LOOP_STATE_MACHINE_ARN: { Ref: machineId },
+      BERTH_AGENT_TIMEOUT_SECONDS: AGENT_TIMEOUT_SECONDS,
+      // The agent channel: where to post notifications, and which connection an instance is on.
+      BERTH_AGENT_CHANNEL_CALLBACK_URL: expect.objectContaining({ 'Fn::Join': expect.anything() }),
+      BERTH_AGENT_CONNECTIONS_TABLE_NAME: { Ref: resourceAt(controlPlane, 'AWS::DynamoDB::Table', 'AgentChannel/Connections')[0] },
       NODE_OPTIONS: '--enable-source-maps',
     });
     expect(fn.Properties.Timeout).toBe(60);
@@ -485,6 +493,8 @@ describe('Berth-ControlPlane: the task stream processor', () => {
     expect(statements.filter((s) => JSON.stringify(s.Resource).match(/"\*"|\/\*"/))).toEqual([
       X_RAY_STATEMENT,
       { Effect: 'Allow', Action: 'dynamodb:ListStreams', Resource: '*' },
+      // The agent channel's connections of this API and stage (ids are made at each connect).
+      { Effect: 'Allow', Action: 'execute-api:ManageConnections', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) },
     ]);
   });
 
@@ -549,6 +559,7 @@ describe('Berth-ControlPlane: the capacity sweep', () => {
       BERTH_REGION: REGION,
       // Five minutes by default: then the sweep stops a waiting task with TaskFailedToStart.
       BERTH_CAPACITY_WAIT_SECONDS: '300',
+      BERTH_AGENT_TIMEOUT_SECONDS: AGENT_TIMEOUT_SECONDS,
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -659,6 +670,7 @@ describe('Berth-ControlPlane: the Spot interruption rule', () => {
       BERTH_TABLE_NAME: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/RefStateTable/) }),
       BERTH_ACCOUNT_ID: ACCOUNT,
       BERTH_REGION: REGION,
+      BERTH_AGENT_TIMEOUT_SECONDS: AGENT_TIMEOUT_SECONDS,
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -738,9 +750,12 @@ describe('cdk-nag AwsSolutions', () => {
     expect([...acknowledged.keys()].sort()).toEqual([
       'AwsSolutions-APIG2',
       'AwsSolutions-APIG3',
+      'AwsSolutions-APIG4',
       'AwsSolutions-COG4',
+      'AwsSolutions-DDB3',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
       'AwsSolutions-IAM5[Resource::*]',
+      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:execute-api:.*\/agents\/POST\/@connections\/\*\]$/),
       'AwsSolutions-L1',
       'AwsSolutions-SQS3',
     ]);

@@ -14,6 +14,9 @@ import { createBerthContext } from '../../src/app/create-context';
 import { parseRules, rulesMatching } from '../../src/local/event-rules';
 import { LocalEventSink } from '../../src/local/event-sink';
 import { isLoopbackHost, RemoteBindRefusedError, startEcsHttpServer } from '../../src/local/http-server';
+import WebSocket from 'ws';
+import { ensureTable } from '../../src/adapters/dynamodb/create-table';
+import { LocalAgentChannel } from '../../src/local/agent-channel-server';
 
 describe('the API server binds to loopback unless asked', () => {
   it.each([
@@ -54,6 +57,50 @@ describe('the API server binds to loopback unless asked', () => {
     const answer = await fetch(local.url, { method: 'POST', headers: { 'x-amz-target': 'nope' }, body: '{}' });
     expect(answer.status).toBe(400);
     await local.close();
+  });
+});
+
+describe('the agent channel accepts only what an agent would send', () => {
+  const INSTANCE = 'arn:aws:ecs:us-east-1:123456789012:container-instance/c/0123456789abcdef0123456789abcdef';
+
+  /** The HTTP status of an upgrade attempt (101 when it opened). */
+  function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, { headers });
+      socket.on('open', () => {
+        socket.terminate();
+        resolve(101);
+      });
+      socket.on('unexpected-response', (_request, response) => {
+        resolve(response.statusCode ?? 0);
+        socket.terminate();
+      });
+      socket.on('error', (error) => (error.message.includes('Unexpected server response') ? undefined : reject(error)));
+    });
+  }
+
+  it.each([
+    ['another path', `/elsewhere?containerInstanceArn=${INSTANCE}`, {}, 404],
+    ['a browser (any Origin header): a web page must not hold an agent channel', `/agent-channel?containerInstanceArn=${INSTANCE}`, { origin: 'http://127.0.0.1' }, 403],
+    ['no instance', '/agent-channel', {}, 400],
+    ['an instance ARN of another account', `/agent-channel?containerInstanceArn=${INSTANCE.replace('123456789012', '999999999999')}`, {}, 400],
+    ['something that is not an ARN', '/agent-channel?containerInstanceArn=%3Cscript%3E', {}, 400],
+    ['an instance that does not exist', `/agent-channel?containerInstanceArn=${INSTANCE}`, {}, 404],
+  ])('refuses %s', async (_name, path, headers, status) => {
+    const doc = createLocalDocumentClient(inject('dynamoDbEndpoint'));
+    const tableName = `security-${randomUUID()}`;
+    await ensureTable(doc, tableName);
+    const ctx = createBerthContext({ doc, tableName, account: '123456789012', region: 'us-east-1' });
+    const server = await startEcsHttpServer(ctx, '127.0.0.1', 0);
+    const channel = new LocalAgentChannel({ context: ctx, logger: { error: () => {} } });
+    channel.attach(server.server);
+    try {
+      expect(await upgradeStatus(`${server.url.replace('http', 'ws')}${path}`, headers)).toBe(status);
+      expect(channel.connectedInstances()).toEqual([]);
+    } finally {
+      await channel.close();
+      await server.close();
+    }
   });
 });
 
