@@ -1,12 +1,13 @@
 // The agent channel's WebSocket routes ($connect, $disconnect, heartbeat) behind API Gateway: wiring only.
-import middy from '@middy/core';
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { createObservability, observedHandler } from '../src/adapters/observability';
 import { AgentConnectionStore } from '../src/adapters/dynamodb/agent-connection-store';
 import { createDocumentClient } from '../src/adapters/dynamodb/document-client';
 import { agentHeartbeat, connectAgent, disconnectAgent } from '../src/app/agent-connections';
 import { berthContextFromEnvironment } from '../src/app/context-from-environment';
 import { INSTANCE_QUERY_PARAMETER } from '../src/domain/agent-channel';
 
+const observability = createObservability('berth-agent-channel');
 const deps = {
   context: berthContextFromEnvironment(process.env),
   connections: new AgentConnectionStore(createDocumentClient(), process.env.BERTH_AGENT_CONNECTIONS_TABLE_NAME!),
@@ -14,7 +15,7 @@ const deps = {
 
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & { queryStringParameters?: Record<string, string | undefined> };
 
-export const handler = middy<ConnectEvent, APIGatewayProxyResult>().handler(async (event) => {
+export const handler = observedHandler<ConnectEvent, APIGatewayProxyResult>(observability, async (event) => {
   const { connectionId, routeKey } = event.requestContext;
   const outcome =
     routeKey === '$connect'
@@ -22,6 +23,6 @@ export const handler = middy<ConnectEvent, APIGatewayProxyResult>().handler(asyn
       : routeKey === '$disconnect'
         ? await disconnectAgent(deps, { connectionId })
         : await agentHeartbeat(deps, { connectionId, body: event.body });
-  if (outcome.statusCode !== 200) console.warn(JSON.stringify({ routeKey, connectionId, ...outcome }));
+  if (outcome.statusCode !== 200) observability.logger.warn('agent channel request refused', { routeKey, connectionId, ...outcome });
   return { statusCode: outcome.statusCode, body: '' };
-});
+}, (event) => ({ connectionId: event.requestContext?.connectionId, containerInstanceArn: event.queryStringParameters?.[INSTANCE_QUERY_PARAMETER] }));

@@ -3,7 +3,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { AgentChannel } from '../constructs/agent-channel';
+import type { AgentChannel } from '../constructs/agent-channel';
 import { BerthControlPlane, type BerthControlPlaneProps } from '../constructs/berth-control-plane';
 import type { CapacitySweep } from '../constructs/capacity-sweep';
 import { EcsApi } from '../constructs/ecs-api';
@@ -79,13 +79,7 @@ export class BerthControlPlaneStack extends Stack {
 
     new CfnOutput(this, 'DashboardName', { description: 'CloudWatch dashboard of Berth (docs/deploy.md, "Operations")', value: this.berth.operations.dashboard.dashboardName });
 
-    // Agents learn of work on the channel and heartbeat every few minutes: every function that reads
-    // or marks liveness uses the channel's bound (docs/agent-channel.md).
-    this.agentChannel = new AgentChannel(this, 'AgentChannel', { table });
-    this.agentChannel.grantNotify(this.taskStream.handler.function);
-    for (const fn of [this.ecsApi.handler, this.taskStream.handler, this.capacitySweep.handler, this.spotInterruption.handler]) {
-      fn.function.addEnvironment('BERTH_AGENT_TIMEOUT_SECONDS', String(this.agentChannel.agentTimeout.toSeconds()));
-    }
+    this.agentChannel = this.berth.agentChannel;
     new CfnOutput(this, 'AgentChannelUrl', { description: 'berth-agent --channel (sign for execute-api)', value: this.agentChannel.url });
 
     new CfnOutput(this, 'EcsEndpoint', {

@@ -43,7 +43,8 @@ describe('BerthControlPlane: defaults', () => {
   const { berth, template } = embed();
 
   it('creates the table (TABLE_SCHEMA keys, stream, deletion protection, RETAIN) and the bus berth', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    // Berth's table and the agent channel's connections table (docs/agent-channel.md).
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: Match.objectLike({
@@ -73,8 +74,10 @@ describe('BerthControlPlane: defaults', () => {
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    template.resourceCountIs('AWS::Lambda::Function', 7);
+    template.resourceCountIs('AWS::Lambda::Function', 8);
     template.resourceCountIs('AWS::ApiGateway::DomainName', 0);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' });
+    expect(berth.agentChannel.url).toBeDefined();
     expect(berth.api).toBe(berth.ecsApi.api);
     expect(berth.serviceScheduler.stateMachine).toBeDefined();
     expect(berth.scheduledRuns.scheduleGroupName).toBeDefined();
@@ -118,7 +121,8 @@ describe('BerthControlPlane: overrides', () => {
     const bus = events.EventBus.fromEventBusName(stack, 'Bus', 'platform-events');
     const berth = new BerthControlPlane(stack, 'Berth', { table, eventBus: bus, eventSource: 'platform.berth' });
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    // Only the agent channel's own connections table.
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::Events::EventBus', 0);
     expect(berth.table).toBe(table);
     expect(berth.eventBus).toBe(bus);
@@ -233,8 +237,8 @@ describe('BerthControlPlane: api.kind', () => {
   it("'http' puts the ECS API behind an HTTP API (IAM on every route) and no REST API; the dashboard graphs it", () => {
     const { berth, template } = embed({ api: { kind: 'http' } });
     template.resourceCountIs('AWS::ApiGateway::RestApi', 0);
-    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
-    template.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'AWS_IAM' });
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' }, 1);
+    for (const routeKey of ['POST /', 'ANY /{proxy+}']) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey, AuthorizationType: 'AWS_IAM' });
     expect(berth.ecsApi.constructor.name).toBe('EcsHttpApi');
     const [, dashboard] = Object.entries(template.findResources('AWS::CloudWatch::Dashboard'))[0]!;
     expect(JSON.stringify(dashboard)).toContain('AWS/ApiGateway');
@@ -243,7 +247,7 @@ describe('BerthControlPlane: api.kind', () => {
   it("defaults to 'rest' (existing deployments keep their endpoint)", () => {
     const { template } = embed();
     template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
-    template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' }, 0);
   });
 });
 
@@ -403,7 +407,7 @@ describe('BerthControlPlane: operations', () => {
 
   it('alarms on errors and throttles of every function, at the first one in 5 minutes', () => {
     const functions = Object.keys(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8);
     for (const id of functions) {
       for (const metric of ['Errors', 'Throttles']) {
         expect(alarmOn(metric, { Name: 'FunctionName', Value: { Ref: id } }), `${metric} of ${id}`).toEqual([
@@ -441,12 +445,12 @@ describe('BerthControlPlane: operations', () => {
 
   it('notifies the alarm topic on alarm and on OK', () => {
     const [topicId] = resourceAt(template, 'AWS::SNS::Topic', 'Platform/OnCall/');
-    expect(alarms()).toHaveLength(7 * 2 + 4 + 2);
+    expect(alarms()).toHaveLength(8 * 2 + 4 + 2);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
     }
-    expect(berth.operations.alarms).toHaveLength(20);
+    expect(berth.operations.alarms).toHaveLength(22);
   });
 
   it("has a dashboard with Berth's own metrics, the API, the loops, the queues and every alarm", () => {

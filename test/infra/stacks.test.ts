@@ -49,7 +49,7 @@ const FUNCTIONS = {
   serviceReconcile: 'Berth-ControlPlane/Default/ServiceScheduler/ReconcileFunction/',
   servicePark: 'Berth-ControlPlane/Default/ServiceScheduler/ParkFunction/',
   scheduledRun: 'Berth-ControlPlane/Default/ScheduledRuns/Handler/',
-  agentChannel: 'Berth-ControlPlane/AgentChannel/Handler/',
+  agentChannel: 'Berth-ControlPlane/Default/AgentChannel/Handler/',
 } as const;
 /** The liveness bound the agent channel's heartbeat (8 minutes) sets: two heartbeats and two minutes. */
 const AGENT_TIMEOUT_SECONDS = '1080';
@@ -733,7 +733,7 @@ describe('Berth-ControlPlane: the example consumer rule (failed stopped tasks ->
 describe('Berth-ControlPlane: operations', () => {
   it('alarms on every function, every dead-letter queue, the iterator age and the service loops, and has a dashboard', () => {
     // 7 functions x (errors, throttles) + 3 queues + iterator age + service loops.
-    controlPlane.resourceCountIs('AWS::CloudWatch::Alarm', 7 * 2 + 3 + 2);
+    controlPlane.resourceCountIs('AWS::CloudWatch::Alarm', 8 * 2 + 3 + 2);
     controlPlane.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const [dashboardId] = resourceAt(controlPlane, 'AWS::CloudWatch::Dashboard', 'Berth-ControlPlane/Default/Operations/');
     controlPlane.hasOutput('DashboardName', { Value: { Ref: dashboardId } });
