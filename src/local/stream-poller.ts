@@ -29,8 +29,11 @@ export interface StreamPollerOptions {
   readonly batchSize?: number;
   /**
    * Lanes a batch is split into and handled concurrently, like Lambda's ParallelizationFactor: the
-   * records of one item always go to the same lane, in order, so a task's changes are handled one
-   * after another, in commit order. Default 4.
+   * records of one partition (a cluster: its tasks, services and instances) always go to the same
+   * lane, in order, so a task's changes are handled one after another in commit order, and one
+   * cluster's placements are decided one after another (each sees the hosts the previous one
+   * took; concurrent placements would each pick the same "emptiest" host and break a spread).
+   * Different clusters run concurrently. Default 4.
    */
   readonly parallelism?: number;
   readonly idleDelayMs?: number;
@@ -211,8 +214,8 @@ export class StreamPoller {
 }
 
 /**
- * Splits a batch into at most `lanes` batches, each item's records in one of them in their order
- * (lanes by a hash of the item's key; an empty lane is dropped).
+ * Splits a batch into at most `lanes` batches, each partition's records in one of them in their
+ * order (lanes by a hash of the partition key; an empty lane is dropped).
  */
 export function splitIntoLanes(records: readonly _Record[], lanes: number): _Record[][] {
   const count = Math.max(1, Math.floor(lanes));
@@ -220,7 +223,7 @@ export function splitIntoLanes(records: readonly _Record[], lanes: number): _Rec
   const split: _Record[][] = Array.from({ length: count }, () => []);
   for (const record of records) {
     const keys = record.dynamodb?.Keys ?? {};
-    const key = JSON.stringify([keys.pk, keys.sk]);
+    const key = JSON.stringify(keys.pk ?? null);
     let hash = 0;
     for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) | 0;
     split[Math.abs(hash) % count].push(record);

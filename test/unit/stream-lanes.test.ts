@@ -9,9 +9,11 @@ const record = (pk: string, sk: string, seq: number): _Record => ({
 });
 
 const CLUSTER = 'arn:aws:ecs:us-east-1:000000000000:cluster/c';
-/** 40 tasks' records interleaved as a busy stream holds them: task i's changes at i, i+40, i+80. */
-const BATCH = [0, 1, 2].flatMap((round) => Array.from({ length: 40 }, (_, i) => record(CLUSTER, `TASK#${i}`, round * 40 + i)));
-const itemOf = (r: _Record) => `${r.dynamodb!.Keys!.pk.S}|${r.dynamodb!.Keys!.sk.S}`;
+const cluster = (i: number) => `${CLUSTER}${i % 10}`;
+/** 40 tasks' records in 10 clusters, interleaved as a busy stream holds them: task i's changes at i, i+40, i+80. */
+const BATCH = [0, 1, 2].flatMap((round) => Array.from({ length: 40 }, (_, i) => record(cluster(i), `TASK#${i}`, round * 40 + i)));
+/** What must stay in one lane: the partition (one cluster's items, so its placements are serial). */
+const itemOf = (r: _Record) => r.dynamodb!.Keys!.pk.S!;
 const seqOf = (r: _Record) => r.dynamodb!.SequenceNumber!;
 
 describe('splitIntoLanes (the local poller hands a batch over in lanes, like Lambda\'s ParallelizationFactor)', () => {
@@ -30,7 +32,12 @@ describe('splitIntoLanes (the local poller hands a batch over in lanes, like Lam
     });
   });
 
-  it('spreads 40 items over the lanes (no lane left empty) and drops empty lanes of a small batch', () => {
+  it("keeps one cluster's records in one lane: its placements are decided one after another", () => {
+    const one = Array.from({ length: 20 }, (_, i) => record(CLUSTER, `TASK#${i}`, i));
+    expect(splitIntoLanes(one, 4)).toHaveLength(1);
+  });
+
+  it('spreads 10 clusters over the lanes (no lane left empty) and drops empty lanes of a small batch', () => {
     expect(splitIntoLanes(BATCH, 4)).toHaveLength(4);
     expect(splitIntoLanes([record(CLUSTER, 'TASK#a', 1), record(CLUSTER, 'TASK#a', 2)], 4)).toHaveLength(1);
     expect(splitIntoLanes([], 4)).toEqual([]);
