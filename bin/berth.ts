@@ -4,6 +4,7 @@
 //   -c berth:deletionProtection=false   (e.g. on LocalStack, so the table can be deleted by hand)
 //   -c berth:archiveRetentionDays=30    (the bus archive of Berth's events; 0 keeps them forever)
 //   -c berth:alarmTopicArn=arn:aws:sns:...  (where the alarms notify)
+//   -c berth:agentChannel=false         (no agent WebSocket channel: LocalStack's free edition lacks WebSocket APIs)
 //   -c berth:apiKind=http               (an HTTP API in front of the ECS API; default rest: docs/api-gateway.md)
 //   -c berth:consumersFile=.berth/rules.json  (consumers of Berth's events, the rules file local mode reads)
 // To embed Berth in your own app instead, use the BerthControlPlane construct (docs/embedding.md).
@@ -27,6 +28,7 @@ addBerthStacks(app, {
   deletionProtection: context('deletionProtection') !== 'false',
   alarmTopicArn: context('alarmTopicArn'),
   apiKind: apiKindFrom(context('apiKind')),
+  agentChannel: context('agentChannel') !== 'false',
   consumers: consumersFrom(context('consumersFile')),
   archiveRetentionDays: context('archiveRetentionDays') === undefined ? undefined : Number(context('archiveRetentionDays')),
 });

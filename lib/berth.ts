@@ -20,6 +20,8 @@ export interface BerthAppOptions {
   readonly alarmTopicArn?: string;
   /** The API Gateway API in front of the ECS API: 'rest' or 'http' (docs/api-gateway.md). @default 'rest' */
   readonly apiKind?: 'rest' | 'http';
+  /** The agent channel (WebSocket API); off only where WebSocket APIs are missing (LocalStack free). @default true */
+  readonly agentChannel?: boolean;
   /** Days the bus archive keeps Berth's events (0: forever). @default 30 */
   readonly archiveRetentionDays?: number;
   /**
@@ -57,6 +59,7 @@ export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthSt
     alarmTopicArn: options.alarmTopicArn,
     archiveRetention: options.archiveRetentionDays === undefined ? undefined : Duration.days(options.archiveRetentionDays),
     ...(options.apiKind ? { api: { kind: options.apiKind } } : {}),
+    agentChannel: options.agentChannel,
   });
   controlPlane.addStackDependency(stateful, 'the control plane uses the table and the bus');
 

@@ -32,7 +32,8 @@ if [[ -n "${LOCALSTACK_ENDPOINT:-}" ]]; then
 fi
 
 cdk_local() {
-  npx cdklocal "$@" --no-notices -c berth:deletionProtection=false
+  # The free edition has no API Gateway v2 (WebSocket APIs): agents long-poll instead of the channel.
+  npx cdklocal "$@" --no-notices -c berth:deletionProtection=false -c berth:agentChannel=false
 }
 
 echo "Bootstrapping LocalStack (${endpoint}, ${region})..."

@@ -52,7 +52,7 @@ export class BerthControlPlaneStack extends Stack {
   /** EventBridge Scheduler -> RunTask: the schedule group, its execution role, the function, the DLQ. */
   readonly scheduledRuns: ScheduledRuns;
   /** The agents' WebSocket: notified by the stream processor when their assignments change. */
-  readonly agentChannel: AgentChannel;
+  readonly agentChannel?: AgentChannel;
 
   constructor(scope: Construct, id: string, props: BerthControlPlaneStackProps) {
     super(scope, id, props);
@@ -80,7 +80,9 @@ export class BerthControlPlaneStack extends Stack {
     new CfnOutput(this, 'DashboardName', { description: 'CloudWatch dashboard of Berth (docs/deploy.md, "Operations")', value: this.berth.operations.dashboard.dashboardName });
 
     this.agentChannel = this.berth.agentChannel;
-    new CfnOutput(this, 'AgentChannelUrl', { description: 'berth-agent --channel (sign for execute-api)', value: this.agentChannel.url });
+    if (this.agentChannel) {
+      new CfnOutput(this, 'AgentChannelUrl', { description: 'berth-agent --channel (sign for execute-api)', value: this.agentChannel.url });
+    }
 
     new CfnOutput(this, 'EcsEndpoint', {
       description: 'ECS API endpoint; sign requests for the service execute-api',

@@ -77,7 +77,7 @@ describe('BerthControlPlane: defaults', () => {
     template.resourceCountIs('AWS::Lambda::Function', 8);
     template.resourceCountIs('AWS::ApiGateway::DomainName', 0);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' });
-    expect(berth.agentChannel.url).toBeDefined();
+    expect(berth.agentChannel?.url).toBeDefined();
     expect(berth.api).toBe(berth.ecsApi.api);
     expect(berth.serviceScheduler.stateMachine).toBeDefined();
     expect(berth.scheduledRuns.scheduleGroupName).toBeDefined();
@@ -242,6 +242,13 @@ describe('BerthControlPlane: api.kind', () => {
     expect(berth.ecsApi.constructor.name).toBe('EcsHttpApi');
     const [, dashboard] = Object.entries(template.findResources('AWS::CloudWatch::Dashboard'))[0]!;
     expect(JSON.stringify(dashboard)).toContain('AWS/ApiGateway');
+  });
+
+  it('agentChannel false leaves out the WebSocket API and its function (LocalStack free edition)', () => {
+    const { berth, template } = embed({ agentChannel: false });
+    expect(berth.agentChannel).toBeUndefined();
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
+    template.resourceCountIs('AWS::Lambda::Function', 7);
   });
 
   it("defaults to 'rest' (existing deployments keep their endpoint)", () => {

@@ -26,6 +26,14 @@ describe('localstack/docker-compose.yml', () => {
   );
 });
 
+describe('localstack/deploy.sh', () => {
+  it('deploys without the agent channel (the free edition has no API Gateway v2) and without deletion protection', () => {
+    const deploy = readFileSync(join(PROJECT_ROOT, 'localstack', 'deploy.sh'), 'utf8');
+    expect(deploy).toContain('-c berth:agentChannel=false');
+    expect(deploy).toContain('-c berth:deletionProtection=false');
+  });
+});
+
 describe('npm scripts', () => {
   it('deploy and smoke-test LocalStack by name, and `npm test` does not include the smoke test', () => {
     expect(pkg.scripts['localstack:deploy']).toBe('bash localstack/deploy.sh');
