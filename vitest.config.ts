@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Integration and e2e suites each start their own DynamoDB Local JVM; two cores run two at a time.
-    maxWorkers: 2,
+    // Most files wait on processes (runtimes, agents, JVMs) more than they compute: three workers on
+    // two cores finished the suite in 562 s where two took 706 s (2026-11-27, 110 files).
+    maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     globalSetup: ['test/support/dynamodb-global-setup.ts'],
