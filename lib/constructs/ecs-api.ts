@@ -61,27 +61,10 @@ export class EcsApi extends Construct {
     if (!/^[a-zA-Z0-9_]{1,128}$/.test(stageName)) {
       throw new Error(`EcsApi: stageName must be 1-128 characters of [a-zA-Z0-9_], got '${stageName}'`);
     }
-    const eventSource = validEventSource('EcsApi', props.eventSource);
     this.stageName = stageName;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
-    this.handler = new BerthFunction(this, 'Handler', {
-      entry: props.entry ?? 'lambdas/api.ts',
-      description: 'Berth: the ECS API (JSON 1.1 protocol behind API Gateway)',
-      memorySize: props.memorySize ?? 1024,
-      // API Gateway gives up on an integration after 29 s; a longer Lambda timeout only wastes work.
-      timeout: Duration.seconds(29),
-      logRetention,
-      environment: {
-        ...berthEnvironment(this, props.table),
-        BERTH_EVENT_SOURCE: eventSource,
-        BERTH_EVENT_BUS_NAME: props.eventBus.eventBusName,
-      },
-    });
-    grantTableReadWrite(this.handler.function, props.table);
-    if (props.grantPutEvents ?? false) {
-      props.eventBus.grantPutEventsTo(this.handler.function);
-    }
+    this.handler = ecsApiHandler(this, props, 'Berth: the ECS API (JSON 1.1 protocol behind API Gateway)');
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
 
@@ -145,6 +128,31 @@ export class EcsApi extends Construct {
       },
     );
   }
+}
+
+/**
+ * The function behind either kind of API (EcsApi, EcsHttpApi): lambdas/api.ts with the table, the
+ * bus's name and the event source, item read/write on the table, PutEvents only when asked.
+ */
+export function ecsApiHandler(scope: Construct, props: Omit<EcsApiProps, 'stageName'>, description: string): BerthFunction {
+  const eventSource = validEventSource('EcsApi', props.eventSource);
+  const handler = new BerthFunction(scope, 'Handler', {
+    entry: props.entry ?? 'lambdas/api.ts',
+    description,
+    memorySize: props.memorySize ?? 1024,
+    // API Gateway gives up on an integration after 29 s (REST) or 30 s (HTTP API); a longer Lambda
+    // timeout only wastes work.
+    timeout: Duration.seconds(29),
+    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    environment: {
+      ...berthEnvironment(scope, props.table),
+      BERTH_EVENT_SOURCE: eventSource,
+      BERTH_EVENT_BUS_NAME: props.eventBus.eventBusName,
+    },
+  });
+  grantTableReadWrite(handler.function, props.table);
+  if (props.grantPutEvents ?? false) props.eventBus.grantPutEventsTo(handler.function);
+  return handler;
 }
 
 /** JSON access log lines: who called (IAM ARN), what happened and how long the Lambda took. */

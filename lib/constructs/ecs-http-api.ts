@@ -1,14 +1,12 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BerthFunction } from './berth-function';
-import { grantTableReadWrite } from './berth-table';
-import type { EcsApiProps } from './ecs-api';
-import { berthEnvironment, validEventSource } from './environment';
+import type { BerthFunction } from './berth-function';
+import { ecsApiHandler, type EcsApiProps } from './ecs-api';
 
 /** The HTTP API takes EcsApi's props except the stage name: it serves the `$default` stage at its root. */
 export type EcsHttpApiProps = Omit<EcsApiProps, 'stageName'>;
@@ -34,24 +32,8 @@ export class EcsHttpApi extends Construct {
 
   constructor(scope: Construct, id: string, props: EcsHttpApiProps) {
     super(scope, id);
-    const eventSource = validEventSource('EcsHttpApi', props.eventSource);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-
-    this.handler = new BerthFunction(this, 'Handler', {
-      entry: props.entry ?? 'lambdas/api.ts',
-      description: 'Berth: the ECS API (JSON 1.1 protocol behind an API Gateway HTTP API)',
-      memorySize: props.memorySize ?? 1024,
-      // An HTTP API gives up on an integration after 30 s; a longer Lambda timeout only wastes work.
-      timeout: Duration.seconds(29),
-      logRetention,
-      environment: {
-        ...berthEnvironment(this, props.table),
-        BERTH_EVENT_SOURCE: eventSource,
-        BERTH_EVENT_BUS_NAME: props.eventBus.eventBusName,
-      },
-    });
-    grantTableReadWrite(this.handler.function, props.table);
-    if (props.grantPutEvents ?? false) props.eventBus.grantPutEventsTo(this.handler.function);
+    this.handler = ecsApiHandler(this, props, 'Berth: the ECS API (JSON 1.1 protocol behind an API Gateway HTTP API)');
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
