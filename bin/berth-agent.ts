@@ -31,7 +31,9 @@
 // First: it notes which process launched us before the rest loads (src/local/stop-with-launcher.ts).
 import { stopWhenLauncherExits } from '../src/local/stop-with-launcher';
 import { cpus, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import '../src/local/quiet-node-version-warning';
 import { BerthAgent } from '../src/agent/agent';
@@ -41,27 +43,51 @@ import { DEFAULT_DOCKER_SOCKET, DockerRuntime } from '../src/agent/docker-runtim
 import { ProcessRuntime } from '../src/agent/process-runtime';
 import { defaultChannelUrl } from '../src/agent/control-plane-client';
 
-const { values } = parseArgs({
-  options: {
-    endpoint: { type: 'string' },
-    region: { type: 'string' },
-    cluster: { type: 'string' },
-    fargate: { type: 'string' },
-    'capacity-provider': { type: 'string' },
-    cpu: { type: 'string' },
-    memory: { type: 'string' },
-    az: { type: 'string' },
-    'instance-type': { type: 'string' },
-    attribute: { type: 'string', multiple: true },
-    runtime: { type: 'string' },
-    'work-dir': { type: 'string' },
-    'signing-name': { type: 'string' },
-    'poll-wait': { type: 'string' },
-    channel: { type: 'string' },
-    'resync-seconds': { type: 'string' },
-    'heartbeat-seconds': { type: 'string' },
-  },
-});
+/** The usage is this file's opening comment: one text for readers of the code and of --help. */
+function usage(): string {
+  const source = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  const comment = /\/\*\*([\s\S]*?)\*\//.exec(source)?.[1] ?? '';
+  return comment.split('\n').map((line) => line.replace(/^ \* ?/, '')).join('\n').trim();
+}
+
+let parsed: ReturnType<typeof parseAgentArgs>;
+try {
+  parsed = parseAgentArgs();
+} catch (error) {
+  // A mistyped flag is the user's to fix: one line and where the usage is, not a stack trace.
+  console.error(`berth-agent: ${(error as Error).message} (npx berth-agent --help lists the flags)`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  console.log(usage());
+  process.exit(0);
+}
+const { values } = parsed;
+
+function parseAgentArgs() {
+  return parseArgs({
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      cluster: { type: 'string' },
+      fargate: { type: 'string' },
+      'capacity-provider': { type: 'string' },
+      cpu: { type: 'string' },
+      memory: { type: 'string' },
+      az: { type: 'string' },
+      'instance-type': { type: 'string' },
+      attribute: { type: 'string', multiple: true },
+      runtime: { type: 'string' },
+      'work-dir': { type: 'string' },
+      'signing-name': { type: 'string' },
+      'poll-wait': { type: 'string' },
+      channel: { type: 'string' },
+      'resync-seconds': { type: 'string' },
+      'heartbeat-seconds': { type: 'string' },
+    },
+  });
+}
 const endpoint = values.endpoint ?? process.env.BERTH_ENDPOINT;
 if (!endpoint) {
   console.error('berth-agent: --endpoint (or BERTH_ENDPOINT) is required');
