@@ -25,7 +25,6 @@ import {
   RunTaskCommand,
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { BerthEvent, EventPublisher } from '../src/app/event-publisher';
 import type { BatchResult, StreamRecord } from '../src/app/stream-processor';
 import { TABLE_SCHEMA } from '../src/adapters/dynamodb/table-schema';
@@ -42,6 +41,7 @@ import {
   table,
   Tally,
 } from './stats';
+import { docBytes, itemKind, writeRequestsOf, type Doc } from './table-writes';
 
 /** Measured task lifecycles per phase. */
 const N = 30;
@@ -115,53 +115,16 @@ const notify = () => {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Kind of a table item from its key (docs/data-model.md). */
-function itemKind(pk: string, sk: string): string {
-  if (sk.startsWith('TASK#')) return 'task';
-  if (sk === 'CLUSTER') return 'cluster';
-  if (sk.startsWith('INSTANCE#')) return 'container-instance';
-  if (sk.startsWith('RUNTASK#')) return 'run-task-token';
-  if (pk.startsWith('ASSIGN#')) return 'assignment';
-  if (pk.startsWith('UNPLACED#')) return 'unplaced';
-  if (pk.startsWith('TDFAMILY#')) return 'task-definition';
-  return 'other';
-}
 
-type Doc = Record<string, unknown>;
 interface WriteItem {
   readonly op: WriteRecord['op'];
   readonly pk: string;
   readonly sk: string;
   readonly item?: Doc;
 }
+const writeItemsOf = (command: string, input: Doc): WriteItem[] | undefined =>
+  writeRequestsOf(command, input)?.map(({ op, key, item }) => ({ op, pk: key.pk, sk: key.sk, item }));
 
-/** The write request items of a document client command, or undefined for anything but a write. */
-function writeItemsOf(command: string, input: Doc): WriteItem[] | undefined {
-  const keyed = (op: WriteItem['op'], key: Doc, item?: Doc): WriteItem => ({ op, pk: String(key.pk), sk: String(key.sk), item });
-  switch (command) {
-    case 'PutItem':
-      return [keyed('Put', input.Item as Doc, input.Item as Doc)];
-    case 'UpdateItem':
-      return [keyed('Update', input.Key as Doc)];
-    case 'DeleteItem':
-      return [keyed('Delete', input.Key as Doc)];
-    case 'TransactWriteItems':
-      return (input.TransactItems as Doc[]).map((entry) => {
-        const [op, body] = Object.entries(entry)[0] as [WriteItem['op'], Doc];
-        return op === 'Put' ? keyed('Put', body.Item as Doc, body.Item as Doc) : keyed(op, body.Key as Doc);
-      });
-    case 'BatchWriteItem':
-      return Object.values(input.RequestItems as Record<string, Doc[]>).flatMap((requests) =>
-        requests.map((request) =>
-          request.PutRequest
-            ? keyed('Put', (request.PutRequest as Doc).Item as Doc, (request.PutRequest as Doc).Item as Doc)
-            : keyed('Delete', (request.DeleteRequest as Doc).Key as Doc),
-        ),
-      );
-    default:
-      return undefined;
-  }
-}
 
 interface TaskStatusFields {
   readonly lastStatus: string;
@@ -172,7 +135,6 @@ const statusOf = (task: TaskStatusFields) =>
   task.desiredStatus === 'STOPPED' && task.lastStatus !== 'STOPPED' ? `${task.lastStatus} (desired STOPPED)` : task.lastStatus;
 
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
-const docBytes = (item: Doc) => itemAttributeBytes(marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }));
 
 /** Counts every call on Berth's document client; notes when a task status is committed. */
 function countingMiddleware() {

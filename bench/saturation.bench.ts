@@ -32,7 +32,6 @@ import {
   type RunTaskCommandInput,
 } from '@aws-sdk/client-ecs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { BerthEvent, EventPublisher } from '../src/app/event-publisher';
 import type { BatchResult, StreamRecord } from '../src/app/stream-processor';
 import { createLocalDocumentClient } from '../src/adapters/dynamodb/document-client';
@@ -41,6 +40,7 @@ import { TABLE_SCHEMA } from '../src/adapters/dynamodb/table-schema';
 import { TASK_STATE_CHANGE } from '../src/domain/task-events';
 import { DEFAULT_REGION, startBerthLocal, type BerthLocal } from '../src/local/berth-local';
 import { formatMs, itemAttributeBytes, percentile, processCpuReader, runCalls, table, Tally } from './stats';
+import { docBytes, itemKind, writeRequestsOf, type Doc } from './table-writes';
 
 const N = Number(process.env.BERTH_BENCH_SATURATION_TASKS ?? 500);
 const CALLERS = 4;
@@ -52,9 +52,7 @@ const RAW_PUTS = 1_000;
 const WAIT_TIMEOUT_MS = 1_800_000;
 const CLUSTER = 'saturation';
 
-type Doc = Record<string, unknown>;
 const tally = new Tally();
-const docBytes = (item: Doc) => itemAttributeBytes(marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const load = () => loadavg().map((v) => v.toFixed(2)).join(' / ');
 
@@ -62,17 +60,6 @@ const load = () => loadavg().map((v) => v.toFixed(2)).join(' / ');
 // What the bench observes: every DynamoDB call, stream batch, event and API request
 // ---------------------------------------------------------------------------------------------------
 
-/** Kind of a table item from its key (docs/data-model.md). */
-function itemKind(pk: string, sk: string): string {
-  if (sk.startsWith('TASK#')) return 'task';
-  if (sk === 'CLUSTER') return 'cluster';
-  if (sk.startsWith('INSTANCE#')) return 'container-instance';
-  if (sk.startsWith('RUNTASK#')) return 'run-task-token';
-  if (pk.startsWith('ASSIGN#')) return 'assignment';
-  if (pk.startsWith('UNPLACED#')) return 'unplaced';
-  if (pk.startsWith('TDFAMILY#')) return 'task-definition';
-  return 'other';
-}
 
 interface TaskTiming {
   runAt: number;
@@ -101,33 +88,13 @@ const streamBytes = new Map<string, number>();
 let gsiUnits = new Tally();
 let readUnits = new Tally();
 
-function writeItemsOf(command: string, input: Doc): WriteItem[] | undefined {
-  const keyed = (op: WriteItem['op'], key: Doc, item?: Doc): WriteItem => ({
+const writeItemsOf = (command: string, input: Doc): WriteItem[] | undefined =>
+  writeRequestsOf(command, input)?.map(({ op, key, item }) => ({
     op,
     key: `${key.pk}|${key.sk}`,
-    kind: itemKind(String(key.pk), String(key.sk)),
+    kind: itemKind(key.pk, key.sk),
     putBytes: item ? docBytes(item) : undefined,
-  });
-  switch (command) {
-    case 'PutItem':
-      return [keyed('Put', input.Item as Doc, input.Item as Doc)];
-    case 'UpdateItem':
-      return [keyed('Update', input.Key as Doc)];
-    case 'DeleteItem':
-      return [keyed('Delete', input.Key as Doc)];
-    case 'TransactWriteItems':
-      return (input.TransactItems as Doc[]).map((entry) => {
-        const [op, body] = Object.entries(entry)[0] as [WriteItem['op'], Doc];
-        return op === 'Put' ? keyed('Put', body.Item as Doc, body.Item as Doc) : keyed(op, body.Key as Doc);
-      });
-    case 'BatchWriteItem':
-      return Object.values(input.RequestItems as Record<string, Doc[]>).flatMap((requests) =>
-        requests.map((r) => (r.PutRequest ? keyed('Put', (r.PutRequest as Doc).Item as Doc, (r.PutRequest as Doc).Item as Doc) : keyed('Delete', (r.DeleteRequest as Doc).Key as Doc))),
-      );
-    default:
-      return undefined;
-  }
-}
+  }));
 
 /** Read units of a read call's answer: 4 KB per unit per item (Query: summed), half for eventual reads. */
 function readUnitsOf(command: string, input: Doc, output: Doc): number {

@@ -8,9 +8,10 @@ import { berthContextFromEnvironment } from '../src/app/context-from-environment
 import { INSTANCE_QUERY_PARAMETER } from '../src/domain/agent-channel';
 
 const observability = createObservability('berth-agent-channel');
+const doc = createDocumentClient();
 const deps = {
-  context: berthContextFromEnvironment(process.env),
-  connections: new AgentConnectionStore(createDocumentClient(), process.env.BERTH_AGENT_CONNECTIONS_TABLE_NAME!),
+  context: berthContextFromEnvironment(process.env, doc),
+  connections: new AgentConnectionStore(doc, process.env.BERTH_AGENT_CONNECTIONS_TABLE_NAME!),
 };
 
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & { queryStringParameters?: Record<string, string | undefined> };

@@ -6,9 +6,10 @@ import { berthContextFromEnvironment } from '../src/app/context-from-environment
 import { reconcileStep, type LoopState, type ReconciledState } from '../src/app/service-loop-steps';
 
 const observability = createObservability('berth-service-reconcile');
+const doc = createDocumentClient();
 const deps = {
-  context: berthContextFromEnvironment(process.env),
-  loops: new ServiceLoopStore(createDocumentClient(), process.env.BERTH_TABLE_NAME!),
+  context: berthContextFromEnvironment(process.env, doc),
+  loops: new ServiceLoopStore(doc, process.env.BERTH_TABLE_NAME!),
 };
 
 export const handler = observedHandler<LoopState, ReconciledState>(

@@ -13,13 +13,14 @@ import { ApiGatewayAgentNotifier } from '../src/adapters/apigateway/agent-channe
 import { AgentConnectionStore } from '../src/adapters/dynamodb/agent-connection-store';
 
 const observability = createObservability('berth-task-stream');
+const doc = createDocumentClient();
 
 // Service loops: one Step Functions execution per service, started and woken from here.
 const stateMachineArn = process.env.BERTH_SERVICE_LOOP_STATE_MACHINE_ARN;
 const serviceLoop = stateMachineArn
   ? new StepFunctionsServiceLoop({
       states: new SfnStatesClient(),
-      store: new ServiceLoopStore(createDocumentClient(), process.env.BERTH_TABLE_NAME!),
+      store: new ServiceLoopStore(doc, process.env.BERTH_TABLE_NAME!),
       stateMachineArn,
       logger: observability.logger,
     })
@@ -34,7 +35,7 @@ const eventBridge = new EventBridgePublisher({
 publisher = new ObservedEventPublisher(eventBridge, observability);
 
 const deps = {
-  context: berthContextFromEnvironment(process.env),
+  context: berthContextFromEnvironment(process.env, doc),
   publisher,
   eventSource: process.env.BERTH_EVENT_SOURCE ?? DEFAULT_EVENT_SOURCE,
   serviceLoop,
@@ -42,7 +43,7 @@ const deps = {
   agentNotifier: process.env.BERTH_AGENT_CHANNEL_CALLBACK_URL
     ? new ApiGatewayAgentNotifier({
         endpoint: process.env.BERTH_AGENT_CHANNEL_CALLBACK_URL,
-        connections: new AgentConnectionStore(createDocumentClient(), process.env.BERTH_AGENT_CONNECTIONS_TABLE_NAME!),
+        connections: new AgentConnectionStore(doc, process.env.BERTH_AGENT_CONNECTIONS_TABLE_NAME!),
       })
     : undefined,
 };

@@ -1,13 +1,17 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DEFAULT_THROTTLE, type ThrottleSettings } from '../domain/throttle';
 import type { BerthContext } from './context';
 import { createBerthContext } from './create-context';
 
-/** The context a Lambda function builds from the environment its CDK stack gives it. */
-export function berthContextFromEnvironment(env: NodeJS.ProcessEnv): BerthContext {
+/**
+ * The context a Lambda function builds from the environment its CDK stack gives it. A function that
+ * also builds stores of its own passes its one document client, so they share its connections.
+ */
+export function berthContextFromEnvironment(env: NodeJS.ProcessEnv, doc: DynamoDBDocumentClient = createDocumentClient()): BerthContext {
   const tableName = required(env, 'BERTH_TABLE_NAME');
   return createBerthContext({
-    doc: createDocumentClient(),
+    doc,
     tableName,
     account: required(env, 'BERTH_ACCOUNT_ID'),
     region: env.BERTH_REGION ?? required(env, 'AWS_REGION'),
