@@ -23,6 +23,7 @@ import { ProcessRuntime } from '../../src/agent/process-runtime';
 import { AGENT_SHUT_DOWN, PROCESSES_LOST } from '../../src/agent/reasons';
 import { startLocalBerth, type LocalBerth } from '../support/local-berth';
 import { isAlive } from '../support/processes';
+import { waitFor } from '../support/wait-for';
 
 /** Small, so the test sees a silent agent marked; agents here poll every second to stay inside it. */
 const AGENT_TIMEOUT_MS = 3_000;
@@ -58,16 +59,6 @@ afterAll(async () => {
 });
 
 /** Alive and not a zombie (an orphan's zombie may linger when PID 1 does not reap). */
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function agentIn(cluster: string, stateDirectory: string): BerthAgent {
   const agent = new BerthAgent({

@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BerthAgent } from '../../src/agent/agent';
 import { startAgent } from '../support/hosts';
 import { startLocalBerth, type LocalBerth } from '../support/local-berth';
+import { waitFor } from '../support/wait-for';
 
 let local: LocalBerth;
 const scratch = mkdtempSync(join(tmpdir(), 'berth-daemon-'));
@@ -44,16 +45,6 @@ afterAll(async () => {
   await local?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 async function join_(zone: string, attributes: { name: string; value: string }[] = []) {
   const { agent, arn } = await startAgent(local.berth.url, 'daemons', join(scratch, zone), { zone, attributes });

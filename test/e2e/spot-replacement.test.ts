@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BerthAgent } from '../../src/agent/agent';
 import { startAgent } from '../support/hosts';
 import { startLocalBerth, type LocalBerth } from '../support/local-berth';
+import { waitFor } from '../support/wait-for';
 
 /** Short, so a replacement that finds no Spot capacity gives up inside the test. */
 const CAPACITY_WAIT_MS = 3_000;
@@ -54,16 +55,6 @@ afterAll(async () => {
   await local?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 /** Every task the service ever started (RUNNING and STOPPED alike). */
 async function allTasks(): Promise<Task[]> {
