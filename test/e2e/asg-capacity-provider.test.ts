@@ -89,7 +89,7 @@ beforeAll(async () => {
   );
   // A plain container instance with room for everything: EC2 capacity, but not the provider's.
   await join_();
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   for (const agent of agents) await agent.stop({ stopContainers: true });
   await local?.close();

@@ -53,7 +53,7 @@ async function startRuntime(port: number) {
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000; // seconds when quiet; minutes under load 20+
   while (!output.includes('  Try: aws ecs')) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`runtime did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -41,7 +41,7 @@ async function startRuntime(port: number, extra: string[] = []) {
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   // The last line of the ready message, so the lines before it (the JVM pid) are there too.
-  const ready = await until(() => output.includes('  Try: aws ecs'), 60_000);
+  const ready = await until(() => output.includes('  Try: aws ecs'), 120_000);
   if (!ready) throw new Error(`runtime did not start:\n${output}`);
   const jvmPid = Number(/DynamoDB Local: pid (\d+)/.exec(output)![1]);
   jvmPids.push(jvmPid);
@@ -70,12 +70,12 @@ describe('the local runtime process', () => {
     second.child.kill('SIGTERM');
     await second.exited;
     expect(await until(() => !isAlive(second.jvmPid), 10_000)).toBe(true);
-  }, 120_000);
+  }, 240_000);
 
   it('leaves no DynamoDB Local JVM behind when the runtime is killed with SIGKILL', async () => {
     const runtime = await startRuntime(await freePort(), ['--in-memory']);
     runtime.child.kill('SIGKILL');
     await runtime.exited;
     expect(await until(() => !isAlive(runtime.jvmPid), 15_000)).toBe(true);
-  }, 90_000);
+  }, 180_000);
 });

@@ -52,9 +52,13 @@ const startedBy = async (name: string): Promise<string[]> =>
 
 describe.skipIf(!hasCli)('scheduled tasks in local mode, through the AWS CLI', { timeout: 240_000 }, () => {
   it('an at() schedule launches a real task on time; a disabled one launches nothing; a duplicate firing launches nothing new; the scheduled-run function target runs too', async () => {
-    // Seconds ahead (far enough for two CLI calls on a busy machine), whole seconds, in UTC (the
-    // default ScheduleExpressionTimezone).
-    const at = Math.ceil((Date.now() + 25_000) / 1000) * 1000;
+    // Far enough ahead for the three CLI calls below, each a Python start-up: a second on a quiet
+    // machine, ten on a loaded one, so the margin is measured from one call rather than guessed.
+    // Whole seconds, in UTC (the default ScheduleExpressionTimezone).
+    const before = Date.now();
+    await aws('scheduler', 'list-schedules');
+    const oneCall = Date.now() - before;
+    const at = Math.ceil((Date.now() + Math.max(10_000, 3 * oneCall + 5_000)) / 1000) * 1000;
     const expression = `at(${new Date(at).toISOString().slice(0, 19)})`;
     const target = (name: string) =>
       JSON.stringify({
