@@ -20,6 +20,7 @@
  */
 import { parseArn, type Scope } from '../domain/arns';
 import { capacityProviderKind } from '../domain/capacity-strategy';
+import { AVAILABILITY_ZONE_ATTRIBUTE } from '../domain/container-instance';
 import { uuidFrom, type LaunchTarget } from '../domain/new-task';
 import type { Tag } from '../domain/records';
 import { serviceGroup, type DeploymentRecord, type LaunchConfiguration, type ServiceRecord } from '../domain/service';
@@ -40,6 +41,7 @@ import type { InstanceChange, StoredTask } from '../adapters/dynamodb/task-repos
 import type { StampedTask } from '../domain/update-time';
 import type { BerthContext, RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
+import { rebalancingZones } from './rebalancing-zones';
 import { mergeDeployments, randomUnit } from './services';
 import { findTaskDefinition } from './task-definitions';
 import { buildTasks, countDeltasOf, placementOf, reserveAtOnce } from './tasks';
@@ -100,11 +102,12 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
   const tasks = await ctx.tasks.inGroup(clusterArn, serviceGroup(serviceName));
   const now = ctx.clock();
   const daemon = stored.record.schedulingStrategy === 'DAEMON' ? await daemonInputs(ctx, stored) : undefined;
+  const placeableZones = daemon ? undefined : await rebalancingZones(ctx, stored);
   const plan = stored.record.deploymentController.type === 'EXTERNAL'
     ? reconcileTaskSets(stored.record, stored.taskSets ?? [], tasks.map((t) => t.record), now)
     : daemon
       ? reconcileDaemon(stored.record, stored.deployments, tasks.map((t) => t.record), daemon, now)
-      : reconcile(stored.record, stored.deployments, tasks.map((t) => t.record), now, randomUnit(ctx), { throttle: ctx.throttle });
+      : reconcile(stored.record, stored.deployments, tasks.map((t) => t.record), now, randomUnit(ctx), { throttle: ctx.throttle, placeableZones });
 
   await applyStops(ctx, plan, tasks, guard, committed.stopped);
   await applyStarts(ctx, stored.record, [...stored.deployments, ...(stored.taskSets ?? [])], plan.start, guard, now, committed.started, daemon?.instances);
@@ -220,7 +223,7 @@ async function applyStarts(
       tags: taskTags(service, td.tags, cluster.record.clusterName),
       // The service's placement as it is now (UpdateService may change it), plus the definition's memberOf.
       placement: placementOf(td.record, {
-        placementConstraints: service.placementConstraints?.map((c) => ({ ...c })),
+        placementConstraints: [...(service.placementConstraints ?? []).map((c) => ({ ...c })), ...zonePin(start, target)],
         placementStrategy: service.placementStrategy?.map((s) => ({ ...s })),
       }),
     }, now);
@@ -258,6 +261,16 @@ function placeOn(records: readonly StampedTask[], host: PlacementCandidate | und
   const { placed, reservations } = reserveAtOnce(records, outcomes);
   const tasks = records.flatMap((task) => (placed.has(task) ? [placed.get(task)!] : []));
   return tasks.length ? [{ tasks, reservation: reservations[0]! }] : [];
+}
+
+/**
+ * AZ rebalancing's start goes to its zone: a memberOf constraint on the zone, as a user would write
+ * it. Fargate takes no constraints (as on ECS); the pool's placement spreads a service's tasks
+ * across zones by count, which sends the task to a zone with the fewest.
+ */
+function zonePin(start: TaskStart, target: LaunchTarget) {
+  if (!start.availabilityZone || target.launchType === 'FARGATE') return [];
+  return [{ type: 'memberOf' as const, expression: `attribute:${AVAILABILITY_ZONE_ATTRIBUTE} == ${start.availabilityZone}` }];
 }
 
 /** propagateTags and enableECSManagedTags, as ECS applies them to a service's tasks. */

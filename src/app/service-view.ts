@@ -41,6 +41,8 @@ export function serviceView(stored: StoredService, withTags: boolean) {
     serviceRegistries: [],
     placementConstraints: record.placementConstraints ?? [],
     placementStrategy: record.placementStrategy ?? [],
+    // A service that never had a value is DISABLED (ECS's words).
+    availabilityZoneRebalancing: record.availabilityZoneRebalancing ?? 'DISABLED',
     // As for clusters: a service without tags has no `tags` member, asked for or not (issue 11).
     ...(withTags && tags.length > 0 ? { tags } : {}),
   };

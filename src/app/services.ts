@@ -5,6 +5,7 @@
  * the table's stream.
  */
 import { createHash } from 'node:crypto';
+import { defaultRebalancing, type AvailabilityZoneRebalancing } from '../domain/az-rebalancing';
 import { NAME_PATTERN, serviceArn } from '../domain/arns';
 import { capacityProviderKind, validateCapacityProviderStrategy, type CapacityProviderStrategyItem } from '../domain/capacity-strategy';
 import {
@@ -119,6 +120,7 @@ export interface CreateServiceRequest extends Omit<CreateServiceInput, 'taskDefi
   propagateTags?: ServiceRecord['propagateTags'];
   enableECSManagedTags?: boolean;
   enableExecuteCommand?: boolean;
+  availabilityZoneRebalancing?: AvailabilityZoneRebalancing;
   [member: string]: unknown;
 }
 
@@ -179,6 +181,8 @@ export async function createService(ctx: RequestContext, input: CreateServiceReq
       propagateTags: input.propagateTags ?? 'NONE',
       enableECSManagedTags: input.enableECSManagedTags ?? false,
       enableExecuteCommand: input.enableExecuteCommand ?? false,
+      // ECS: ENABLED by default for a service that can be rebalanced (REPLICA, no binpack).
+      availabilityZoneRebalancing: input.availabilityZoneRebalancing ?? defaultRebalancing({ ...decided.service, ...placement }),
       createdAt: now,
       ...(input.clientToken ? { clientToken: input.clientToken } : {}),
       version,
@@ -220,6 +224,7 @@ export interface UpdateServiceRequest extends Omit<UpdateServiceInput, 'capacity
   propagateTags?: ServiceRecord['propagateTags'];
   enableECSManagedTags?: boolean;
   enableExecuteCommand?: boolean;
+  availabilityZoneRebalancing?: AvailabilityZoneRebalancing;
   [member: string]: unknown;
 }
 
@@ -264,6 +269,8 @@ export async function updateService(ctx: RequestContext, input: UpdateServiceReq
       ...(input.propagateTags !== undefined ? { propagateTags: input.propagateTags } : {}),
       ...(input.enableECSManagedTags !== undefined ? { enableECSManagedTags: input.enableECSManagedTags } : {}),
       ...(input.enableExecuteCommand !== undefined ? { enableExecuteCommand: input.enableExecuteCommand } : {}),
+      // Absent keeps the service's value; it starts no deployment (ECS).
+      ...(input.availabilityZoneRebalancing !== undefined ? { availabilityZoneRebalancing: input.availabilityZoneRebalancing } : {}),
     };
     const deployments = mergeDeployments(stored.deployments, outcome.deployments);
     const fresh = outcome.trigger ? outcome.deployments.find((d) => !stored.deployments.some((s) => s.id === d.id)) : undefined;

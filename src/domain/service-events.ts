@@ -17,6 +17,8 @@
  *                                task no longer meets its placement constraints (and is stopped)
  *                                SERVICE_TASK_START_IMPAIRED (WARN): "is unable to consistently start
  *                                tasks successfully." was appended (the throttle, throttle.ts)
+ *                                SERVICE_REBALANCING_STARTED | _COMPLETED (INFO): "service (web) is
+ *                                (not) AZ balanced with ..." was appended (az-rebalancing.ts)
  *                                SERVICE_TASK_PLACEMENT_FAILURE (ERROR): a service task gave up waiting
  *                                for capacity (TaskFailedToStart before it was ever placed)
  *
@@ -221,6 +223,12 @@ export function serviceActionOf(
     const scope = { account: cluster.account, region: cluster.region, partition: cluster.partition };
     return { eventName: 'TASKSET_STEADY_STATE', eventType: 'INFO', taskSetArns: [taskSetArn(scope, cluster.path[0], serviceName, taskSetSteady[1])] };
   }
+  // AZ rebalancing (az-rebalancing.ts): ECS's two INFO service actions, from its two messages.
+  const service = escapeRegExp(serviceName);
+  if (new RegExp(`^service \\(${service}\\) is not AZ balanced with .+\\. AZ Rebalancing in progress\\.$`).test(message)) {
+    return { eventName: 'SERVICE_REBALANCING_STARTED', eventType: 'INFO' };
+  }
+  if (new RegExp(`^service \\(${service}\\) is AZ balanced with .+\\.$`).test(message)) return { eventName: 'SERVICE_REBALANCING_COMPLETED', eventType: 'INFO' };
   // Seed 004's throttle; ECS lists SERVICE_TASK_START_IMPAIRED among the WARN service actions.
   if (message === throttleMessage(serviceName)) return { eventName: 'SERVICE_TASK_START_IMPAIRED', eventType: 'WARN' };
   const stopped = new RegExp(`^\\(service ${escapeRegExp(serviceName)}\\) has stopped \\d+ running tasks: ((?:\\(task [0-9a-f]+\\) ?)+)\\.$`).exec(message);

@@ -25,6 +25,7 @@ export type StopRule =
   | 'replace-old' // a task of an older deployment, replaced by the rolling update
   | 'unhealthy' // failed its container health check after the grace period
   | 'draining' // the service is being deleted
+  | 'az-rebalance' // a zone with the most tasks gives one up, once a task started in the zone with the fewest
   // DAEMON only (src/domain/daemon-reconciler.ts):
   | 'instance-left' // its container instance is DRAINING, deregistered or gone
   | 'constraint-violated' // its container instance no longer meets the service's placement constraints
@@ -39,6 +40,8 @@ export interface TaskStart {
   readonly count: number;
   /** DAEMON: the container instance the task is placed on at creation (count is then 1). */
   readonly containerInstanceArn?: string;
+  /** AZ rebalancing: the Availability Zone the tasks must be placed in (az-rebalancing.ts). */
+  readonly availabilityZone?: string;
   /** The task's group and startedBy, as ECS sets them for service tasks. */
   readonly group: string;
   readonly startedBy: string;

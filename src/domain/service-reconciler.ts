@@ -12,6 +12,7 @@
  *   step 2: 4 new RUNNING -> 6 available, stop the last 2 old; then COMPLETED and steady.
  * With 100% / 100% nothing may stop or start: the plan holds and says so (seed 002's event).
  */
+import { rebalancingStep, type RebalancingStep } from './az-rebalancing';
 import { breakerStage, failDeployment, failureThreshold, foldOutcomes } from './circuit-breaker';
 import { distributeTasks } from './capacity-strategy';
 import { canDeploymentProceed, maximumTasks, minimumHealthyTasks } from './deployment-math';
@@ -27,6 +28,8 @@ import { surplusHealthy, unhealthyStops } from './unhealthy-replacement';
 export interface ReconcileOptions {
   /** The throttle's curve (default 10 s doubling to 15 min; tests scale it). */
   readonly throttle?: ThrottleSettings;
+  /** Zones where one more task of the service could be placed now (AZ rebalancing); absent: unknown. */
+  readonly placeableZones?: readonly string[];
 }
 
 export function reconcile(
@@ -80,6 +83,7 @@ export function reconcile(
   // Berth's own mark on the PRIMARY: it has been replacing unhealthy tasks (seed 001's last sentence).
   const replacing = primary.replacingUnhealthy === true;
   let replacingNext = false;
+  let rebalance: RebalancingStep = { kind: 'none' };
   const stop = (t: ServiceTask, rule: StopRule, why: string) => {
     if (t.condition === 'available') budget--;
     stopped.add(t.task.taskArn);
@@ -105,12 +109,20 @@ export function reconcile(
     const good = live.filter((t) => isPrimary(t) && t.condition !== 'unhealthy');
     const unhealthy = live.filter((t) => isPrimary(t) && t.condition === 'unhealthy');
     const excess = good.length - D;
+    // AZ rebalancing (az-rebalancing.ts) owns the one extra task of its step: no scale-in takes it.
+    rebalance = rebalancingStep({
+      service, placeableZones: options.placeableZones, tasks: good, desiredCount: D, occupied, ceiling, now,
+      steady: primary.rolloutState === 'COMPLETED' && !replacing && unhealthy.length === 0 && live.every(isPrimary),
+      stopInFlight: mine.some((t) => t.condition === 'stopping'), inProgress: primary.rebalancingZones === true,
+    });
+    const rebalanceOwnsExcess = rebalance.kind === 'stop' || rebalance.kind === 'wait';
     // After unhealthy tasks were replaced, a surplus of healthy tasks stops at random (seed 001);
     // any other surplus is a scale-in, which keeps the zones balanced.
     const unprotected = good.filter((t) => !isProtected(t.task, now));
-    const surplus = excess > 0 && unhealthy.length === 0 ? surplusHealthy(replacing, good, unprotected, D, random) : undefined;
-    const scaleIn = surplus ?? (excess > 0 ? scaleInOrder(unprotected, live, excess) : []);
-    if (excess > scaleIn.length) shielded += good.length - unprotected.length;
+    const surplus = excess > 0 && unhealthy.length === 0 && !rebalanceOwnsExcess ? surplusHealthy(replacing, good, unprotected, D, random) : undefined;
+    const scaleIn = rebalanceOwnsExcess ? [] : surplus ?? (excess > 0 ? scaleInOrder(unprotected, live, excess) : []);
+    if (excess > scaleIn.length && !rebalanceOwnsExcess) shielded += good.length - unprotected.length;
+    if (rebalance.kind === 'stop') stop(rebalance.task, 'az-rebalance', rebalance.why);
     if (shielded > 0) plan.holds.push(`${shielded} task(s) with scale-in protection kept until it expires`);
     for (const t of scaleIn) {
       if (t.condition === 'available' && budget <= 0) { plan.holds.push(`scale-in held at the floor (${floor})`); break; }
@@ -143,6 +155,15 @@ export function reconcile(
   }
   else if (need > 0 && room <= 0) plan.holds.push(`at the maximumPercent ceiling (${ceiling} tasks)`);
   else if (need > 0) plan.start.push(...startsFor(primary, service, keeping, Math.min(need, room)));
+  const rebalanceStarts = rebalance.kind === 'start' && plan.start.length === 0 && plan.stop.length === 0 && !throttled;
+  if (rebalance.kind === 'start' && rebalanceStarts) {
+    const { zone, why, message } = rebalance;
+    plan.start.push(...startsFor(primary, service, keeping, 1).map((s) => ({ ...s, availabilityZone: zone, why })));
+    if (message) plan.events.push(message);
+  }
+  if (rebalance.kind === 'complete') plan.events.push(rebalance.message);
+  else if ((rebalance.kind === 'wait' || rebalance.kind === 'hold' || rebalance.kind === 'none') && rebalance.why) plan.holds.push(rebalance.why);
+  const rebalancingNext = rebalanceStarts || rebalance.kind === 'wait' || rebalance.kind === 'stop' || (rebalance.kind === 'hold' && primary.rebalancingZones === true);
 
   // 5. A rollout that can neither stop nor start a task says so and does not move (seed 002).
   const rolloutPending = live.some((t) => !isPrimary(t));
@@ -165,8 +186,8 @@ export function reconcile(
       desiredCount: d.id === primary.id ? D : ownLive.filter((t) => !stopped.has(t.task.taskArn)).length,
     };
     if (d.id === primary.id) {
-      const { replacingUnhealthy: _mark, ...unmarked } = r;
-      r = replacingNext ? { ...unmarked, replacingUnhealthy: true } : unmarked;
+      const { replacingUnhealthy: _mark, rebalancingZones: _zones, ...unmarked } = r;
+      r = { ...unmarked, ...(replacingNext ? { replacingUnhealthy: true } : {}), ...(rebalancingNext ? { rebalancingZones: true } : {}) };
     }
     if (d.id !== primary.id && d.status === 'ACTIVE' && own.length === 0) r = { ...r, status: 'INACTIVE' };
     if (d.id === primary.id && settled && d.rolloutState === 'IN_PROGRESS') {

@@ -85,6 +85,8 @@ export interface ServiceRecord extends LaunchConfiguration {
   /** The service's placement (ECS members); its tasks are placed by them. Absent: none given. */
   readonly placementConstraints?: readonly { readonly type?: string; readonly expression?: string }[];
   readonly placementStrategy?: readonly { readonly type?: string; readonly field?: string }[];
+  /** ENABLED / DISABLED (az-rebalancing.ts); absent on services created before Berth had it: DISABLED. */
+  readonly availabilityZoneRebalancing?: 'ENABLED' | 'DISABLED';
   /** Berth's own: the service throttle (throttle.ts), folded and written by the scheduler pass. */
   readonly throttle?: ThrottleState;
   /** Grows with every change; writes are conditional on it. */
@@ -125,6 +127,8 @@ export interface DeploymentRecord extends LaunchConfiguration {
    * unhealthy-replacement.ts.
    */
   readonly replacingUnhealthy?: boolean;
+  /** Berth's own: the PRIMARY is being rebalanced across Availability Zones (az-rebalancing.ts). */
+  readonly rebalancingZones?: boolean;
 }
 
 export const serviceGroup = (serviceName: string) => `service:${serviceName}`;

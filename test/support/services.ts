@@ -176,7 +176,7 @@ export function applyPlan(world: World, plan: Plan): void {
       const n = world.next++;
       world.tasks.push(aTask({
         id: `f${n.toString(16).padStart(31, '0')}`, startedBy: start.startedBy, group: start.group, taskDefinitionArn: start.taskDefinition,
-        lastStatus: 'PENDING', createdAt: world.now, availabilityZone: ZONES[n % ZONES.length],
+        lastStatus: 'PENDING', createdAt: world.now, availabilityZone: start.availabilityZone ?? ZONES[n % ZONES.length],
         ...(start.capacityProvider ? { capacityProviderName: start.capacityProvider } : {}),
       }));
     }
