@@ -4,6 +4,8 @@
  * (one task each, placed on the instance), an instance draining (its task stops, none starts there),
  * and an attribute that takes an instance out of the service's memberOf constraint
  * (SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED); desiredCount is computed at every step.
+ * With the same agents' runtime, a REPLICA service piled into one zone is AZ rebalanced once its
+ * constraint is lifted (SERVICE_REBALANCING_STARTED, then _COMPLETED with one task per zone).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import {
   PutAttributesCommand,
   RegisterTaskDefinitionCommand,
   UpdateContainerInstancesStateCommand,
+  UpdateServiceCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,8 +49,8 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-async function join_(zone: string, attributes: { name: string; value: string }[] = []) {
-  const { agent, arn } = await startAgent(local.berth.url, 'daemons', join(scratch, zone), { zone, attributes });
+async function join_(zone: string, attributes: { name: string; value: string }[] = [], cluster = 'daemons') {
+  const { agent, arn } = await startAgent(local.berth.url, cluster, join(scratch, `${cluster}-${zone}`), { zone, attributes });
   agents.push(agent);
   return arn;
 }
@@ -109,5 +112,33 @@ describe('a DAEMON service follows its cluster', () => {
     const stopped = (await local.ecs.send(new DescribeTasksCommand({ cluster: 'daemons', tasks: [onC.taskArn!] }))).tasks![0]!;
     expect(stopped).toMatchObject({ desiredStatus: 'STOPPED', stopCode: 'ServiceSchedulerInitiated' });
     await waitFor('desiredCount 1', async () => (await desiredCount()) === 1);
+  }, 90_000);
+});
+
+describe('a REPLICA service piled into one zone', () => {
+  it('is AZ rebalanced: a task starts in the empty zone, one stops in the full one, and both events say so', async () => {
+    await local.ecs.send(new CreateClusterCommand({ clusterName: 'zones' }));
+    await Promise.all([join_('us-east-1a', [], 'zones'), join_('us-east-1b', [], 'zones')]);
+    await local.ecs.send(new CreateServiceCommand({
+      cluster: 'zones', serviceName: 'web', taskDefinition: 'collector', desiredCount: 2, launchType: 'EC2',
+      placementConstraints: [{ type: 'memberOf', expression: 'attribute:ecs.availability-zone == us-east-1a' }],
+    }));
+    const zonesOfLive = async () => {
+      const { taskArns } = await local.ecs.send(new ListTasksCommand({ cluster: 'zones', serviceName: 'web' }));
+      if (!taskArns?.length) return [];
+      const { tasks } = await local.ecs.send(new DescribeTasksCommand({ cluster: 'zones', tasks: taskArns }));
+      return tasks!.filter((t) => t.lastStatus !== 'STOPPED').map((t) => `${t.availabilityZone}:${t.lastStatus}`).sort();
+    };
+    await waitFor('two RUNNING tasks in us-east-1a', async () => (await zonesOfLive()).join() === 'us-east-1a:RUNNING,us-east-1a:RUNNING');
+    await local.ecs.send(new UpdateServiceCommand({ cluster: 'zones', service: 'web', placementConstraints: [] }));
+    const action = (name: string) => () =>
+      local.events().find((e) => e['detail-type'] === 'ECS Service Action' && e.detail.eventName === name && e.resources?.[0]?.endsWith('/zones/web'));
+    const started = await waitFor('SERVICE_REBALANCING_STARTED', action('SERVICE_REBALANCING_STARTED'), 60_000);
+    expect(started.detail).toMatchObject({ eventType: 'INFO' });
+    await waitFor('SERVICE_REBALANCING_COMPLETED', action('SERVICE_REBALANCING_COMPLETED'), 60_000);
+    expect(await zonesOfLive()).toEqual(['us-east-1a:RUNNING', 'us-east-1b:RUNNING']);
+    const { services } = await local.ecs.send(new DescribeServicesCommand({ cluster: 'zones', services: ['web'] }));
+    expect(services![0]!.availabilityZoneRebalancing).toBe('ENABLED');
+    expect(services![0]!.events!.map((e) => e.message)).toContain('service (web) is AZ balanced with 1 tasks in us-east-1a and 1 tasks in us-east-1b.');
   }, 90_000);
 });
