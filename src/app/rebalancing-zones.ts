@@ -3,7 +3,8 @@
  * more task of the service's PRIMARY deployment could be placed now. A cluster's container instances
  * for EC2 and Auto Scaling group providers (with the service's and its task definition's
  * constraints), the region's Fargate pool for FARGATE and FARGATE_SPOT (no constraints, as on ECS).
- * Read only for a steady service that may be rebalanced, so a rollout's passes cost nothing more.
+ * Read only for a steady service of two or more tasks that may be rebalanced, so a rollout's passes
+ * cost nothing more; a steady pass of such a service reads the cluster's (or the pool's) instances.
  */
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
 import type { StoredService } from '../adapters/dynamodb/service-repository';
@@ -18,7 +19,8 @@ import { placementCandidate } from './task-engine';
 export async function rebalancingZones(ctx: RequestContext, stored: StoredService): Promise<string[] | undefined> {
   const { record } = stored;
   const primary = stored.deployments.find((d) => d.status === 'PRIMARY');
-  if (rebalancingExcluded(record) || primary?.rolloutState !== 'COMPLETED') return undefined;
+  // One task (or none) is always even: nothing to read.
+  if (rebalancingExcluded(record) || primary?.rolloutState !== 'COMPLETED' || record.desiredCount < 2) return undefined;
   const td = await findTaskDefinition(ctx, primary.taskDefinition);
   if (!td) return undefined;
   const strategy = primary.capacityProviderStrategy ?? [];
@@ -33,8 +35,12 @@ export async function rebalancingZones(ctx: RequestContext, stored: StoredServic
   }
   const ec2Kinds = kinds.filter((k) => !isFargateKind(k));
   if (ec2Kinds.length) {
-    const [hosts, groups] = await Promise.all([ctx.containerInstances.all(record.clusterArn), ctx.tasks.groupsPerInstance(record.clusterArn)]);
     const placement = placementOf(td.record, { placementConstraints: record.placementConstraints?.map((c) => ({ ...c })) });
+    // The tasks on each host matter only to constraints (distinctInstance, task:group).
+    const [hosts, groups] = await Promise.all([
+      ctx.containerInstances.all(record.clusterArn),
+      placement.placementConstraints ? ctx.tasks.groupsPerInstance(record.clusterArn) : undefined,
+    ]);
     const options = {
       group: `service:${record.serviceName}`,
       constraints: (placement.placementConstraints ?? []).map((c) => parsePlacementConstraint(c, 'service')),
