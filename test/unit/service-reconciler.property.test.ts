@@ -25,7 +25,7 @@ import {
   NEW, NOW, OLD, ZONES, aDeployment, aService, aTask, advance, applyPlan, deepFreeze, rollout, type Behaviour, type World,
 } from '../support/services';
 
-const STOP_RULES = ['scale-in', 'replace-old', 'unhealthy', 'draining'];
+const STOP_RULES = ['scale-in', 'replace-old', 'unhealthy', 'draining', 'az-rebalance'];
 /** Seed 004's throttle with its curve under the simulated world's 10 s step (it never holds a launch). */
 const FAST_THROTTLE = { throttle: { baseSeconds: 1, maxSeconds: 8 } };
 
@@ -40,6 +40,9 @@ const configArb = fc.record({
   draining: fc.boolean(),
   twoDeployments: fc.boolean(),
   primaryRollout: fc.constantFrom('IN_PROGRESS', 'IN_PROGRESS', 'COMPLETED', 'FAILED') as fc.Arbitrary<'IN_PROGRESS' | 'COMPLETED' | 'FAILED'>,
+  /** AZ rebalancing ENABLED, and Berth's mark of a rebalance under way on the PRIMARY. */
+  rebalancing: fc.boolean(),
+  rebalancingMarked: fc.boolean(),
 });
 
 // Weighted towards RUNNING and healthy tasks, so the floor and ceiling are often at stake.
@@ -69,8 +72,12 @@ function build(cfg: Cfg, specs: Spec[], i0 = 0) {
       maximumPercent: cfg.maximumPercent,
       deploymentCircuitBreaker: { enable: cfg.enable, rollback: cfg.rollback },
     },
+    availabilityZoneRebalancing: cfg.rebalancing ? 'ENABLED' : 'DISABLED',
   });
-  const primary = { hasHealthCheck: cfg.hasHealthCheck, desiredCount: cfg.desiredCount, rolloutState: cfg.primaryRollout };
+  const primary = {
+    hasHealthCheck: cfg.hasHealthCheck, desiredCount: cfg.desiredCount, rolloutState: cfg.primaryRollout,
+    ...(cfg.rebalancingMarked ? { rebalancingZones: true } : {}),
+  };
   const deployments = cfg.twoDeployments ? rollout({ hasHealthCheck: cfg.hasHealthCheck }, primary) : [aDeployment(primary)];
   const tasks = specs.map((s, i): TaskRecord => {
     const stopped = s.lastStatus === 'STOPPED' || s.lastStatus === 'DELETED';
@@ -111,8 +118,9 @@ describe('SAFETY', () => {
     fc.assert(
       fc.property(configArb, fc.array(taskArb(false), { maxLength: 24 }), fc.double({ min: 0, max: 0.999, noNaN: true }), (cfg, specs, r) => {
         const { service, deployments, tasks } = deepFreeze(build(cfg, specs));
-        const plan = reconcile(service, deployments, tasks, NOW, () => r);
-        expect(reconcile(service, deployments, tasks, NOW, () => r)).toEqual(plan);
+        // Every zone has room: AZ rebalancing may act wherever the rest allows it.
+        const plan = reconcile(service, deployments, tasks, NOW, () => r, { placeableZones: ZONES });
+        expect(reconcile(service, deployments, tasks, NOW, () => r, { placeableZones: ZONES })).toEqual(plan);
         const o = observe(service, deployments, tasks, NOW);
         const stops = new Set(plan.stop.map((s) => s.taskArn));
         expect(stops.size).toBe(plan.stop.length);
