@@ -156,7 +156,7 @@ export function reconcile(
   else if (need > 0 && room <= 0) plan.holds.push(`at the maximumPercent ceiling (${ceiling} tasks)`);
   else if (need > 0) plan.start.push(...startsFor(primary, service, keeping, Math.min(need, room)));
   const rebalanceStarts = rebalance.kind === 'start' && plan.start.length === 0 && plan.stop.length === 0 && !throttled;
-  if (rebalance.kind === 'start' && rebalanceStarts) {
+  if (rebalanceStarts && rebalance.kind === 'start') {
     const { zone, why, message } = rebalance;
     plan.start.push(...startsFor(primary, service, keeping, 1).map((s) => ({ ...s, availabilityZone: zone, why })));
     if (message) plan.events.push(message);
