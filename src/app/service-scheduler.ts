@@ -46,6 +46,7 @@ import { mergeDeployments, randomUnit } from './services';
 import { findTaskDefinition } from './task-definitions';
 import { buildTasks, countDeltasOf, placementOf, reserveAtOnce } from './tasks';
 import { placementCandidate, requirementsOf } from './task-engine';
+import { placeGroup, reservationsOf } from './group-placement';
 
 export interface PassResult {
   /** 'gone': no such service, or INACTIVE: its loop ends. */
@@ -205,6 +206,7 @@ async function applyStarts(
   const cluster = await ctx.clusters.get(service.clusterArn);
   if (!cluster || cluster.record.status !== 'ACTIVE') return;
   const placed: { tasks: StampedTask[]; reservation: InstanceChange }[] = [];
+  const replicas: StampedTask[] = [];
   for (const start of starts) {
     const td = await findTaskDefinition(ctx, start.taskDefinition);
     if (!td) continue; // a deleted revision: nothing can launch it (ECS keeps revisions a service uses)
@@ -231,12 +233,27 @@ async function applyStarts(
       placed.push(...placeOn(records, hosts.get(start.containerInstanceArn)));
       continue;
     }
-    for (let i = 0; i < records.length; i += CREATE_BATCH) {
-      const batch = records.slice(i, i + CREATE_BATCH);
-      const outcome = await ctx.tasks.create(service.clusterArn, batch, countDeltasOf(batch), undefined, [], guard);
-      if (outcome !== 'created') throw new Error(`service ${service.serviceArn}: task creation ${outcome}`);
-      started.push(...batch.map((t) => t.taskArn));
-    }
+    replicas.push(...records);
+  }
+  // A REPLICA pass's starts (all its starts: several capacity providers, rollouts) are placed as one
+  // group at creation, each seeing the ones before it (src/app/group-placement.ts); a lost race on a
+  // host's room fails the creating transaction and the pass decides again on fresh reads. Tasks no
+  // instance can take now, and Fargate tasks, are created unplaced: the engine places them (or they wait).
+  const group = await placeGroup(ctx, service.clusterArn, replicas);
+  const atOnce = replicas.flatMap((task) => (group.placed.has(task) ? [group.placed.get(task)!] : []));
+  for (let i = 0; i < atOnce.length; i += PLACED_CREATE_BATCH) {
+    const batch = atOnce.slice(i, i + PLACED_CREATE_BATCH);
+    const outcome = await ctx.tasks.create(service.clusterArn, batch, countDeltasOf(batch), undefined, reservationsOf(batch), guard);
+    if (outcome === 'capacity-changed' || outcome === 'cluster-changed') throw new VersionConflictError(service.serviceArn);
+    if (outcome !== 'created') throw new Error(`service ${service.serviceArn}: task creation ${outcome}`);
+    started.push(...batch.map((t) => t.taskArn));
+  }
+  const waiting = replicas.filter((task) => !group.placed.has(task));
+  for (let i = 0; i < waiting.length; i += CREATE_BATCH) {
+    const batch = waiting.slice(i, i + CREATE_BATCH);
+    const outcome = await ctx.tasks.create(service.clusterArn, batch, countDeltasOf(batch), undefined, [], guard);
+    if (outcome !== 'created') throw new Error(`service ${service.serviceArn}: task creation ${outcome}`);
+    started.push(...batch.map((t) => t.taskArn));
   }
   // Tasks placed at creation (DAEMON), as StartTask places them: each with its host's share reserved
   // by a conditional ADD in the same transaction, so a host whose room went meanwhile fails the

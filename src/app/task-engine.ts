@@ -257,8 +257,10 @@ export async function placeWaitingTasks(ctx: BerthContext, scope: Scope, options
   const maxWaitMs = options.maxWaitMs ?? DEFAULT_CAPACITY_WAIT_MS;
   const now = ctx.clock();
   let placed = 0;
-  // Each partition's hosts are read once per sweep; a placement that meets capacity taken since then
-  // looks again at fresh hosts (advanceTask), so the cache can only cost a retry.
+  // Each partition's hosts are read once per sweep until a placement there takes a share: then read
+  // again, so the next waiting task sees where the previous one went (its share and, through the
+  // groups read with each placement, its group) and a sweep's placements stay balanced. A placement
+  // that meets capacity taken by someone else looks again at fresh hosts (advanceTask).
   const cache = new Map<string, Promise<StoredContainerInstance[]>>();
   const hosts: HostReader = (partition) => {
     if (!cache.has(partition)) cache.set(partition, ctx.containerInstances.all(partition));
@@ -266,7 +268,8 @@ export async function placeWaitingTasks(ctx: BerthContext, scope: Scope, options
   };
   for (const pointer of await ctx.tasks.unplaced(scope)) {
     const kind = pointer.capacity ?? 'EC2';
-    const offered = await hosts(isFargateKind(kind) ? fargatePoolPartition(scope) : pointer.clusterArn);
+    const partition = isFargateKind(kind) ? fargatePoolPartition(scope) : pointer.clusterArn;
+    const offered = await hosts(partition);
     const served = offered.some((h) => h.record.status === 'ACTIVE' && h.record.agentConnected && servedKinds(h).includes(kind));
     const overdue = pointer.since === undefined || now - pointer.since >= maxWaitMs;
     if (!served && !overdue) continue;
@@ -274,7 +277,10 @@ export async function placeWaitingTasks(ctx: BerthContext, scope: Scope, options
     if (!stored) continue;
     let failure: PlacementFailure | undefined;
     const outcome = served ? await advanceTask(ctx, stored, hosts, (_task, why) => (failure = why)) : 'no-capacity';
-    if (outcome === 'placed') placed++;
+    if (outcome === 'placed') {
+      placed++;
+      cache.delete(partition);
+    }
     if (outcome !== 'no-capacity' || now - stored.record.createdAt < maxWaitMs) continue;
     failure ??= whyUnplaced(
       { needs: requirementsOf(stored.record), kind },

@@ -15,7 +15,7 @@ import {
 } from '../domain/errors';
 import { newTask, uuidFrom, type LaunchTarget, type NewTaskInput } from '../domain/new-task';
 import type { ClusterRecord, LaunchType, Tag, TaskDefinitionRecord, TaskRecord } from '../domain/records';
-import { capacityKindOf, placeTasks, type BatchPlacement } from '../domain/placement';
+import { capacityKindOf, type BatchPlacement } from '../domain/placement';
 import {
   MAX_PLACEMENT_CONSTRAINTS,
   parsePlacementConstraint,
@@ -30,7 +30,8 @@ import { requestStop, taskCountBucket, type DesiredStatus } from '../domain/task
 import { stampTask, type StampedTask } from '../domain/update-time';
 import { taskCountDeltas, type CountDeltas } from '../adapters/dynamodb/cluster-repository';
 import type { InstanceChange } from '../adapters/dynamodb/task-repository';
-import { placementCandidate, placementOptionsOf, randomUnit, requirementsOf, reservationFields } from './task-engine';
+import { requirementsOf, reservationFields } from './task-engine';
+import { placeGroup, reservationsOf } from './group-placement';
 import { pageSize } from './clusters';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
@@ -185,29 +186,30 @@ async function createTasks(
 }
 
 /**
- * EC2/EXTERNAL tasks without a capacity provider are placed at birth, as ECS does: on the cluster's
- * container instances as they are now, with one RunTask failure (reason RESOURCE:CPU, RESOURCE:MEMORY,
- * AGENT, MISSING; arn the container instance it is about) per task that fits nowhere. The chosen
- * shares are reserved by conditional ADDs in RunTask's own transaction, so a host that lost capacity
- * meanwhile fails the transaction and RunTask decides again. Tasks of a capacity provider (Fargate)
+ * EC2/EXTERNAL tasks are placed at birth, as ECS does, all of one RunTask as one group
+ * (src/app/group-placement.ts: each placement sees the ones before it, so a count of 10 with spread
+ * is balanced): on the cluster's container instances as they are now, with one RunTask failure
+ * (reason RESOURCE:CPU, RESOURCE:MEMORY, AGENT, MISSING; arn the container instance it is about) per
+ * launch type task that fits nowhere. The chosen shares are reserved by conditional ADDs in RunTask's
+ * own transaction, so a host that lost capacity meanwhile fails the transaction and RunTask decides
+ * again. A task of an Auto Scaling group provider that no instance can take now, and Fargate tasks,
  * are created unplaced and wait for the engine, as ECS lets them wait in PROVISIONING.
  */
 async function placeAtOnce(ctx: RequestContext, clusterArn: string, built: StampedTask[]) {
-  const atOnce = built.filter((task) => capacityKindOf(task) === 'EC2' && !task.capacityProviderName);
-  if (!atOnce.length) return { tasks: built, failures: [], reservations: [] };
-  const hosts = await ctx.containerInstances.all(clusterArn);
-  if (!hosts.some((host) => host.record.status !== 'INACTIVE')) {
+  const { placed, failed, hosts } = await placeGroup(ctx, clusterArn, built);
+  const launchTypeEc2 = (task: StampedTask) => capacityKindOf(task) === 'EC2' && !task.capacityProviderName;
+  if (built.some(launchTypeEc2) && !hosts.some((host) => host.record.status !== 'INACTIVE')) {
     throw new InvalidParameterException('No Container Instances were found in your cluster.');
   }
-  // What runs where now: the spread counts, distinctInstance and task:group expressions look at it.
-  const candidates = hosts.map(placementCandidate(ctx.scope.region, await ctx.tasks.groupsPerInstance(clusterArn)));
-  const needs = atOnce.map(requirementsOf);
-  // One RunTask's tasks share their group, strategies and constraints.
-  const options = placementOptionsOf(atOnce[0], randomUnit(ctx));
-  const { outcomes } = placeTasks(needs.map((n) => ({ needs: n, kind: 'EC2' })), candidates, {}, options);
-  const { placed, failures, reservations } = reserveAtOnce(atOnce, outcomes);
-  const tasks = built.flatMap((task) => (atOnce.includes(task) ? (placed.has(task) ? [placed.get(task)!] : []) : [task]));
-  return { tasks, failures, reservations };
+  const failures: LaunchFailure[] = [];
+  const tasks: StampedTask[] = [];
+  for (const task of built) {
+    const failure = failed.get(task);
+    if (placed.has(task)) tasks.push(placed.get(task)!);
+    else if (failure && launchTypeEc2(task)) failures.push({ ...(failure.arn ? { arn: failure.arn } : {}), reason: failure.reason, detail: failure.detail });
+    else tasks.push(task);
+  }
+  return { tasks, failures, reservations: reservationsOf(tasks) };
 }
 
 export interface LaunchFailure {

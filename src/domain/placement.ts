@@ -129,12 +129,8 @@ export interface PlacementOptions {
 const NO_GROUP = '';
 
 /**
- * Places a batch (RunTask's count, one waiting task) on hosts as they are now: each placement takes
- * its share off the chosen host (and counts in its group) before the next is decided, so a batch never
- * overcommits a host and five tasks where three fit give three placements and two failures. Pure: the
- * caller reserves the chosen shares with conditional writes, so a host that changed meanwhile fails
- * the write, not a host. Hosts whose agent is disconnected are not placed on (ECS answers AGENT).
- * `groupTasksPerZone` adds tasks per zone for callers that do not fill the candidates' taskGroups.
+ * Places a batch (RunTask's count, one waiting task) on hosts as they are now: one placement round
+ * (placementRound) with the same options for every request.
  */
 export function placeTasks(
   requests: readonly PlacementRequest[],
@@ -142,28 +138,63 @@ export function placeTasks(
   groupTasksPerZone: Readonly<Record<string, number>> = {},
   options: PlacementOptions = {},
 ): BatchPlacement {
+  const round = placementRound(candidates, groupTasksPerZone);
+  return { outcomes: requests.map((request) => round.place(request, options)) };
+}
+
+export type PlacementOutcome = BatchPlacement['outcomes'][number];
+
+/**
+ * Placements decided as one group over one read of the hosts: a scheduler pass's starts (several
+ * capacity providers, several starts), RunTask's count.
+ */
+export interface PlacementRound {
+  /** Places one task with its own options, counting every placement of the round before it. */
+  place(request: PlacementRequest, options?: PlacementOptions): PlacementOutcome;
+}
+
+/**
+ * A placement round over hosts as they are now: each placement takes its share off the chosen host
+ * (and counts in its group) before the next is decided, so a round never overcommits a host, spread
+ * sees the round's own tasks (per-value counts stay within one when capacity allows), binpack fills
+ * the host it filled before, distinctInstance and `task:group` see them, and five tasks where three fit
+ * give three placements and two failures. Pure: the caller reserves the chosen shares with
+ * conditional writes, so a host that changed meanwhile fails the write (and the caller decides again
+ * on fresh reads), not a host. Hosts whose agent is disconnected are not placed on (ECS answers
+ * AGENT). `groupTasksPerZone` adds tasks per zone for callers that do not fill the candidates'
+ * taskGroups (Fargate's pool).
+ */
+export function placementRound(
+  candidates: readonly PlacementCandidate[],
+  groupTasksPerZone: Readonly<Record<string, number>> = {},
+): PlacementRound {
   const hosts = candidates.map((c) => ({ ...c, remaining: { ...c.remaining }, taskGroups: { ...(c.taskGroups ?? {}) } }));
-  const group = options.group ?? NO_GROUP;
-  const strategies = options.strategies ?? [AZ_SPREAD];
-  const constraints = options.constraints ?? [];
-  // The random strategy draws in ARN order: sorted once per batch.
-  const inArnOrder = strategies.some((s) => s.type === 'random') ? byArn(hosts) : [];
-  // Built once: each target holds its host's (mutable) taskGroups, so it sees the batch's placements.
+  // The random strategy draws in ARN order: sorted once per round, when first needed.
+  let inArnOrder: readonly PlacementCandidate[] | undefined;
+  // Built once: each target holds its host's (mutable) taskGroups, so it sees the round's placements.
   const targets = new Map(hosts.map((h) => [h, queryTarget(h)]));
-  const outcomes = requests.map((request) => {
-    const eligible = hosts.filter(
-      (h) =>
-        h.agentConnected !== false && offers(h, request.kind) && fitsIn(request.needs, h) &&
-        (constraints.length === 0 || failedConstraint(constraints, targets.get(h)!, options.group) === undefined),
-    );
-    if (!eligible.length) return { failed: whyUnplaced(request, hosts, options) };
-    const chosen = best(eligible, strategies, hosts, inArnOrder, group, groupTasksPerZone, options.random);
-    chosen.remaining.cpu -= request.needs.cpu;
-    chosen.remaining.memory -= request.needs.memory;
-    chosen.taskGroups[group] = (chosen.taskGroups[group] ?? 0) + 1;
-    return { placed: { containerInstanceArn: chosen.containerInstanceArn, availabilityZone: chosen.availabilityZone } };
-  });
-  return { outcomes };
+  const take = (host: (typeof hosts)[number], needs: ResourceAmounts, group: string) => {
+    host.remaining.cpu -= needs.cpu;
+    host.remaining.memory -= needs.memory;
+    host.taskGroups[group] = (host.taskGroups[group] ?? 0) + 1;
+  };
+  return {
+    place(request, options = {}) {
+      const group = options.group ?? NO_GROUP;
+      const strategies = options.strategies ?? [AZ_SPREAD];
+      const constraints = options.constraints ?? [];
+      const eligible = hosts.filter(
+        (h) =>
+          h.agentConnected !== false && offers(h, request.kind) && fitsIn(request.needs, h) &&
+          (constraints.length === 0 || failedConstraint(constraints, targets.get(h)!, options.group) === undefined),
+      );
+      if (!eligible.length) return { failed: whyUnplaced(request, hosts, options) };
+      if (strategies.some((s) => s.type === 'random')) inArnOrder ??= byArn(hosts);
+      const chosen = best(eligible, strategies, hosts, inArnOrder ?? [], group, groupTasksPerZone, options.random);
+      take(chosen, request.needs, group);
+      return { placed: { containerInstanceArn: chosen.containerInstanceArn, availabilityZone: chosen.availabilityZone } };
+    },
+  };
 }
 
 const offers = (host: PlacementCandidate, kind: string) => host.status === 'ACTIVE' && host.serves.includes(kind);
