@@ -107,7 +107,7 @@ async function pass(ctx: RequestContext, { clusterArn, serviceName }: ServiceAdd
   const plan = stored.record.deploymentController.type === 'EXTERNAL'
     ? reconcileTaskSets(stored.record, stored.taskSets ?? [], tasks.map((t) => t.record), now)
     : daemon
-      ? reconcileDaemon(stored.record, stored.deployments, tasks.map((t) => t.record), daemon, now)
+      ? reconcileDaemon(stored.record, stored.deployments, tasks.map((t) => t.record), daemon, now, { throttle: ctx.throttle })
       : reconcile(stored.record, stored.deployments, tasks.map((t) => t.record), now, randomUnit(ctx), { throttle: ctx.throttle, placeableZones });
 
   await applyStops(ctx, plan, tasks, guard, committed.stopped);

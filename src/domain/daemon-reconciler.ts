@@ -22,7 +22,16 @@
  * D 4, the DAEMON defaults 0% / 100%: pass 1 stops the 4 old tasks; once they are STOPPED pass 2 starts
  * 4 new ones, one per instance. With 50% / 100%: 2 old tasks stop, their instances take new tasks,
  * and once those run the other 2 follow.
+ *
+ * The deployment circuit breaker and the throttle apply as to REPLICA services (ECS's rolling update
+ * deployment type, which DAEMON services use; the throttle logic is the service scheduler's, for every
+ * service): tasks of the rollout that fail (src/domain/circuit-breaker.ts) are counted against a
+ * threshold computed from D as a REPLICA's is from desiredCount, and at the threshold the deployment
+ * FAILS (rolling back to the last COMPLETED one when asked, else launching nothing more); tasks that
+ * go PENDING -> STOPPED without RUNNING push the next launch back (src/domain/throttle.ts), holding
+ * every start until then and changing nothing else (stops of tasks whose instance left go on).
  */
+import { breakerStage, failDeployment, failureThreshold, foldOutcomes } from './circuit-breaker';
 import type { ResourceAmounts } from './container-instance';
 import { canDeploymentProceed, minimumHealthyTasks } from './deployment-math';
 import { queryTarget, type PlacementCandidate } from './placement';
@@ -30,8 +39,9 @@ import { failedConstraint, type PlacementConstraint } from './placement-constrai
 import type { TaskRecord } from './records';
 import { serviceGroup, type DeploymentRecord, type ServiceRecord } from './service';
 import { rolloutReasons, scalingActivityReason, FAILED_HEALTH_CHECKS_REASON, serviceMessages } from './service-messages';
-import { WAKE, type Plan, type StopRule, type TaskStart, type TaskStop } from './service-plan';
+import { WAKE, type Plan, type ServiceChange, type StopRule, type TaskStart, type TaskStop } from './service-plan';
 import { replacementOrder, serviceTasks, type ServiceTask } from './service-tasks';
+import { foldThrottle, isThrottled, throttleMessage, type ThrottleSettings } from './throttle';
 
 /** What the daemon decision needs beyond the service's own records. */
 export interface DaemonContext {
@@ -66,23 +76,26 @@ const instanceId = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
 /** Code-unit order (ARNs are ASCII): several times cheaper than localeCompare over 5,000 tasks. */
 const byArn = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+export interface DaemonOptions {
+  /** The throttle's curve (default 10 s doubling to 15 min; tests scale it). */
+  readonly throttle?: ThrottleSettings;
+}
+
 export function reconcileDaemon(
   service: ServiceRecord,
   deployments: readonly DeploymentRecord[],
   tasks: readonly TaskRecord[],
   context: DaemonContext,
   now: number,
+  options: DaemonOptions = {},
 ): Plan {
   const plan: Plan & { start: TaskStart[]; stop: TaskStop[]; events: string[]; holds: string[] } = {
     start: [], stop: [], deployments: [], events: [], holds: [], nextWakeSeconds: WAKE.progressing,
   };
   if (service.status === 'INACTIVE') return { ...plan, nextWakeSeconds: undefined };
-  const primary = deployments.find((d) => d.status === 'PRIMARY');
-  if (!primary) return { ...plan, holds: ['no PRIMARY deployment'], nextWakeSeconds: WAKE.steady };
   const name = service.serviceName;
   const group = serviceGroup(name);
   const draining = service.status === 'DRAINING';
-  const stalled = primary.rolloutState === 'FAILED';
 
   // 1. The instances, which of them may hold a task, and the bounds.
   const hosts = new Map(context.instances.map((h) => [h.containerInstanceArn, h]));
@@ -92,8 +105,30 @@ export function reconcileDaemon(
   const D = draining ? 0 : eligible.size;
   const floor = minimumHealthyTasks(D, service.deploymentConfiguration.minimumHealthyPercent);
 
+  // Circuit breaker: new task outcomes folded into each rollout in progress; the primary trips at the
+  // threshold D gives (as desiredCount gives a REPLICA's).
+  const breaker = service.deploymentConfiguration.deploymentCircuitBreaker;
+  let deps = deployments.map((d) => {
+    if (d.rolloutState !== 'IN_PROGRESS') return d;
+    const circuitBreaker = foldOutcomes(d.circuitBreaker, d, tasks, breaker);
+    return circuitBreaker === d.circuitBreaker ? d : { ...d, circuitBreaker, failedTasks: circuitBreaker.failedTasks };
+  });
+  let serviceChange: ServiceChange | undefined;
+  const current = deps.find((d) => d.status === 'PRIMARY');
+  if (!current) return { ...plan, holds: ['no PRIMARY deployment'], nextWakeSeconds: WAKE.steady };
+  if (service.status === 'ACTIVE' && breaker.enable && current.rolloutState === 'IN_PROGRESS' &&
+      current.circuitBreaker.failedTasks >= failureThreshold(D, breaker.thresholdConfiguration)) {
+    const failed = failDeployment(name, deps, current.id, { rollback: breaker.rollback, cause: 'circuit-breaker' }, now);
+    deps = failed.deployments;
+    plan.events.push(...failed.events);
+    serviceChange = failed.service;
+    plan.holds.push(`circuit breaker tripped in stage ${breakerStage(tasks, current)} at ${current.circuitBreaker.failedTasks} failed tasks`);
+  }
+  const primary = deps.find((d) => d.status === 'PRIMARY')!;
+  const stalled = primary.rolloutState === 'FAILED';
+
   // 2. The service's tasks, by instance (ARN order, so a plan never depends on the order tasks were read in).
-  const mine = serviceTasks(service, deployments, tasks, now).sort((a, b) => byArn(a.task.taskArn, b.task.taskArn));
+  const mine = serviceTasks(service, deps, tasks, now).sort((a, b) => byArn(a.task.taskArn, b.task.taskArn));
   const holding = mine.filter((t) => t.condition !== 'gone');
   const live = holding.filter((t) => t.condition !== 'stopping');
   const isPrimary = (t: ServiceTask) => t.deployment.id === primary.id;
@@ -152,13 +187,21 @@ export function reconcileDaemon(
     }
   }
 
-  // 4. Starts: one per eligible instance that holds no task of the service, placed there at creation.
+  // 4. Starts: one per eligible instance that holds no task of the service, placed there at creation,
+  //    and not before the throttle allows (seed 004: only the time between launches changes).
   const occupied = new Set(holding.flatMap((t) => (t.task.containerInstanceArn ? [t.task.containerInstanceArn] : [])));
+  const throttle = foldThrottle(service.throttle, primary.taskDefinition, mine.map((t) => t.task), now, options.throttle);
+  const throttled = isThrottled(throttle.state, now);
+  if (throttle.newFailures > 0 && throttled) plan.events.push(throttleMessage(name));
+  let throttleWake: number | undefined;
   let waiting = 0;
   if (!draining) {
     const free = [...eligible].filter((arn) => !occupied.has(arn)).sort();
     if (free.length > 0 && stalled) plan.holds.push(`deployment ${primary.id} FAILED: it launches no new tasks`);
-    else {
+    else if (free.length > 0 && throttled) {
+      throttleWake = Math.max(1, Math.ceil((throttle.state.nextAttemptAt! - now) / 1000));
+      plan.holds.push(`throttled after ${throttle.state.consecutiveStartFailures} task(s) in a row failed to start: next launch in ${throttleWake} s`);
+    } else {
       const common = { deploymentId: primary.id, taskDefinition: primary.taskDefinition, launchType: 'EC2' as const, count: 1, group, startedBy: primary.id };
       for (const arn of free) {
         const host = hosts.get(arn)!;
@@ -189,7 +232,7 @@ export function reconcileDaemon(
   const keeping = live.filter((t) => isPrimary(t) && !stopped.has(t.task.taskArn));
   const settled = plan.start.length === 0 && plan.stop.length === 0 && waiting === 0 && holding.length === keeping.length &&
     keeping.length === D && keeping.every((t) => t.condition === 'available');
-  const next = deployments.map((d) => {
+  const next = deps.map((d) => {
     const own = holding.filter((t) => t.deployment.id === d.id);
     const ownLive = own.filter((t) => t.condition !== 'stopping');
     let r: DeploymentRecord = {
@@ -211,13 +254,18 @@ export function reconcileDaemon(
     .filter((d, i) => JSON.stringify(d) !== JSON.stringify(deployments[i]))
     .map((d) => ({ ...d, updatedAt: now }));
   if (draining && holding.length === 0) {
-    return { ...plan, deployments: deploymentsOut, service: { status: 'INACTIVE' }, nextWakeSeconds: undefined };
+    return { ...plan, deployments: deploymentsOut, service: { ...serviceChange, status: 'INACTIVE' }, nextWakeSeconds: undefined };
   }
   // ECS reports a DAEMON service's desiredCount as computed by the scheduler.
-  const change = !draining && service.desiredCount !== D ? { desiredCount: D } : undefined;
+  if (!draining && service.desiredCount !== D) serviceChange = { ...serviceChange, desiredCount: D };
+  // Written once a service has ever failed to start a task (a service that never did carries none).
+  const keepThrottle = service.throttle !== undefined || throttle.state.consecutiveStartFailures > 0;
+  if (keepThrottle && JSON.stringify(throttle.state) !== JSON.stringify(service.throttle)) serviceChange = { ...serviceChange, throttle: throttle.state };
   const moving = plan.start.length > 0 || plan.stop.length > 0 || holding.some((t) => t.condition !== 'available');
-  const nextWakeSeconds = moving ? WAKE.progressing : waiting > 0 ? DAEMON_CAPACITY_RETRY_SECONDS : WAKE.steady;
-  return { ...plan, deployments: deploymentsOut, service: change, nextWakeSeconds };
+  let nextWakeSeconds: number = moving ? WAKE.progressing : waiting > 0 ? DAEMON_CAPACITY_RETRY_SECONDS : WAKE.steady;
+  // Throttled: look again when the next launch is allowed (sooner only if something else moves).
+  if (throttleWake !== undefined) nextWakeSeconds = plan.start.length || plan.stop.length ? Math.min(nextWakeSeconds, throttleWake) : throttleWake;
+  return { ...plan, deployments: deploymentsOut, service: serviceChange, nextWakeSeconds };
 }
 
 /** How many tasks a plan starts on each instance: container instance ARN -> count. */

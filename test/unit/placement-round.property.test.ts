@@ -121,10 +121,10 @@ const arbitraryStep = (strategy: 'spread' | 'binpack' | 'any'): fc.Arbitrary<Ste
     group: fc.constantFrom(WEB, WEB, DB),
     needs: fc.record({ cpu: fc.integer({ min: 0, max: 768 }), memory: fc.integer({ min: 0, max: 1536 }) }),
     strategy: strategy === 'any' ? fc.constantFrom('spread', 'binpack') : fc.constant(strategy),
-    field: fc.constantFrom<Field>('instanceId', 'attribute:ecs.availability-zone', 'attribute:rack'),
+    field: fc.constantFrom<Step['field']>('instanceId', 'attribute:ecs.availability-zone', 'attribute:rack'),
     constraints: fc.array(arbitraryConstraint, { maxLength: 2 }),
   }).chain((s) =>
-    s.strategy === 'binpack' ? fc.constantFrom<'cpu' | 'memory'>('cpu', 'memory').map((field) => ({ ...s, field })) : fc.constant(s),
+    s.strategy === 'binpack' ? fc.constantFrom<Step['field']>('cpu', 'memory').map((field): Step => ({ ...s, field })) : fc.constant<Step>(s),
   );
 
 /** The oracle's copy of the hosts, updated as each placement is replayed. */
