@@ -2,7 +2,8 @@
  * Placements per second of the pure placement function over 5,000 container instances (and 500, to
  * show how the cost grows): the default zone spread, binpack memory, spread instanceId + random, and
  * two memberOf constraints (an attribute list and task:group anti-affinity) with distinctInstance.
- * Each run places one task (what the engine does per waiting task); a RunTask of 10 is ten of these.
+ * Each run places one task (what the engine does per waiting task); then a group of 100 placed in one
+ * round (a scheduler pass's starts, RunTask's count: each placement sees the ones before it).
  *
  * Then DAEMON reconcile over 5,000 instances, against the REPLICA reconciler over 5,000 tasks
  * measured in the same run.
@@ -78,6 +79,27 @@ for (const n of [500, 5000]) {
         `placements/s (p50) ${(1000 / percentile(samples, 50)).toFixed(0)}`,
     );
   }
+}
+
+// A scheduler pass's group: 100 starts placed in one round (src/app/group-placement.ts), each seeing
+// the ones before it; per placement, against one placement per call above.
+{
+  const candidates = hosts(5000);
+  const group = Array.from({ length: 100 }, () => ({ needs: { cpu: 256, memory: 512 }, kind: 'EC2' }));
+  const spread = { group: 'service:web', strategies: parsePlacementStrategies([{ type: 'spread', field: 'attribute:ecs.availability-zone' }, { type: 'spread', field: 'instanceId' }]) };
+  for (let i = 0; i < 2; i++) placeTasks(group, candidates, {}, spread);
+  const samples: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const start = process.hrtime.bigint();
+    placeTasks(group, candidates, {}, spread);
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  const p50 = percentile(samples, 50);
+  console.log(
+    `${'group of 100 in one round (spread zone, instanceId)'.padEnd(44)}  5000 instances  p50 ${p50.toFixed(2)} ms per group  ` +
+      `placements/s (p50) ${((100 * 1000) / p50).toFixed(0)}`,
+  );
 }
 
 // DAEMON reconcile over 5,000 instances (src/domain/daemon-reconciler.ts): one pass's whole decision,
