@@ -28,6 +28,7 @@ import {
 import type { BerthEvent, EventPublisher } from '../src/app/event-publisher';
 import type { BatchResult, StreamRecord } from '../src/app/stream-processor';
 import { TABLE_SCHEMA } from '../src/adapters/dynamodb/table-schema';
+import { taskOfItem } from '../src/adapters/dynamodb/task-item';
 import { TASK_STATE_CHANGE } from '../src/domain/task-events';
 import { DEFAULT_REGION, startBerthLocal, type BerthLocal } from '../src/local/berth-local';
 import {
@@ -172,7 +173,7 @@ function countingMiddleware() {
           writes.push({ phase, key, op: item.op, tx, ok, putBytes: putBytes[index], previousBytes: lastPutBytes.get(key) });
           if (ok && putBytes[index] !== undefined) lastPutBytes.set(key, putBytes[index]!);
           if (ok && item.item?.kind === 'task') {
-            const doc = item.item.doc as { taskArn: string; lastStatus: string };
+            const doc = taskOfItem(item.item);
             const timing = timingOf(doc.taskArn);
             if (!timing.committed.has(doc.lastStatus)) timing.committed.set(doc.lastStatus, now);
           }

@@ -37,6 +37,7 @@ import type { BatchResult, StreamRecord } from '../src/app/stream-processor';
 import { createLocalDocumentClient } from '../src/adapters/dynamodb/document-client';
 import { taskKey } from '../src/adapters/dynamodb/keys';
 import { TABLE_SCHEMA } from '../src/adapters/dynamodb/table-schema';
+import { taskOfItem } from '../src/adapters/dynamodb/task-item';
 import { TASK_STATE_CHANGE } from '../src/domain/task-events';
 import { DEFAULT_REGION, startBerthLocal, type BerthLocal } from '../src/local/berth-local';
 import { formatMs, itemAttributeBytes, percentile, processCpuReader, runCalls, table, Tally } from './stats';
@@ -180,7 +181,7 @@ function countingMiddleware() {
             : [input.Item as Doc | undefined];
           for (const put of puts) {
             if (put?.kind !== 'task') continue;
-            const doc = put.doc as { taskArn: string; lastStatus: string };
+            const doc = taskOfItem(put);
             const timing = timingOf(doc.taskArn);
             if (!timing.committed.has(doc.lastStatus)) timing.committed.set(doc.lastStatus, now);
           }

@@ -19,6 +19,7 @@ import {
 import type { BerthContext } from './context';
 import type { BerthEvent, EventPublisher } from './event-publisher';
 import { instanceUpdatedAt, toStoredInstance } from '../adapters/dynamodb/container-instance-repository';
+import { taskOfItem } from '../adapters/dynamodb/task-item';
 import { capacityKindOf } from '../domain/placement';
 import { instanceChangeMatters, serviceOfTask, taskChangeMatters, type ServiceLoop } from './service-loop';
 import { placementFailureEvent, serviceItemEvents, type ServiceItemImage } from '../domain/service-events';
@@ -62,6 +63,8 @@ export interface BatchResult {
 type Item = Record<string, unknown>;
 const image = (raw: Record<string, unknown> | undefined): Item | undefined =>
   raw ? unmarshall(raw as Record<string, AttributeValue>) : undefined;
+/** A task image's record: the item stores it compactly (task-item.ts), rebuilt from the image alone. */
+const taskOf = (item: Item | undefined): TaskRecord | undefined => (item ? taskOfItem(item) : undefined);
 
 export async function processStreamRecords(deps: StreamProcessorDeps, records: readonly StreamRecord[]): Promise<BatchResult> {
   const failure = (record: StreamRecord, error: unknown): BatchResult => {
@@ -104,8 +107,8 @@ function eventsOf(deps: StreamProcessorDeps, record: StreamRecord): BerthEvent[]
   if (!after) return []; // REMOVE (TTL expiry): nothing happened to report.
   const events = serviceEventsOf(deps, before, after);
   if (after.kind === 'task') {
-    const task = after.doc as TaskRecord;
-    if (taskStatusChanged(before?.doc as TaskRecord | undefined, task)) {
+    const task = taskOf(after)!;
+    if (taskStatusChanged(taskOf(before), task)) {
       events.push(taskStateChangeEvent(task, envelopeFor(deps, task.taskArn), approximateCommitTime(deps, record)));
     }
   } else if (after.kind === 'container-instance') {
@@ -121,7 +124,7 @@ async function processRecord(deps: StreamProcessorDeps, record: StreamRecord): P
   if (!after) return;
   if (after.kind === 'task') {
     // First: the agent's fetch then runs while the rest of the record is handled.
-    await notifyAgentOfTaskChange(deps.agentNotifier, before?.doc as TaskRecord | undefined, after.doc as TaskRecord, record.dynamodb?.SequenceNumber ?? '');
+    await notifyAgentOfTaskChange(deps.agentNotifier, taskOf(before), taskOf(after)!, record.dynamodb?.SequenceNumber ?? '');
     await onTask(deps, before, after);
   }
   else if (after.kind === 'service') await onService(deps, after);
@@ -142,8 +145,8 @@ function envelopeFor(deps: StreamProcessorDeps, arn: string): EventEnvelopeConte
 }
 
 async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after: Item) {
-  const task = after.doc as TaskRecord;
-  const previous = before?.doc as TaskRecord | undefined;
+  const task = taskOf(after)!;
+  const previous = taskOf(before);
   // The record that makes a task PENDING is its first look for a host: a miss is logged here, once.
   await advanceTask(deps.context, { record: task, version: after.version as number }, undefined, (waiting, failure) =>
     deps.logger?.info?.(
@@ -171,8 +174,8 @@ function serviceEventsOf(deps: StreamProcessorDeps, before: Item | undefined, af
     return serviceItemEvents(before && serviceImage(before), serviceImage(after), envelopeFor(deps, (after.doc as { serviceArn: string }).serviceArn));
   }
   if (after.kind === 'task') {
-    const task = after.doc as TaskRecord;
-    const event = placementFailureEvent(before?.doc as TaskRecord | undefined, task, envelopeFor(deps, task.taskArn));
+    const task = taskOf(after)!;
+    const event = placementFailureEvent(taskOf(before), task, envelopeFor(deps, task.taskArn));
     return event ? [event] : [];
   }
   return [];

@@ -31,12 +31,12 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createLocalDocumentClient, LOCAL_CREDENTIALS, LOCAL_DYNAMODB_REGION } from '../../src/adapters/dynamodb/document-client';
 import { ensureTable } from '../../src/adapters/dynamodb/create-table';
 import { taskKey } from '../../src/adapters/dynamodb/keys';
+import { taskOfItem } from '../../src/adapters/dynamodb/task-item';
 import { interruptSpotCapacity } from '../../src/app/agent-reports';
 import type { BerthEvent, EventPublisher } from '../../src/app/event-publisher';
 import { processStreamRecords, type StreamProcessorDeps, type StreamRecord } from '../../src/app/stream-processor';
 import { runServicePass } from '../../src/app/service-scheduler';
 import { placeWaitingTasks } from '../../src/app/task-engine';
-import type { TaskRecord } from '../../src/domain/records';
 import { eventId } from '../../src/domain/task-events';
 import { toLambdaRecord } from '../../src/local/stream-poller';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
@@ -109,7 +109,7 @@ const newImage = (r: StreamRecord) =>
 const oldImage = (r: StreamRecord) =>
   r.dynamodb?.OldImage ? unmarshall(r.dynamodb.OldImage as Record<string, AttributeValue>) : undefined;
 const isTaskRecord = (taskArn: string) => (r: StreamRecord) =>
-  newImage(r)?.kind === 'task' && (newImage(r)?.doc as TaskRecord).taskArn === taskArn;
+  newImage(r)?.kind === 'task' && taskOfItem(newImage(r)!).taskArn === taskArn;
 const versionOf = (r: StreamRecord) => newImage(r)!.version as number;
 const taskIdOf = (taskArn: string) => taskArn.slice(taskArn.lastIndexOf('/') + 1);
 
@@ -334,7 +334,7 @@ describe('processStreamRecords: reordering', () => {
     const [placed] = (await f.reader.fresh()).filter(isTaskRecord(taskArn));
     expect([versionOf(insert), versionOf(placed)]).toEqual([1, 2]);
     expect(newImage(placed)!.doc.lastStatus).toBe('PENDING');
-    expect(newImage(placed)!.doc.reservation).toMatchObject({ containerInstanceArn: host, cpu: 256, memory: 512 });
+    expect(taskOfItem(newImage(placed)!).reservation).toMatchObject({ containerInstanceArn: host, cpu: 256, memory: 512 });
 
     const itemBefore = await rawTaskItem(taskArn);
     const hostBefore = await f.berth.context.containerInstances.get(host);
@@ -431,7 +431,7 @@ describe('processStreamRecords: publisher failures', () => {
     const taskRecords = taskArns.map((arn) => batch.find(isTaskRecord(arn))!);
     expect(taskRecords.every(Boolean)).toBe(true);
     const order = taskRecords
-      .map((r) => ({ arn: (newImage(r)!.doc as TaskRecord).taskArn, index: batch.indexOf(r), seq: r.dynamodb.SequenceNumber! }))
+      .map((r) => ({ arn: taskOfItem(newImage(r)!).taskArn, index: batch.indexOf(r), seq: r.dynamodb.SequenceNumber! }))
       .sort((a, b) => a.index - b.index);
 
     // EventBridge fails for the second task's event: the batch's one publish fails as a whole.

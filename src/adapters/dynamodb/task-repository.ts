@@ -16,6 +16,7 @@ import { containerInstanceKey } from './container-instance-repository';
 import { assignmentPartition, runTaskTokenKey, TASK_SK_PREFIX, taskKey, unplacedPartition } from './keys';
 import { queryItems, queryPage, type Page, type PageRequest } from './query-pages';
 import { TABLE_SCHEMA } from './table-schema';
+import { reservationOf, taskItem, taskOfItem } from './task-item';
 
 export interface StoredTask {
   readonly record: TaskRecord;
@@ -150,7 +151,7 @@ export class TaskRepository {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: taskKey(clusterArn, taskId), ConsistentRead: true }),
     );
-    return Item ? { record: Item.doc as TaskRecord, version: Item.version as number } : undefined;
+    return Item ? { record: taskOfItem(Item), version: Item.version as number } : undefined;
   }
 
   /** Reads up to 100 tasks of one cluster by id, consistently; missing ids are simply absent. */
@@ -162,7 +163,7 @@ export class TaskRepository {
         new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
       );
       for (const item of result.Responses?.[this.tableName] ?? []) {
-        const record = item.doc as TaskRecord;
+        const record = taskOfItem(item);
         found.set(taskIdOfArn(record.taskArn), { record, version: item.version as number });
       }
       keys = (result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
@@ -309,9 +310,9 @@ export class TaskRepository {
       ['pk', 'sk'],
       { attribute: 'pk', value: clusterArn },
       page,
-      (item) => accept(item.doc as TaskRecord),
+      (item) => accept(taskOfItem(item)),
     );
-    return { items: result.items.map((item) => item.doc as TaskRecord), nextToken: result.nextToken };
+    return { items: result.items.map(taskOfItem), nextToken: result.nextToken };
   }
 
   /** Active tasks of a group per availability zone, for spreading a group across zones. */
@@ -342,17 +343,17 @@ export class TaskRepository {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :p AND begins_with(sk, :prefix)',
       FilterExpression: 'attribute_exists(#doc.#reservation) AND #doc.#last <> :stopped',
-      ProjectionExpression: '#doc.#group, #doc.#reservation.#instance',
-      ExpressionAttributeNames: {
-        '#doc': 'doc', '#group': 'group', '#reservation': 'reservation', '#instance': 'containerInstanceArn', '#last': 'lastStatus',
-      },
+      // The whole (small) reservation: its host is stored relative to the account (task-item.ts).
+      ProjectionExpression: '#doc.#group, #doc.#reservation',
+      ExpressionAttributeNames: { '#doc': 'doc', '#group': 'group', '#reservation': 'reservation', '#last': 'lastStatus' },
       ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX, ':stopped': 'STOPPED' },
       ConsistentRead: true,
     })) {
-      const { group, reservation } = item.doc as { group: string; reservation: { containerInstanceArn: string } };
-      const groups = perInstance.get(reservation.containerInstanceArn) ?? {};
+      const { group, reservation } = item.doc as { group: string; reservation: Record<string, unknown> };
+      const { containerInstanceArn } = reservationOf(reservation, clusterArn, {});
+      const groups = perInstance.get(containerInstanceArn) ?? {};
       groups[group] = (groups[group] ?? 0) + 1;
-      perInstance.set(reservation.containerInstanceArn, groups);
+      perInstance.set(containerInstanceArn, groups);
     }
     return perInstance;
   }
@@ -368,7 +369,7 @@ export class TaskRepository {
       ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX, ':group': group },
       ConsistentRead: true,
     })) {
-      found.push({ record: item.doc as TaskRecord, version: item.version as number });
+      found.push({ record: taskOfItem(item), version: item.version as number });
     }
     return found;
   }
@@ -381,18 +382,13 @@ export class TaskRepository {
       ExpressionAttributeValues: { ':p': clusterArn, ':prefix': TASK_SK_PREFIX },
       ConsistentRead: true,
     })) {
-      if (accept(item.doc as TaskRecord)) return true;
+      if (accept(taskOfItem(item))) return true;
     }
     return false;
   }
 
+  /** The item in its compact stored form (task-item.ts): under 1 KB, so a write costs one unit. */
   private item(task: TaskRecord, expiresAtMs?: number) {
-    return {
-      ...taskKey(task.clusterArn, taskIdOfArn(task.taskArn)),
-      kind: 'task',
-      version: task.version,
-      doc: task,
-      ...(expiresAtMs === undefined ? {} : { [TABLE_SCHEMA.ttlAttribute]: epochSeconds(expiresAtMs) }),
-    };
+    return taskItem(task, expiresAtMs);
   }
 }
