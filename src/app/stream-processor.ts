@@ -194,6 +194,9 @@ function countsOf(item: Item) {
 
 function containerInstanceEventOf(deps: StreamProcessorDeps, before: Item | undefined, after: Item): BerthEvent | undefined {
   const instance = after.doc as ContainerInstanceRecord;
+  // A Fargate capacity host (no cluster) is not the user's: ECS sends no container instance events for
+  // Fargate, so neither does Berth (docs/events.md); EC2 and EXTERNAL instances keep theirs.
+  if (instance.clusterArn === undefined) return undefined;
   const state = countsOf(after);
   const old = before && countsOf(before);
   if (JSON.stringify(before?.doc) === JSON.stringify(after.doc) && JSON.stringify(old) === JSON.stringify(state)) return undefined;

@@ -566,10 +566,10 @@ describe('waiting for capacity', () => {
     await drain();
     expect((await storedTask(spot)).record.reservation?.containerInstanceArn).toBe(spotHost);
     expect(await f.berth.context.tasks.unplaced(SCOPE)).toEqual([]);
-    // Container instance events were published for the new hosts and their reservations.
-    const hostEvents = f.publisher.events.filter((e) => e['detail-type'] === 'ECS Container Instance State Change');
-    expect(new Set(hostEvents.map((e) => e.resources[0]))).toEqual(new Set([fargateHost, spotHost]));
-    for (const e of hostEvents) expect(e.id).toBe(eventId(e.resources[0], e.detail.version as number));
+    // No container instance events for Fargate capacity hosts (ECS sends none for Fargate), neither for
+    // their registration nor for the reservations; the task events are there.
+    expect(f.publisher.events.filter((e) => e['detail-type'] === 'ECS Container Instance State Change')).toEqual([]);
+    expect(f.publisher.events.filter((e) => e['detail-type'] === 'ECS Task State Change' && e.resources[0] === spot).map((e) => e.detail.lastStatus)).toContain('PENDING');
   });
 
   it('a stopped task\'s released capacity places the next waiting task', async () => {
@@ -647,23 +647,38 @@ describe('container instance events', () => {
     const registeredAt = Date.parse('2020-01-01T00:00:00.000Z');
     let now = registeredAt;
     f = await setup({ clock: () => now });
-    const host = await registerFargateHost();
+    // An EC2 container instance of the cluster (Fargate capacity hosts have no container instance events).
+    const { containerInstance } = await f.ecs.send(
+      new RegisterContainerInstanceCommand({
+        cluster: CLUSTER,
+        totalResources: [
+          { name: 'CPU', type: 'INTEGER', integerValue: 1024 },
+          { name: 'MEMORY', type: 'INTEGER', integerValue: 2048 },
+        ],
+        versionInfo: { agentVersion: 'berth-agent/0.1.0', agentHash: 'berth', dockerVersion: 'test' },
+      }),
+    );
+    const host = containerInstance!.containerInstanceArn!;
     await drain();
     now = registeredAt + 250;
-    const [taskArn] = await runTasks();
+    const { tasks, failures } = await f.ecs.send(
+      new RunTaskCommand({ cluster: CLUSTER, taskDefinition: FAMILY, launchType: 'EC2', networkConfiguration: SUBNETS }),
+    );
+    expect(failures).toEqual([]);
+    const taskArn = tasks![0].taskArn!;
     const handled = await drain();
     const reservation = handled.find((r) => newImage(r)?.kind === 'container-instance' && versionOf(r) === 2)!;
     expect(reservation).toBeDefined();
     const event = f.publisher.events.find((e) => e.resources[0] === host && e.detail.version === 2)!;
     expect(event.detail.remainingResources).toContainEqual(expect.objectContaining({ name: 'MEMORY', integerValue: 2048 - 512 }));
-    // The placing write (the task's version 2: PROVISIONING -> PENDING with its host) moved the host's capacity.
+    // The placing write (RunTask's: an EC2 task is placed at birth, version 1 with its host) moved the host's capacity.
     const placed = await storedTask(taskArn);
-    expect(placed.version).toBe(2);
     expect(placed.record.reservation?.containerInstanceArn).toBe(host);
-    expect(placed.record.updatedAt).toBe(registeredAt + 251);
-    expect(event.time).toBe(new Date(registeredAt + 251).toISOString());
+    const placedAt = placed.record.createdAt;
+    expect(placedAt).toBe(registeredAt + 250);
+    expect(event.time).toBe(new Date(placedAt).toISOString());
     expect(event.detail.updatedAt).toBe(event.time);
-    expect(reservation.dynamodb.ApproximateCreationDateTime! * 1000).not.toBe(registeredAt + 251);
+    expect(reservation.dynamodb.ApproximateCreationDateTime! * 1000).not.toBe(placedAt);
   });
 });
 
@@ -672,13 +687,14 @@ describe('local mode: DynamoDB Local\'s own stream records', () => {
   // list is fine: `{"L":[]}`). The local poller hands those images on as they are; a record that
   // cannot be handled is retried forever and blocks every record after it.
   it('a host registered without versionInfo (an empty map) does not poison the stream', async () => {
+    // An EC2 container instance of the cluster: Fargate capacity hosts have no container instance events.
     const { containerInstance } = await f.ecs.send(
       new RegisterContainerInstanceCommand({
+        cluster: f.clusterArn,
         totalResources: [
           { name: 'CPU', type: 'INTEGER', integerValue: 1024 },
           { name: 'MEMORY', type: 'INTEGER', integerValue: 2048 },
         ],
-        attributes: [{ name: 'berth.fargate-capacity', value: 'FARGATE' }],
       }),
     );
     const batch = await f.reader.fresh();
