@@ -39,6 +39,7 @@ import { taskKey } from '../src/adapters/dynamodb/keys';
 import { TABLE_SCHEMA } from '../src/adapters/dynamodb/table-schema';
 import { taskOfItem } from '../src/adapters/dynamodb/task-item';
 import { TASK_STATE_CHANGE } from '../src/domain/task-events';
+import { LocalAgentChannel } from '../src/local/agent-channel-server';
 import { DEFAULT_REGION, startBerthLocal, type BerthLocal } from '../src/local/berth-local';
 import { formatMs, itemAttributeBytes, percentile, processCpuReader, runCalls, table, Tally } from './stats';
 import { docBytes, itemKind, writeRequestsOf, type Doc } from './table-writes';
@@ -281,6 +282,19 @@ function countApiRequests() {
   } as typeof emit;
 }
 
+/**
+ * Agent channel notifications (docs/agent-channel.md): each is a WebSocket message in AWS, and the
+ * agent answers it with one fetch (PollAssignments, counted with the API requests). Counted on the
+ * local channel's notify, patched in this bench's process only.
+ */
+function countAgentNotifications() {
+  const notify = LocalAgentChannel.prototype.notify;
+  LocalAgentChannel.prototype.notify = function (this: LocalAgentChannel, ...args: Parameters<typeof notify>) {
+    tally.add('agent.notifications');
+    return notify.apply(this, args);
+  };
+}
+
 function waitUntil(check: () => boolean, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const attempt = () => {
@@ -335,6 +349,7 @@ async function main() {
   console.log(`  plan       ${WARMUP} warm-up, ${SEQUENTIAL} one at a time, N=${N} by RunTask count ${RUN_COUNT} from ${CALLERS} callers`);
   console.log(`  gsi1       projection ${JSON.stringify(TABLE_SCHEMA.listIndex.projection)}`);
   countApiRequests();
+  countAgentNotifications();
   let harness: BerthLocal | undefined;
   let ecs: ECSClient | undefined;
   const stop = async () => {
@@ -541,6 +556,7 @@ function report(r: Report) {
   add('event publish calls (PutEvents calls, at most 10 entries each)', c.get('event.publish-calls'));
   add('API requests', c.sum('api.'));
   for (const key of c.keys('api.')) add(`  ${key.slice(4)}`, c.get(key));
+  add('agent channel notifications (WebSocket messages in AWS)', c.get('agent.notifications'));
   add('Node CPU ms (client, API, processor, agent)', r.nodeMs, 1);
   add('JVM CPU ms (DynamoDB Local)', r.jvmMs, 1);
   console.log(`\nPer lifecycle (saturation phase totals / ${n}):`);
@@ -554,7 +570,8 @@ function report(r: Report) {
   console.log(
     `\nFor docs/cost.md, per lifecycle: WCU ${per(wcu.sum('') + gsiUnits.sum(''))}, RCU ${per(readUnits.sum(''))}, ` +
       `stream batches ${per(c.get('stream.batches'))}, events ${per(c.sum('event.entry.'))}, ` +
-      `PutEvents calls ${per(c.get('event.publish-calls'))}, API requests ${per(c.sum('api.'))}`,
+      `PutEvents calls ${per(c.get('event.publish-calls'))}, API requests ${per(c.sum('api.'))}, ` +
+      `agent notifications ${per(c.get('agent.notifications'))}`,
   );
 }
 
