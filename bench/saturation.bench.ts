@@ -19,7 +19,7 @@
  * lifecycle / JVM CPU per PutItem is the lifecycle's cost in "plain writes", the floor to compare with.
  *
  * Measured and printed, never asserted. Run: `npx tsx bench/saturation.bench.ts` (part of `npm run
- * bench`); BERTH_BENCH_SATURATION_TASKS sets N (default 500). Results: docs/benchmarks.md, docs/cost.md.
+ * bench`); BERTH_BENCH_SATURATION_TASKS sets N (default 500), BERTH_BENCH_SATURATION_RUN_COUNT the tasks per RunTask (default 10). Results: docs/benchmarks.md, docs/cost.md.
  */
 import '../src/local/quiet-node-version-warning';
 import http from 'node:http';
@@ -46,7 +46,8 @@ import { docBytes, itemKind, writeRequestsOf, type Doc } from './table-writes';
 
 const N = Number(process.env.BERTH_BENCH_SATURATION_TASKS ?? 500);
 const CALLERS = 4;
-const RUN_COUNT = 10;
+/** Tasks per RunTask in the saturation phase (BERTH_BENCH_SATURATION_RUN_COUNT; 1 = a caller starting tasks one by one). */
+const RUN_COUNT = Number(process.env.BERTH_BENCH_SATURATION_RUN_COUNT ?? 10);
 const WARMUP = 40;
 const SEQUENTIAL = 20;
 const RAW_PUTS = 1_000;
