@@ -12,11 +12,15 @@ import {
   InvalidParameterException,
   ServiceDeploymentNotFoundException,
 } from '../domain/errors';
+import { revisionContainerImages } from '../domain/image-digests';
 import { uuidFrom } from '../domain/new-task';
+import type { DeploymentRecord } from '../domain/service';
 import {
   decideStop,
   markRollbackRequested,
   parseHistoryArn,
+  revisionIdOf,
+  type ServiceRevisionRecord,
   type HistoryArn,
   type ServiceDeploymentRecord,
   type ServiceDeploymentStatus,
@@ -134,7 +138,7 @@ export async function describeServiceRevisions(ctx: RequestContext, input: { ser
     const arn = mine(ctx, parseHistoryArn(reference), 'service-revision');
     const service = arn && (await serviceOf(arn));
     const revision = service && (await ctx.services.serviceRevision(service.record.clusterArn, arn.serviceName, arn.id));
-    if (revision && revision.serviceCreatedAt === service.record.createdAt) serviceRevisions.push(revision);
+    if (revision && revision.serviceCreatedAt === service.record.createdAt) serviceRevisions.push(withKnownDigests(revision, service.deployments, arn.id));
     else failures.push({ arn: reference, reason: 'MISSING' });
   }
   return { serviceRevisions, failures };
@@ -180,4 +184,14 @@ export async function stopServiceDeployment(ctx: RequestContext, input: { servic
     await ctx.services.update(next, stored.version, 'api', { history: { serviceDeployments: [release] } });
     return { serviceDeploymentArn: sd.serviceDeploymentArn };
   });
+}
+
+/**
+ * A revision item is written once, before its first task ran; the digests its deployment established
+ * since (image-digests.ts) are on the deployment record, which the service item keeps while it is live
+ * and for a few rollback targets after.
+ */
+function withKnownDigests(revision: ServiceRevisionRecord, deployments: readonly DeploymentRecord[], revisionId: string): ServiceRevisionRecord {
+  const resolution = deployments.find((d) => revisionIdOf(d.id) === revisionId)?.imageResolution;
+  return resolution ? { ...revision, containerImages: revisionContainerImages(resolution) } : revision;
 }

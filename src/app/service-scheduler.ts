@@ -21,6 +21,7 @@
 import { parseArn, type Scope } from '../domain/arns';
 import { capacityProviderKind } from '../domain/capacity-strategy';
 import { AVAILABILITY_ZONE_ATTRIBUTE } from '../domain/container-instance';
+import { withPinnedDigests } from '../domain/image-digests';
 import { uuidFrom, type LaunchTarget } from '../domain/new-task';
 import type { Tag } from '../domain/records';
 import { serviceGroup, type DeploymentRecord, type LaunchConfiguration, type ServiceRecord } from '../domain/service';
@@ -228,7 +229,7 @@ async function applyStarts(
         placementConstraints: [...(service.placementConstraints ?? []).map((c) => ({ ...c })), ...zonePin(start, target)],
         placementStrategy: service.placementStrategy?.map((s) => ({ ...s })),
       }),
-    }, now);
+    }, now).map((task) => withPinnedDigests(task, start.imageDigests ?? {}));
     if (start.containerInstanceArn) {
       placed.push(...placeOn(records, hosts.get(start.containerInstanceArn)));
       continue;

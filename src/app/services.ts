@@ -18,6 +18,7 @@ import {
   VersionConflictError,
 } from '../domain/errors';
 import type { LaunchTarget } from '../domain/new-task';
+import { initialImageResolution } from '../domain/image-digests';
 import type { LaunchType, Tag, TaskDefinitionRecord } from '../domain/records';
 import { deploymentIdFrom, type DeploymentRecord, type LaunchConfiguration, type ServiceRecord } from '../domain/service';
 import {
@@ -163,6 +164,7 @@ export async function createService(ctx: RequestContext, input: CreateServiceReq
     if ('refused' in decided) throw refusal(decided);
     if (!td) throw new InvalidParameterException('A task definition must be specified for the ECS deployment controller.');
     checkLaunch(td.record, decided.service, placement);
+    const deployment = { ...decided.deployment, imageResolution: initialImageResolution(td.record.containerDefinitions, decided.deployment.desiredCount) };
 
     const existing = await ctx.services.get(clusterArn, input.serviceName);
     if (existing && existing.record.status === 'DRAINING') {
@@ -188,10 +190,10 @@ export async function createService(ctx: RequestContext, input: CreateServiceReq
       version,
     };
     // The first service deployment and its revision, written with the service.
-    const release = startServiceDeployment(record, [decided.deployment], decided.deployment.id, undefined, serviceDeploymentIdFrom(now, randomUnit(ctx)), now);
+    const release = startServiceDeployment(record, [deployment], deployment.id, undefined, serviceDeploymentIdFrom(now, randomUnit(ctx)), now);
     const stored: StoredService = {
       record,
-      deployments: [decided.deployment],
+      deployments: [deployment],
       events: [],
       version,
       requestDigest: digest,
@@ -199,7 +201,7 @@ export async function createService(ctx: RequestContext, input: CreateServiceReq
     };
     const outcome = await ctx.services.create(stored, existing?.version, {
       serviceDeployments: [release.created],
-      revisions: [serviceRevisionOf(record, decided.deployment, td.record.containerDefinitions)],
+      revisions: [serviceRevisionOf(record, deployment, td.record.containerDefinitions)],
     });
     // The cluster went away, or another CreateService of this name won: decide again on fresh reads.
     if (outcome !== 'created') throw new VersionConflictError(record.serviceArn);
@@ -272,8 +274,11 @@ export async function updateService(ctx: RequestContext, input: UpdateServiceReq
       // Absent keeps the service's value; it starts no deployment (ECS).
       ...(input.availabilityZoneRebalancing !== undefined ? { availabilityZoneRebalancing: input.availabilityZoneRebalancing } : {}),
     };
-    const deployments = mergeDeployments(stored.deployments, outcome.deployments);
-    const fresh = outcome.trigger ? outcome.deployments.find((d) => !stored.deployments.some((s) => s.id === d.id)) : undefined;
+    // A new deployment resolves its container images afresh (seed 002, image-digests.ts).
+    const changed = outcome.deployments.map((d) =>
+      stored.deployments.some((s) => s.id === d.id) ? d : { ...d, imageResolution: initialImageResolution(td?.record.containerDefinitions ?? [], d.desiredCount) });
+    const deployments = mergeDeployments(stored.deployments, changed);
+    const fresh = outcome.trigger ? changed.find((d) => !stored.deployments.some((s) => s.id === d.id)) : undefined;
     // A new deployment record is a new service deployment and revision, in the same transaction.
     let serviceDeployment = stored.serviceDeployment;
     const history: { serviceDeployments: ServiceDeploymentRecord[]; revisions: ReturnType<typeof serviceRevisionOf>[] } = { serviceDeployments: [], revisions: [] };

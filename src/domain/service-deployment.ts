@@ -25,6 +25,7 @@
  */
 import { failureThreshold } from './circuit-breaker';
 import type { CapacityProviderStrategyItem } from './capacity-strategy';
+import { RESOLUTION_BREAKER_REASON, revisionContainerImages } from './image-digests';
 import type { LaunchType } from './records';
 import type { DeploymentConfiguration, DeploymentRecord, NetworkConfiguration, ServiceRecord } from './service';
 import { rolloutReasons } from './service-messages';
@@ -92,7 +93,8 @@ export interface ServiceRevisionRecord {
   readonly platformVersion?: string;
   readonly platformFamily?: string;
   readonly networkConfiguration?: NetworkConfiguration;
-  readonly containerImages: readonly { readonly containerName: string; readonly image: string }[];
+  /** imageDigest once the deployment's digests are known (image-digests.ts). */
+  readonly containerImages: readonly { readonly containerName: string; readonly image: string; readonly imageDigest?: string }[];
   readonly loadBalancers: readonly never[];
   readonly serviceRegistries: readonly never[];
   readonly guardDutyEnabled: boolean;
@@ -152,7 +154,9 @@ export function serviceRevisionOf(
     ...(deployment.launchType ? { launchType: deployment.launchType } : {}),
     ...(fargate ? { platformVersion: deployment.platformVersion ?? 'LATEST', platformFamily: 'Linux' } : {}),
     ...(deployment.networkConfiguration ? { networkConfiguration: deployment.networkConfiguration } : {}),
-    containerImages: containers.map((c) => ({ containerName: c.name, image: c.image })),
+    containerImages: deployment.imageResolution
+      ? revisionContainerImages(deployment.imageResolution)
+      : containers.map((c) => ({ containerName: c.name, image: c.image })),
     loadBalancers: [],
     serviceRegistries: [],
     guardDutyEnabled: false,
@@ -291,7 +295,8 @@ export function progressServiceDeployment(
   const target = byId.get(sd.targetDeploymentId);
   let next: ServiceDeploymentRecord = { ...sd };
   let breakerStatus: RollbackMonitorStatus | undefined = sd.deploymentCircuitBreaker.status === 'TRIGGERED' ? 'TRIGGERED' : undefined;
-  const tripped = target?.rolloutState === 'FAILED' && target.rolloutStateReason === rolloutReasons.circuitBreakerFailed;
+  const tripped = target?.rolloutState === 'FAILED' &&
+    (target.rolloutStateReason === rolloutReasons.circuitBreakerFailed || target.rolloutStateReason === RESOLUTION_BREAKER_REASON);
 
   if (service.status === 'INACTIVE') {
     next = stop(sd, serviceDeploymentReasons.deleted, now);

@@ -46,6 +46,8 @@ export interface TaskStart {
   readonly group: string;
   readonly startedBy: string;
   readonly why: string;
+  /** containerName -> the image digest the new tasks run (seed 002); absent: by the image as named. */
+  readonly imageDigests?: Readonly<Record<string, string>>;
 }
 
 export interface TaskStop {

@@ -15,6 +15,7 @@
 import { rebalancingStep, type RebalancingStep } from './az-rebalancing';
 import { breakerStage, failDeployment, failureThreshold, foldOutcomes } from './circuit-breaker';
 import { distributeTasks } from './capacity-strategy';
+import { pinnedDigests, resolutionStartLimit, settleImageResolutions } from './image-digests';
 import { canDeploymentProceed, maximumTasks, minimumHealthyTasks } from './deployment-math';
 import type { TaskRecord } from './records';
 import { serviceGroup, type DeploymentRecord, type ServiceRecord } from './service';
@@ -54,7 +55,12 @@ export function reconcile(
     const circuitBreaker = foldOutcomes(d.circuitBreaker, d, tasks, breaker);
     return circuitBreaker === d.circuitBreaker ? d : { ...d, circuitBreaker, failedTasks: circuitBreaker.failedTasks };
   });
-  let serviceChange: ServiceChange | undefined;
+  // 1b. Image digests (seed 002): the reports of resolving deployments; a resolution that gives up.
+  const images = settleImageResolutions(name, service.status === 'ACTIVE' ? breaker : { ...breaker, enable: false }, deps, tasks, now);
+  deps = images.deployments;
+  plan.events.push(...images.events);
+  if (images.hold) plan.holds.push(images.hold);
+  let serviceChange: ServiceChange | undefined = images.service;
   const current = deps.find((d) => d.status === 'PRIMARY');
   if (!current) return { ...plan, holds: ['no PRIMARY deployment'], nextWakeSeconds: WAKE.steady };
   if (service.status === 'ACTIVE' && breaker.enable && current.rolloutState === 'IN_PROGRESS' &&
@@ -154,8 +160,12 @@ export function reconcile(
     plan.holds.push(`throttled after ${throttle.state.consecutiveStartFailures} task(s) in a row failed to start: next launch in ${throttleWake} s`);
   }
   else if (need > 0 && room <= 0) plan.holds.push(`at the maximumPercent ceiling (${ceiling} tasks)`);
-  else if (need > 0) plan.start.push(...startsFor(primary, service, keeping, Math.min(need, room)));
-  const rebalanceStarts = rebalance.kind === 'start' && plan.start.length === 0 && plan.stop.length === 0 && !throttled;
+  else if (need > 0 && resolutionStartLimit(primary.imageResolution, primary.id, tasks) === 0) {
+    plan.holds.push(`waiting for the first task of ${primary.id} to establish the container image digests`);
+  }
+  else if (need > 0) plan.start.push(...startsFor(primary, service, keeping, Math.min(need, room, resolutionStartLimit(primary.imageResolution, primary.id, tasks))));
+  const rebalanceStarts = rebalance.kind === 'start' && plan.start.length === 0 && plan.stop.length === 0 && !throttled &&
+    resolutionStartLimit(primary.imageResolution, primary.id, tasks) > 0;
   if (rebalanceStarts && rebalance.kind === 'start') {
     const { zone, why, message } = rebalance;
     plan.start.push(...startsFor(primary, service, keeping, 1).map((s) => ({ ...s, availabilityZone: zone, why })));
@@ -215,7 +225,11 @@ export function reconcile(
 
 /** The starts for `count` new tasks of the deployment: one per capacity provider (base, then weight). */
 function startsFor(d: DeploymentRecord, service: ServiceRecord, keeping: readonly ServiceTask[], count: number): TaskStart[] {
-  const common = { deploymentId: d.id, taskDefinition: d.taskDefinition, group: serviceGroup(service.serviceName), startedBy: d.id };
+  const pinned = pinnedDigests(d.imageResolution);
+  const common = {
+    deploymentId: d.id, taskDefinition: d.taskDefinition, group: serviceGroup(service.serviceName), startedBy: d.id,
+    ...(Object.keys(pinned).length ? { imageDigests: pinned } : {}),
+  };
   const why = `${keeping.length} of ${service.desiredCount} tasks of deployment ${d.id}`;
   const strategy = d.capacityProviderStrategy ?? [];
   if (strategy.length === 0) return [{ ...common, launchType: d.launchType, count, why }];

@@ -12,6 +12,7 @@
  */
 import type { CapacityProviderStrategyItem } from './capacity-strategy';
 import type { LaunchType, Tag } from './records';
+import type { ImageResolution } from './image-digests';
 import type { ThrottleState } from './throttle';
 
 export type ServiceStatus = 'ACTIVE' | 'DRAINING' | 'INACTIVE';
@@ -129,6 +130,11 @@ export interface DeploymentRecord extends LaunchConfiguration {
   readonly replacingUnhealthy?: boolean;
   /** Berth's own: the PRIMARY is being rebalanced across Availability Zones (az-rebalancing.ts). */
   readonly rebalancingZones?: boolean;
+  /**
+   * Berth's own: the container image digests this deployment runs (seed 002, image-digests.ts).
+   * Absent on records written before Berth resolved digests: their tasks run by tag.
+   */
+  readonly imageResolution?: ImageResolution;
 }
 
 export const serviceGroup = (serviceName: string) => `service:${serviceName}`;
