@@ -367,7 +367,8 @@ export class BerthAgent {
     }
     for (const definition of definitions) {
       try {
-        const container = await this.options.runtime.start(taskId, specOf(definition), this.healthReporter(local, definition));
+        const pinned = task.containers.find((c) => c.name === definition.name)?.imageDigest;
+        const container = await this.options.runtime.start(taskId, specOf(definition, pinned), this.healthReporter(local, definition));
         local.containers.set(definition.name, container);
         container.exited.then((exit) => this.track(this.onExit(local, definition, exit)));
       } catch (error) {
@@ -530,8 +531,10 @@ export class BerthAgent {
   }
 }
 
-function specOf(definition: ContainerDefinition): ContainerSpec {
+/** `imageDigest`: the digest the service scheduler pinned the container to, if any. */
+function specOf(definition: ContainerDefinition, imageDigest?: string): ContainerSpec {
   return {
+    ...(imageDigest ? { imageDigest } : {}),
     name: definition.name,
     image: definition.image,
     entryPoint: definition.entryPoint as string[] | undefined,

@@ -35,6 +35,12 @@ export interface ContainerSpec {
   /** Recorded only (MiB). */
   memory?: number;
   healthCheck?: HealthCheckSpec;
+  /**
+   * The digest the container must run (the task's containers[].imageDigest, set by the service
+   * scheduler once the deployment's digest is established, seed 002): the runtime runs exactly this
+   * image or fails to start with CannotPullContainerError.
+   */
+  imageDigest?: string;
 }
 
 export interface ContainerExit {
@@ -52,8 +58,11 @@ export type HealthStatus = 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
 
 export interface RunningContainer {
   readonly runtimeId: string;
-  /** sha256:<hex> */
-  readonly imageDigest: string;
+  /**
+   * sha256:<hex>, the digest of what runs. Absent when the runtime cannot name a registry digest for
+   * it (a Docker image with no repo digest): the control plane then counts a failed resolution.
+   */
+  readonly imageDigest?: string;
   readonly pid?: number;
   readonly exited: Promise<ContainerExit>;
   healthStatus(): HealthStatus;

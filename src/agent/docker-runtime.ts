@@ -8,9 +8,10 @@
  * answer is the exit) -> GET /containers/{id}/json and GET /images/{image}/json for the digest.
  * stop(t): POST /containers/{id}/stop?t=<t> (Docker sends the stop signal, then SIGKILL after t s).
  *
- * imageDigest: the repo digest (`RepoDigests` entry of the image, the part after "@"), or the
- * image's id (`Image` of the container, itself a sha256 of the image config) when the image has no
- * repo digest (e.g. built locally).
+ * imageDigest: the repo digest (`RepoDigests` entry of the image, the part after "@"); none when the
+ * image has no repo digest (e.g. built locally: its id names no image in a registry), which the
+ * control plane counts as a failed digest resolution. A spec pinned to a digest pulls and runs
+ * `repo@<digest>`.
  * Health: Docker runs the health check itself (ECS semantics map 1:1 to Docker's Healthcheck); the
  * runtime polls the container's State.Health.Status (starting -> UNKNOWN).
  * cpu/memory are recorded as labels only (not enforced), as in the process runtime.
@@ -80,6 +81,16 @@ export function splitImageReference(image: string): { fromImage: string; tag: st
   const colon = image.lastIndexOf(':');
   if (colon > slash) return { fromImage: image.slice(0, colon), tag: image.slice(colon + 1) };
   return { fromImage: image, tag: 'latest' };
+}
+
+/**
+ * The reference a container runs: the image as named, or pinned to a digest (`repo@sha256:...`,
+ * the tag dropped as Docker would ignore it).
+ *
+ *   pinnedReference('nginx:1.27', 'sha256:ab..') === 'nginx@sha256:ab..'
+ */
+export function pinnedReference(image: string, digest: string | undefined): string {
+  return digest ? `${splitImageReference(image).fromImage}@${digest}` : image;
 }
 
 const SECONDS_TO_NS = 1_000_000_000;
@@ -173,15 +184,17 @@ export class DockerRuntime implements ContainerRuntime {
       }
     }
 
+    // Pinned (seed 002): the repository at the digest, whatever the tag now points to.
+    const image = pinnedReference(spec.image, spec.imageDigest);
     if (this.pull) {
-      const { fromImage, tag } = splitImageReference(spec.image);
+      const { fromImage, tag } = splitImageReference(image);
       const q = new URLSearchParams({ fromImage, tag });
       try {
         const progress = await this.call('POST', `/images/create?${q}`, undefined, [200], 15 * 60_000);
         const error = pullError(progress);
         if (error) throw new Error(error);
       } catch (err) {
-        throw fail(`CannotPullContainerError: pull image ${spec.image}: ${(err as Error).message}`, err);
+        throw fail(`CannotPullContainerError: pull image ${image}: ${(err as Error).message}`, err);
       }
     }
 
@@ -189,7 +202,7 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       const name = encodeURIComponent(dockerContainerName(taskId, spec.name));
       const created = JSON.parse(
-        await this.call('POST', `/containers/create?name=${name}`, createContainerBody(taskId, spec)),
+        await this.call('POST', `/containers/create?name=${name}`, createContainerBody(taskId, { ...spec, image })),
       ) as { Id: string };
       id = created.Id;
     } catch (err) {
@@ -218,17 +231,19 @@ export class DockerRuntime implements ContainerRuntime {
     } catch {
       /* the digest falls back below */
     }
-    let imageDigest = imageId;
+    // Only a repo digest names the image in a registry; an image without one (built locally) has
+    // none to report, and the control plane counts a failed resolution (seed 002).
+    let imageDigest: string | undefined;
     try {
-      const image = JSON.parse(
-        await this.call('GET', `/images/${imageId || spec.image}/json`),
+      const inspected = JSON.parse(
+        await this.call('GET', `/images/${imageId || image}/json`),
       ) as { Id?: string; RepoDigests?: string[] };
-      const { fromImage } = splitImageReference(spec.image);
-      const repoDigests = image.RepoDigests ?? [];
+      const { fromImage } = splitImageReference(image);
+      const repoDigests = inspected.RepoDigests ?? [];
       const match = repoDigests.find((d) => d.startsWith(`${fromImage}@`)) ?? repoDigests[0];
-      imageDigest = match ? match.slice(match.indexOf('@') + 1) : (image.Id ?? imageId);
+      imageDigest = match ? match.slice(match.indexOf('@') + 1) : undefined;
     } catch {
-      /* keep the image id */
+      /* no digest known */
     }
 
     const exited = waited.then(
@@ -284,7 +299,7 @@ export class DockerContainer implements RunningContainer {
   constructor(
     private readonly runtime: DockerRuntime,
     readonly runtimeId: string,
-    readonly imageDigest: string,
+    readonly imageDigest: string | undefined,
     readonly pid: number | undefined,
     exited: Promise<ContainerExit>,
     private readonly spec: ContainerSpec,

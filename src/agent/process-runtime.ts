@@ -20,6 +20,8 @@
  *   `sha256:` + the SHA-256 of the resolved executable's file contents (symlinks followed).
  *   Two containers running the same binary report the same digest; a changed binary, a new one.
  *   (For an interpreter such as `sh -c ...` it is the interpreter's digest, not the script's.)
+ *   A spec pinned to a digest (a service's later tasks, seed 002) starts only when the executable
+ *   has that digest; otherwise CannotPullContainerError (there is no registry to get it from).
  * - Exit: the exit code, or for a signal 128 + its number (SIGKILL 137, SIGTERM 143) as Docker does.
  *   It is also written to `exit.json` beside `container.json`, so an agent that restarts learns how a
  *   container ended while nobody watched.
@@ -250,6 +252,14 @@ export class ProcessRuntime implements ContainerRuntime {
       imageDigest = await fileDigest(executable);
     } catch (err) {
       return fail(`cannot read executable ${executable}: ${(err as Error).message}`, err);
+    }
+    // Pinned (seed 002): with no registry to fetch the pinned image from, the process runtime runs the
+    // executable only if it is that image; any other binary would break the version consistency.
+    if (spec.imageDigest && spec.imageDigest !== imageDigest) {
+      throw new ContainerStartError(
+        spec.name,
+        `CannotPullContainerError: container ${spec.name}: the executable ${executable} is ${imageDigest}, not the pinned image digest ${spec.imageDigest}`,
+      );
     }
 
     const stdout = await open(path.join(scratch, 'stdout.log'), 'a');
