@@ -70,6 +70,19 @@ describe('ProcessRuntime', () => {
     expect(await container.stop(1)).toEqual({ exitCode: 3 });
   });
 
+  it('a container pinned to a digest (seed 002) runs when its executable has that digest, and fails to start when not', async () => {
+    const shPath = (await resolveExecutable('sh', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '/'))!;
+    const digest = `sha256:${createHash('sha256').update(readFileSync(shPath)).digest('hex')}`;
+    const { container } = await start({ ...sh('exit 0'), imageDigest: digest });
+    expect(container.imageDigest).toBe(digest);
+    expect(await container.exited).toEqual({ exitCode: 0 });
+
+    const other = `sha256:${'0'.repeat(64)}`;
+    const err = await start({ ...sh('exit 0'), imageDigest: other }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ContainerStartError);
+    expect((err as Error).message).toMatch(new RegExp(`^CannotPullContainerError: container app: the executable .* is ${digest}, not the pinned image digest ${other}$`));
+  });
+
   it('uses command[0] as the executable without an entryPoint, in the given working directory', async () => {
     const dir = await mkdtemp(path.join(root, 'wd-'));
     const { container } = await start({ command: ['sh', '-c', 'pwd > where.txt'], workingDirectory: dir });

@@ -24,6 +24,8 @@ class FakeDocker {
   private releaseWait: ((code: number) => void) | undefined;
   pullError = false;
   startStatus = 204;
+  /** The image's RepoDigests (none: an image built locally, never pushed or pulled). */
+  repoDigests = [`nginx@${DIGEST}`];
 
   async listen(): Promise<void> {
     this.dir = await mkdtemp(path.join(tmpdir(), 'berth-docker-'));
@@ -69,7 +71,7 @@ class FakeDocker {
       return this.json(res, 200, { Id: 'c0ffee', Image: IMAGE_ID, State: { Pid: 4242, OOMKilled: false, Health: { Status: 'healthy' } } });
     }
     if (route === `GET /images/${IMAGE_ID}/json`) {
-      return this.json(res, 200, { Id: IMAGE_ID, RepoDigests: [`nginx@${DIGEST}`] });
+      return this.json(res, 200, { Id: IMAGE_ID, RepoDigests: this.repoDigests });
     }
     if (route === 'POST /containers/c0ffee/stop') {
       setTimeout(() => {
@@ -167,6 +169,23 @@ describe('DockerRuntime', () => {
     const stopIndex = docker.requests.findIndex((r) => r.path.startsWith('/containers/c0ffee/stop'));
     expect(stopIndex).toBeGreaterThan(docker.routes().indexOf('POST /containers/c0ffee/wait'));
     expect(await container.exited).toEqual({ exitCode: 143, signal: 'SIGTERM' });
+  });
+
+  it('a spec pinned to a digest (seed 002) pulls and creates repo@digest, whatever the tag says', async () => {
+    const runtime = new DockerRuntime({ socketPath: docker.socketPath });
+    const container = await runtime.start('t', { name: 'web', image: 'nginx:1.27', imageDigest: DIGEST }, {});
+    expect(docker.requests[0].path).toBe(`/images/create?fromImage=nginx&tag=${encodeURIComponent(DIGEST)}`);
+    expect(docker.requests[1].body).toMatchObject({ Image: `nginx@${DIGEST}` });
+    expect(container.imageDigest).toBe(DIGEST);
+    await container.stop(1);
+  });
+
+  it('an image without a repo digest (built locally) reports no digest: the runtime cannot resolve it', async () => {
+    docker.repoDigests = [];
+    const runtime = new DockerRuntime({ socketPath: docker.socketPath, pull: false });
+    const container = await runtime.start('t', { name: 'web', image: 'my-app:dev' }, {});
+    expect(container.imageDigest).toBeUndefined();
+    await container.stop(1);
   });
 
   it('a failed pull rejects with ContainerStartError and creates nothing', async () => {
