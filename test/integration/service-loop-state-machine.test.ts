@@ -27,6 +27,7 @@ beforeAll(async () => {
   store = new ServiceLoopStore(berth.doc, berth.tableName);
   const ecs = berth.ecs();
   await ecs.send(new CreateClusterCommand({ clusterName: 'sm' }));
+  // versionConsistency disabled: tasks start all at once, no image digest resolution (seed 002) waits on a first task.
   await ecs.send(
     new RegisterTaskDefinitionCommand({
       family: 'web',
@@ -34,7 +35,7 @@ beforeAll(async () => {
       networkMode: 'awsvpc',
       cpu: '256',
       memory: '512',
-      containerDefinitions: [{ name: 'main', image: 'busybox' }],
+      containerDefinitions: [{ name: 'main', image: 'busybox', versionConsistency: 'disabled' }],
     }),
   );
 }, 60_000);
@@ -223,7 +224,7 @@ it('resume() starts the loops of ACTIVE services in every region, not only the d
   const away = berth.ecs('eu-west-1');
   await away.send(new CreateClusterCommand({ clusterName: 'sm' }));
   await away.send(
-    new RegisterTaskDefinitionCommand({ family: 'web', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512', containerDefinitions: [{ name: 'main', image: 'busybox' }] }),
+    new RegisterTaskDefinitionCommand({ family: 'web', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512', containerDefinitions: [{ name: 'main', image: 'busybox', versionConsistency: 'disabled' }] }),
   );
   const { service } = await away.send(
     new CreateServiceCommand({

@@ -25,7 +25,8 @@ beforeAll(async () => {
       networkMode: 'awsvpc',
       cpu: '256',
       memory: '512',
-      containerDefinitions: [{ name: 'main', image: 'busybox', command: ['sleep', '60'] }],
+      // Started all at once: no image digest resolution (seed 002) waits on a first task that no agent runs here.
+      containerDefinitions: [{ name: 'main', image: 'busybox', command: ['sleep', '60'], versionConsistency: 'disabled' }],
     }),
   );
 }, 60_000);

@@ -152,7 +152,8 @@ async function setup(options: Parameters<typeof startHarness>[0] = {}): Promise<
       networkMode: 'awsvpc',
       cpu: '256',
       memory: '512',
-      containerDefinitions: [{ name: 'app', image: 'nginx', essential: true }],
+      // Service tasks start all at once: no image digest resolution (seed 002) waits on a first task.
+      containerDefinitions: [{ name: 'app', image: 'nginx', essential: true, versionConsistency: 'disabled' }],
     }),
   );
   // Setup records (cluster, task definition) are not under test.
