@@ -55,12 +55,7 @@ export function reconcile(
     const circuitBreaker = foldOutcomes(d.circuitBreaker, d, tasks, breaker);
     return circuitBreaker === d.circuitBreaker ? d : { ...d, circuitBreaker, failedTasks: circuitBreaker.failedTasks };
   });
-  // 1b. Image digests (seed 002): the reports of resolving deployments; a resolution that gives up.
-  const images = settleImageResolutions(name, service.status === 'ACTIVE' ? breaker : { ...breaker, enable: false }, deps, tasks, now);
-  deps = images.deployments;
-  plan.events.push(...images.events);
-  if (images.hold) plan.holds.push(images.hold);
-  let serviceChange: ServiceChange | undefined = images.service;
+  let serviceChange: ServiceChange | undefined;
   const current = deps.find((d) => d.status === 'PRIMARY');
   if (!current) return { ...plan, holds: ['no PRIMARY deployment'], nextWakeSeconds: WAKE.steady };
   if (service.status === 'ACTIVE' && breaker.enable && current.rolloutState === 'IN_PROGRESS' &&
@@ -71,6 +66,13 @@ export function reconcile(
     serviceChange = failed.service;
     plan.holds.push(`circuit breaker tripped in stage ${breakerStage(tasks, current)} at ${current.circuitBreaker.failedTasks} failed tasks`);
   }
+  // 1b. Image digests (seed 002): the reports of resolving deployments; a resolution that gives up
+  //     (after the breaker's own count, whose reason is the truer one when tasks failed to start).
+  const images = settleImageResolutions(name, service.status === 'ACTIVE' ? breaker : { ...breaker, enable: false }, deps, tasks, now);
+  deps = images.deployments;
+  plan.events.push(...images.events);
+  if (images.hold) plan.holds.push(images.hold);
+  if (images.service) serviceChange = { ...serviceChange, ...images.service };
   const primary = deps.find((d) => d.status === 'PRIMARY')!;
   const draining = service.status === 'DRAINING';
   const stalled = primary.rolloutState === 'FAILED';

@@ -53,7 +53,11 @@ beforeAll(async () => {
   await local.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
   // sleep dies on SIGTERM, so rolling stops are quick; the marker tells the revisions apart.
   for (const marker of ['one', 'two']) await local.ecs.send(taskDefinition('app', ['sh', '-c', `exec sleep 300 # ${marker}`]));
-  await local.ecs.send(taskDefinition('broken', ['/nonexistent/berth-no-such-binary']));
+  // Its tasks start four at once to trip the breaker: no image digest resolution (seed 002) first
+  // tries them one at a time (test/integration/image-digests.test.ts covers that path).
+  const broken = taskDefinition('broken', ['/nonexistent/berth-no-such-binary']);
+  broken.input.containerDefinitions![0]!.versionConsistency = 'disabled';
+  await local.ecs.send(broken);
 }, 60_000);
 afterAll(async () => {
   for (const pid of killed) if (isAlive(pid)) process.kill(pid, 'SIGKILL');

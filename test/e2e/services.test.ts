@@ -8,8 +8,11 @@ import {
   CreateClusterCommand,
   CreateServiceCommand,
   DeleteServiceCommand,
+  DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   DescribeTasksCommand,
+  ListServiceDeploymentsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   StopTaskCommand,
@@ -119,7 +122,15 @@ describe('a REPLICA service in local mode', () => {
     const messages = described.events!.map((e) => e.message);
     expect(messages[0]).toBe('(service web) has reached a steady state.');
     expect(messages).toContain(`(service web) (deployment ${deploymentId}) deployment completed.`);
-    expect(messages.some((m) => /^\(service web\) has started 2 tasks: \(task [0-9a-f]{32}\) \(task [0-9a-f]{32}\)\.$/.test(m!))).toBe(true);
+    // Seed 002: the first task establishes the image digest, then the other starts pinned to it.
+    expect(messages.filter((m) => /^\(service web\) has started 1 tasks: \(task [0-9a-f]{32}\)\.$/.test(m!))).toHaveLength(2);
+    const [digest, ...others] = [...tasks].sort((a, b) => a.createdAt!.getTime() - b.createdAt!.getTime()).map((t) => t.containers![0].imageDigest);
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(others).toEqual([digest]);
+    const [release] = (await ecs().send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: 'web' }))).serviceDeployments!;
+    const revision = (await ecs().send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [release.serviceDeploymentArn!] }))).serviceDeployments![0].targetServiceRevision!.arn!;
+    const { serviceRevisions } = await ecs().send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [revision] }));
+    expect(serviceRevisions![0].containerImages).toEqual([{ containerName: 'main', image: 'busybox', imageDigest: digest }]);
 
     // The events file has the service's steady state and its completed deployment, timed by the item.
     const serviceArn = service!.serviceArn!;

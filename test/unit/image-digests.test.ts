@@ -135,6 +135,14 @@ describe('seed 002: container image resolution', () => {
     expect(plan.events[0]).toBe(resolutionFailedMessage('web', NEW));
   });
 
+  it('tasks that failed to start also trip the breaker in the same pass: the breaker\'s own reason ("tasks failed to start") is the one given', () => {
+    const service = aService(rolling(100, 200, 4, { enable: true, rollback: true, thresholdConfiguration: { type: 'COUNT', value: 3 } }));
+    const tasks = [failedToStart(300), failedToStart(200), failedToStart(100)];
+    const plan = reconcile(service, rollout({}, { imageResolution: resolving() }), tasks, NOW, () => 0);
+    expect(plan.deployments.find((x) => x.id === NEW)).toMatchObject({ rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.' });
+    expect(plan.deployments.find((x) => x.id === OLD)).toMatchObject({ status: 'PRIMARY' });
+  });
+
   it('a service created with a desired count of zero establishes no digest until a later deployment', () => {
     const r = initialImageResolution([WEB], 0);
     expect(r.status).toBe('SKIPPED');
