@@ -164,7 +164,8 @@ export async function createService(ctx: RequestContext, input: CreateServiceReq
     if ('refused' in decided) throw refusal(decided);
     if (!td) throw new InvalidParameterException('A task definition must be specified for the ECS deployment controller.');
     checkLaunch(td.record, decided.service, placement);
-    const deployment = { ...decided.deployment, imageResolution: initialImageResolution(td.record.containerDefinitions, decided.deployment.desiredCount) };
+    // Seed 002 (image-digests.ts): DAEMON services do not resolve; their desiredCount is 0 here anyway.
+    const deployment = { ...decided.deployment, imageResolution: initialImageResolution(td.record.containerDefinitions, decided.service.schedulingStrategy === 'DAEMON' ? 0 : decided.deployment.desiredCount) };
 
     const existing = await ctx.services.get(clusterArn, input.serviceName);
     if (existing && existing.record.status === 'DRAINING') {
@@ -274,9 +275,11 @@ export async function updateService(ctx: RequestContext, input: UpdateServiceReq
       // Absent keeps the service's value; it starts no deployment (ECS).
       ...(input.availabilityZoneRebalancing !== undefined ? { availabilityZoneRebalancing: input.availabilityZoneRebalancing } : {}),
     };
-    // A new deployment resolves its container images afresh (seed 002, image-digests.ts).
+    // A new deployment resolves its container images afresh (seed 002, image-digests.ts); DAEMON
+    // services do not resolve (their reconciler places one task per instance, none waits for a first).
+    const resolvedCount = (d: DeploymentRecord) => (stored.record.schedulingStrategy === 'DAEMON' ? 0 : d.desiredCount);
     const changed = outcome.deployments.map((d) =>
-      stored.deployments.some((s) => s.id === d.id) ? d : { ...d, imageResolution: initialImageResolution(td?.record.containerDefinitions ?? [], d.desiredCount) });
+      stored.deployments.some((s) => s.id === d.id) ? d : { ...d, imageResolution: initialImageResolution(td?.record.containerDefinitions ?? [], resolvedCount(d)) });
     const deployments = mergeDeployments(stored.deployments, changed);
     const fresh = outcome.trigger ? changed.find((d) => !stored.deployments.some((s) => s.id === d.id)) : undefined;
     // A new deployment record is a new service deployment and revision, in the same transaction.
