@@ -30,14 +30,15 @@ const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 beforeAll(async () => {
   local = await startLocalBerth({ agent: false });
   // 256 CPU units and 512 MiB per task (EC2 tasks sum their containers); no agent runs them: placed
-  // tasks stay PENDING on their host, which is all placement needs.
+  // tasks stay PENDING on their host, which is all placement needs. versionConsistency disabled: with
+  // no agent to report a first task's image digest (seed 002), a service's tasks start all at once.
   await local.ecs.send(
-    new RegisterTaskDefinitionCommand({ family: 'small', containerDefinitions: [{ name: 'main', image: 'busybox', cpu: 256, memory: 512 }] }),
+    new RegisterTaskDefinitionCommand({ family: 'small', containerDefinitions: [{ name: 'main', image: 'busybox', cpu: 256, memory: 512, versionConsistency: 'disabled' }] }),
   );
   await local.ecs.send(
     new RegisterTaskDefinitionCommand({
       family: 'pinned',
-      containerDefinitions: [{ name: 'main', image: 'busybox', cpu: 256, memory: 512 }],
+      containerDefinitions: [{ name: 'main', image: 'busybox', cpu: 256, memory: 512, versionConsistency: 'disabled' }],
       placementConstraints: [{ type: 'memberOf', expression: 'attribute:ecs.availability-zone == us-east-1c' }],
     }),
   );
