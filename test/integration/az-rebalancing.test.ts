@@ -28,7 +28,8 @@ beforeAll(async () => {
   await registerHost(ecs, CLUSTER, undefined, A);
   await registerHost(ecs, CLUSTER, undefined, B);
   await ecs.send(new RegisterTaskDefinitionCommand({
-    family: 'web', containerDefinitions: [{ name: 'main', image: 'busybox', cpu: 128, memory: 128, command: ['sleep', '60'] }],
+    // versionConsistency disabled: the tasks written RUNNING here report no image digest (seed 002).
+    family: 'web', containerDefinitions: [{ name: 'main', image: 'busybox', cpu: 128, memory: 128, command: ['sleep', '60'], versionConsistency: 'disabled' }],
   }));
 }, 60_000);
 afterAll(async () => {
