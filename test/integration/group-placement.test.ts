@@ -24,7 +24,9 @@ beforeAll(async () => {
   await ecs.send(
     new RegisterTaskDefinitionCommand({
       family: 'small',
-      containerDefinitions: [{ name: 'main', image: 'busybox', cpu: 128, memory: 128, command: ['sleep', '60'] }],
+      // versionConsistency disabled: no agent runs these tasks to establish an image digest (seed 002),
+      // so a pass may start all of a deployment's tasks at once, which is what this file looks at.
+      containerDefinitions: [{ name: 'main', image: 'busybox', cpu: 128, memory: 128, command: ['sleep', '60'], versionConsistency: 'disabled' }],
     }),
   );
   for (const zone of ZONES) {
