@@ -152,7 +152,7 @@ describe('providers and clusters', () => {
     expect(again.capacityProvider).not.toHaveProperty('updateStatus');
   });
 
-  it('a container instance joins a provider; a RunTask of the provider waits unplaced, launch type EC2', async () => {
+  it('a container instance joins a provider; a RunTask of the provider is placed on its instance, never the plain one, launch type EC2', async () => {
     await ecs.send(new CreateCapacityProviderCommand({ name: 'workers', autoScalingGroupProvider: { autoScalingGroupArn: groupArn('workers-asg') } }));
     await ecs.send(new CreateClusterCommand({ clusterName: 'jobs', capacityProviders: ['workers'] }));
     // A plain instance: EC2 launch type capacity, not the provider's.
@@ -167,24 +167,25 @@ describe('providers and clusters', () => {
       new RunTaskCommand({ cluster: 'jobs', taskDefinition: 'job', capacityProviderStrategy: [{ capacityProvider: 'workers', weight: 1 }] }),
     );
     expect(failures).toEqual([]);
-    expect(tasks![0]).toMatchObject({ lastStatus: 'PROVISIONING', launchType: 'EC2', capacityProviderName: 'workers' });
-    // Placement is the engine's (it waits for the provider's instances), never RunTask's own.
-    expect(tasks![0].containerInstanceArn).toBeUndefined();
+    expect(tasks![0]).toMatchObject({ launchType: 'EC2', capacityProviderName: 'workers' });
+    // It fits on the provider's instance, so RunTask places it there as it creates it (as ECS does when
+    // the provider has room); the plain instance is EC2 launch type capacity, not the provider's.
+    expect(tasks![0].containerInstanceArn).toBe(containerInstance!.containerInstanceArn);
   });
 
   it('the capacity sweep publishes CapacityProviderReservation: an EMF line, and the extension member of DescribeCapacityProviders', async () => {
     const emf: string[] = [];
     const { reservations } = await sweepCapacity(harness.context, { account: ACCOUNT, region: REGION }, { metricSink: (line) => emf.push(line) });
-    // 'jobs' lists 'workers', whose one instance runs nothing yet (the RunTask above has not been placed): 0.
+    // 'jobs' lists 'workers', whose one instance runs the task above: one instance needed, one present: 100.
     const jobsArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/jobs`;
-    expect(reservations).toContainEqual({ clusterArn: jobsArn, capacityProvider: 'workers', value: 0 });
+    expect(reservations).toContainEqual({ clusterArn: jobsArn, capacityProvider: 'workers', value: 100 });
     const line = emf.map((l) => JSON.parse(l)).find((r) => r.ClusterName === 'jobs' && r.CapacityProviderName === 'workers');
-    expect(line).toMatchObject({ CapacityProviderReservation: 0, _aws: { CloudWatchMetrics: [{ Namespace: 'Berth/ManagedScaling' }] } });
+    expect(line).toMatchObject({ CapacityProviderReservation: 100, _aws: { CloudWatchMetrics: [{ Namespace: 'Berth/ManagedScaling' }] } });
 
     const raw = await harness.raw('DescribeCapacityProviders', JSON.stringify({ capacityProviders: ['workers', 'plain'] }));
     expect(raw.status).toBe(200);
     expect(raw.json.capacityProviders[0].managedScalingMetrics).toEqual([
-      { clusterArn: jobsArn, capacityProviderReservation: 0, computedAt: expect.any(Number) },
+      { clusterArn: jobsArn, capacityProviderReservation: 100, computedAt: expect.any(Number) },
     ]);
     // A provider no cluster lists has no metric.
     expect(raw.json.capacityProviders[1]).not.toHaveProperty('managedScalingMetrics');
