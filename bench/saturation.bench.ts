@@ -33,6 +33,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { BerthEvent, EventPublisher } from '../src/app/event-publisher';
+import type { ContainerRuntime } from '../src/agent/container-runtime';
 import type { BatchResult, StreamRecord } from '../src/app/stream-processor';
 import { createLocalDocumentClient } from '../src/adapters/dynamodb/document-client';
 import { taskKey } from '../src/adapters/dynamodb/keys';
@@ -49,7 +50,7 @@ const CALLERS = 4;
 /** Tasks per RunTask in the saturation phase (BERTH_BENCH_SATURATION_RUN_COUNT; 1 = a caller starting tasks one by one). */
 const RUN_COUNT = Number(process.env.BERTH_BENCH_SATURATION_RUN_COUNT ?? 10);
 const WARMUP = 40;
-const SEQUENTIAL = 20;
+const SEQUENTIAL = Number(process.env.BERTH_BENCH_SATURATION_SEQUENTIAL ?? 20);
 const RAW_PUTS = 1_000;
 /** Generous: on a loaded shared machine 500 lifecycles have taken minutes. */
 const WAIT_TIMEOUT_MS = 1_800_000;
@@ -140,6 +141,16 @@ function readTarget(command: string, input: Doc): string {
   return '';
 }
 
+/**
+ * Hops of the one-at-a-time phase, for "where the time goes": what happened when (performance.now()).
+ * One task is in flight then, so each hop after a task's RunTask is that task's.
+ */
+const marks: { readonly what: string; readonly at: number }[] = [];
+let tracing = false;
+const mark = (what: string) => {
+  if (tracing) marks.push({ what, at: performance.now() });
+};
+
 let measuring = false;
 const waiters = new Set<() => void>();
 const notify = () => {
@@ -185,7 +196,10 @@ function countingMiddleware() {
             if (put?.kind !== 'task') continue;
             const doc = taskOfItem(put);
             const timing = timingOf(doc.taskArn);
-            if (!timing.committed.has(doc.lastStatus)) timing.committed.set(doc.lastStatus, now);
+            if (!timing.committed.has(doc.lastStatus)) {
+              timing.committed.set(doc.lastStatus, now);
+              if (tracing) marks.push({ what: `${doc.lastStatus} committed`, at: now });
+            }
           }
         }
       }
@@ -246,6 +260,9 @@ function countingStreamHandler(handle: (records: StreamRecord[]) => Promise<Batc
     tally.add('stream.batches');
     tally.add('stream.records', records.length);
     for (const record of records) {
+      const status = (image?: Doc) => ((image?.doc as { M?: Record<string, { S?: string }> } | undefined)?.M?.lastStatus?.S);
+      const now = status(record.dynamodb?.NewImage as Doc | undefined);
+      if (now && now !== status(record.dynamodb?.OldImage as Doc | undefined)) mark(`stream record ${now} handed to the processor`);
       const keys = (record.dynamodb as { Keys?: Record<string, { S?: string }> } | undefined)?.Keys;
       const pk = keys?.pk?.S ?? '';
       const sk = keys?.sk?.S ?? '';
@@ -277,7 +294,12 @@ function countApiRequests() {
   http.Server.prototype.emit = function (this: http.Server, event: string, ...args: unknown[]) {
     if (event === 'request') {
       const target = String((args[0] as http.IncomingMessage).headers['x-amz-target'] ?? 'other');
-      tally.add(`api.${target.replace(/^.*\./, '')}`);
+      const operation = target.replace(/^.*\./, '');
+      tally.add(`api.${operation}`);
+      if (operation === 'PollAssignments' || operation === 'SubmitTaskStateChange') {
+        mark(`${operation} request received`);
+        (args[1] as http.ServerResponse).once('finish', () => mark(`${operation} answered`));
+      }
     }
     return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
   } as typeof emit;
@@ -293,6 +315,28 @@ function countAgentNotifications() {
   LocalAgentChannel.prototype.notify = function (this: LocalAgentChannel, ...args: Parameters<typeof notify>) {
     tally.add('agent.notifications');
     return notify.apply(this, args);
+  };
+}
+
+/**
+ * Marks the hops inside the runtime the bench has no seam for: the agent channel's notification and
+ * the agent's process start (the embedded agent's runtime, patched on this instance only).
+ */
+function traceAgentHops(harness: BerthLocal) {
+  const channel = harness.agentChannel;
+  const notifyAgent = channel.notify.bind(channel);
+  channel.notify = (arn, seq) => {
+    mark('agent notified');
+    return notifyAgent(arn, seq);
+  };
+  const runtime = (harness.agent as unknown as { options?: { runtime?: ContainerRuntime } } | undefined)?.options?.runtime;
+  if (!runtime) return;
+  const start = runtime.start.bind(runtime);
+  runtime.start = async (...args) => {
+    mark('process start begun');
+    const container = await start(...args);
+    mark('process started');
+    return container;
   };
 }
 
@@ -375,6 +419,7 @@ async function main() {
       },
     });
     const jvmCpuMs = processCpuReader(harness.dynamoDb.pid) ?? (() => Number.NaN);
+    traceAgentHops(harness);
     const client = (ecs = new ECSClient({
       endpoint: harness.url,
       region: DEFAULT_REGION,
@@ -427,12 +472,15 @@ async function main() {
     console.log(`\nwarm-up: ${WARMUP} lifecycles in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const sequential: string[] = [];
+    tracing = true;
     for (let i = 0; i < SEQUENTIAL; i++) {
       const [arn] = await launch(1, 1, 1);
       await allStopped([arn], `${arn} STOPPED`);
       sequential.push(arn);
       await waitQuiet(200);
     }
+
+    tracing = false;
 
     // Saturation.
     const before = tally.snapshot();
@@ -532,6 +580,9 @@ function report(r: Report) {
     ),
   );
 
+  console.log(`\nOne at a time, where the time goes (p50 over ${r.sequential.length} tasks; ms since RunTask sent, and since the hop before)`);
+  console.log(table(['hop', 'N', 'p50 since RunTask', 'p50 since previous hop'], hopRows(r.sequential)));
+
   const c = r.counts;
   const rows: [string, string][] = [];
   const add = (name: string, value: number, digits = 2) => rows.push([name, per(value, digits)]);
@@ -575,6 +626,43 @@ function report(r: Report) {
       `PutEvents calls ${per(c.get('event.publish-calls'))}, API requests ${per(c.sum('api.'))}, ` +
       `agent notifications ${per(c.get('agent.notifications'))}`,
   );
+}
+
+/** The hops of a lifecycle up to RUNNING, in the order they happen. */
+const HOPS = [
+  'PROVISIONING committed',
+  'stream record PROVISIONING handed to the processor',
+  'PENDING committed',
+  'stream record PENDING handed to the processor',
+  'agent notified',
+  'PollAssignments request received',
+  'PollAssignments answered',
+  'SubmitTaskStateChange request received',
+  'ACTIVATING committed',
+  'SubmitTaskStateChange answered',
+  'process start begun',
+  'process started',
+  'RUNNING committed',
+  'stream record RUNNING handed to the processor',
+];
+
+/** For each hop, its first mark after each task's RunTask (and after the hop before), as p50s. */
+function hopRows(arns: readonly string[]): string[][] {
+  const sinceRun = HOPS.map(() => [] as number[]);
+  const sincePrevious = HOPS.map(() => [] as number[]);
+  for (const arn of arns) {
+    const runAt = timings.get(arn)!.runAt;
+    let previous = runAt;
+    HOPS.forEach((hop, i) => {
+      const found = marks.find((m) => m.what === hop && m.at >= previous);
+      if (!found) return;
+      sinceRun[i].push(found.at - runAt);
+      sincePrevious[i].push(found.at - previous);
+      previous = found.at;
+    });
+  }
+  const p50 = (values: number[]) => formatMs(percentile([...values].sort((a, b) => a - b), 50));
+  return HOPS.map((hop, i) => [hop, String(sinceRun[i].length), p50(sinceRun[i]), p50(sincePrevious[i])]);
 }
 
 /**

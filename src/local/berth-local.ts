@@ -21,7 +21,7 @@ import { LocalEventSink } from './event-sink';
 import { startEcsHttpServer, type RunningServer } from './http-server';
 import { ServiceLoopRunner } from './service-loop-runner';
 import { ServiceLoopStore } from '../adapters/dynamodb/service-loop-store';
-import { StreamPoller } from './stream-poller';
+import { StreamPoller, wakeOnWrites } from './stream-poller';
 import { ScheduleRunner } from './schedule-runner';
 import type { ThrottleSettings } from '../domain/throttle';
 import { LocalAgentChannel } from './agent-channel-server';
@@ -200,6 +200,9 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       handle: options.instrument?.streamHandler?.(handle) ?? handle,
       logger,
     });
+    // The runtime's own writes (API, engine, agent reports: one process, one client) wake the poller
+    // at once; its idle poll remains for any other writer.
+    wakeOnWrites(doc, () => poller.wake());
     poller.start();
     cleanups.push(() => poller.stop());
     let followed = streamArn;

@@ -36,7 +36,14 @@ export interface StreamPollerOptions {
    * Different clusters run concurrently. Default 4.
    */
   readonly parallelism?: number;
+  /**
+   * Pause after a read that found nothing; it doubles with every further empty read, up to
+   * maxIdleDelayMs, and starts again from here after records or a wake(). Defaults 50 and 500 ms:
+   * the runtime wakes the poller on each of its own writes (wakeOnWrites), so the poll is the safety
+   * net for writes it is not told of (another client of the table, TTL deletions), not the path.
+   */
   readonly idleDelayMs?: number;
+  readonly maxIdleDelayMs?: number;
   readonly logger?: Pick<Console, 'error'>;
 }
 
@@ -51,7 +58,12 @@ export class StreamPoller {
   private followed = false;
   private running = false;
   private loop?: Promise<void>;
-  private wake?: () => void;
+  /** Ends any pause (stop, follow). */
+  private interrupt?: () => void;
+  /** Ends an idle pause only (wake): a pause after a failure stays, so writes cannot make a hot retry loop. */
+  private nudge?: () => void;
+  /** Bumped by wake(): a wake that came while the poller was reading is not lost (see run()). */
+  private wakes = 0;
 
   constructor(private readonly options: StreamPollerOptions) {
     this.streamArn = options.streamArn;
@@ -74,7 +86,18 @@ export class StreamPoller {
     for (const shard of Object.keys(this.checkpoints)) delete this.checkpoints[shard];
     this.finishedShards.clear();
     this.followed = true;
-    this.wake?.();
+    this.interrupt?.();
+  }
+
+  /**
+   * New records are (probably) in the stream: read it now instead of after the idle pause. The
+   * runtime calls this after each of its own successful writes (wakeOnWrites); the records are still
+   * read from the stream, in order, as without it. A wake during a read makes the next idle pause
+   * return at once, so a record committed just after a read that found nothing waits for no poll.
+   */
+  wake(): void {
+    this.wakes++;
+    this.nudge?.();
   }
 
   start(): void {
@@ -85,7 +108,7 @@ export class StreamPoller {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    this.interrupt?.();
     await this.loop;
     this.client.destroy();
   }
@@ -94,8 +117,11 @@ export class StreamPoller {
     const iterators = new Map<string, string>();
     let shards: Shard[] = [];
     let shardsReadAt = 0;
+    const firstIdleDelay = this.options.idleDelayMs ?? 50;
+    let idleDelay = firstIdleDelay;
     while (this.running) {
       let handledAny = false;
+      const wakesBefore = this.wakes;
       if (this.followed) {
         this.followed = false;
         iterators.clear();
@@ -125,7 +151,7 @@ export class StreamPoller {
             if (failedAt !== undefined) {
               // Start again at the failed record, after a pause.
               iterators.set(id, await this.iteratorFor(id, failedAt, 'AT_SEQUENCE_NUMBER'));
-              await this.pause(500);
+              await this.pause(500, false);
               continue;
             }
             this.checkpoint(id, records[records.length - 1].dynamodb!.SequenceNumber!);
@@ -142,10 +168,15 @@ export class StreamPoller {
         iterators.clear();
         if (!(error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException) && this.running) {
           this.options.logger?.error('stream poller: ', error);
-          await this.pause(500);
+          await this.pause(500, false);
         }
       }
-      if (!handledAny) await this.pause(this.options.idleDelayMs ?? 50);
+      if (handledAny || this.wakes !== wakesBefore) {
+        idleDelay = firstIdleDelay;
+        continue;
+      }
+      await this.pause(idleDelay, true);
+      idleDelay = Math.min(idleDelay * 2, Math.max(firstIdleDelay, this.options.maxIdleDelayMs ?? 500));
     }
   }
 
@@ -202,15 +233,41 @@ export class StreamPoller {
     renameSync(`${file}.tmp`, file);
   }
 
-  private pause(ms: number) {
+  /** Waits `ms`; stop() and follow() end the wait early, and so does wake() when `wakeable`. */
+  private pause(ms: number, wakeable: boolean) {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
+      const end = () => {
         clearTimeout(timer);
+        this.interrupt = this.nudge = undefined;
         resolve();
       };
+      const timer = setTimeout(end, ms);
+      this.interrupt = end;
+      this.nudge = wakeable ? end : undefined;
     });
   }
+}
+
+/** The document client commands that change the table (and so put records in its stream). */
+const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
+
+/**
+ * Calls `wake` after every successful write made through this client (a DynamoDB or document client):
+ * in local mode the runtime's own writes are what the stream poller waits for, so it can read at
+ * once instead of at its next poll. A failed write changed nothing, so it wakes nothing.
+ */
+export function wakeOnWrites(
+  client: { middlewareStack: { add(middleware: never, options: { step: 'initialize'; name: string }): void } },
+  wake: () => void,
+): void {
+  const middleware =
+    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+    async (args: unknown) => {
+      const result = await next(args);
+      if (WRITE_COMMANDS.has(context.commandName ?? '')) wake();
+      return result;
+    };
+  client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'berthStreamPollerWake' });
 }
 
 /**
