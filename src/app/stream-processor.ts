@@ -82,6 +82,17 @@ export async function processStreamRecords(deps: StreamProcessorDeps, records: r
       return failure(record, error);
     }
   }
+  // Agents hear of their work before the publish: a notification moves nothing (the agent fetches)
+  // and is at least once anyway (a retried batch notifies again), so the agent's fetch can overlap
+  // the publish instead of waiting for it. Its reports come back as later records, handled after
+  // this batch: the events stay in commit order.
+  for (const record of records) {
+    try {
+      await notifyAgentOf(deps, record);
+    } catch (error) {
+      return failure(record, error);
+    }
+  }
   if (events.length && records.length) {
     try {
       await deps.publisher.publish(events);
@@ -122,13 +133,16 @@ async function processRecord(deps: StreamProcessorDeps, record: StreamRecord): P
   const after = image(record.dynamodb?.NewImage);
   const before = image(record.dynamodb?.OldImage);
   if (!after) return;
-  if (after.kind === 'task') {
-    // First: the agent's fetch then runs while the rest of the record is handled.
-    await notifyAgentOfTaskChange(deps.agentNotifier, taskOf(before), taskOf(after)!, record.dynamodb?.SequenceNumber ?? '');
-    await onTask(deps, before, after);
-  }
+  if (after.kind === 'task') await onTask(deps, before, after);
   else if (after.kind === 'service') await onService(deps, after);
   else if (after.kind === 'container-instance') await onContainerInstance(deps, before, after);
+}
+
+async function notifyAgentOf(deps: StreamProcessorDeps, record: StreamRecord): Promise<void> {
+  const after = image(record.dynamodb?.NewImage);
+  if (after?.kind !== 'task') return;
+  const before = image(record.dynamodb?.OldImage);
+  await notifyAgentOfTaskChange(deps.agentNotifier, taskOf(before), taskOf(after)!, record.dynamodb?.SequenceNumber ?? '');
 }
 
 /**

@@ -490,6 +490,28 @@ describe('processStreamRecords: publisher failures', () => {
     expect((await storedTask(taskArn)).version).toBe(2);
   });
 
+  it("the host's agent is told of its new task before the batch's events are published, and again when a failed publish retries the batch", async () => {
+    const host = await registerFargateHost();
+    const [taskArn] = await runTasks();
+    // PROVISIONING -> PENDING, placed on the host in the same write.
+    await processStreamRecords(f.deps, await f.reader.fresh());
+    const batch = (await f.reader.fresh()).filter(isTaskRecord(taskArn));
+    expect(batch.map((r) => taskOfItem(newImage(r)!).reservation?.containerInstanceArn)).toEqual([host]);
+    const log: string[] = [];
+    const deps: StreamProcessorDeps = {
+      ...f.deps,
+      publisher: { publish: async (events) => (log.push(`publish ${events.length}`), f.publisher.publish(events)) },
+      agentNotifier: { notify: async (arn) => void log.push(`notify ${arn}`) },
+    };
+    f.publisher.failWhen = () => true;
+    expect(await processStreamRecords(deps, batch)).toEqual({ batchItemFailures: [{ itemIdentifier: batch[0].dynamodb.SequenceNumber }] });
+    f.publisher.failWhen = undefined;
+    expect(await processStreamRecords(deps, batch)).toEqual({ batchItemFailures: [] });
+    // The fetch the notification starts overlaps the publish; the retry notifies again (at least once).
+    expect(log).toEqual([`notify ${host}`, 'publish 1', `notify ${host}`, 'publish 1']);
+    expect(f.publisher.taskEvents(taskArn).map((e) => e.detail.lastStatus)).toEqual(['PROVISIONING', 'PENDING']);
+  });
+
   it('a publisher failing mid-lifecycle (the Spot interruption warning) is retried without losing the event', async () => {
     const host = await registerFargateHost('FARGATE_SPOT');
     const [taskArn] = await runTasks(1, true);
