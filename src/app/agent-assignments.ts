@@ -72,8 +72,9 @@ export async function pollAssignments(
       tasks.length !== Object.keys(known).length ||
       tasks.some((task) => !Object.hasOwn(known, task.taskArn) || known[task.taskArn] !== task.version);
     if (changed || check >= checks || ctx.signal?.aborted) {
-      // The host may have been drained or deregistered during the wait.
-      const now = (await ctx.containerInstances.get(containerInstanceArn)) ?? host;
+      // The host may have been drained or deregistered during the wait; without one (a fetch after
+      // a notification) the first read is as fresh, and one read fewer is on every task's start.
+      const now = check === 0 ? host : ((await ctx.containerInstances.get(containerInstanceArn)) ?? host);
       return { containerInstanceStatus: now.record.status, assignments: await withDefinitions(ctx, tasks) };
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
