@@ -11,7 +11,7 @@ import { stampTask } from '../domain/update-time';
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
-import { activeCluster } from './resolve';
+import { activeCluster, clusterArnFor } from './resolve';
 import { requireOwnInstanceArn } from './container-instances';
 import { changeFor } from './task-engine';
 import { taskIdIn } from './tasks';
@@ -79,9 +79,14 @@ async function updateTask(
   change: (task: TaskRecord) => TaskRecord | undefined,
 ) {
   return withOptimisticRetry(async () => {
-    const { clusterArn } = (await activeCluster(ctx, report.cluster)).record;
-    const taskId = taskIdIn(ctx, clusterArn, report.task);
-    const stored = taskId === undefined ? undefined : await ctx.tasks.get(clusterArn, taskId);
+    // The task's key follows from the cluster reference alone: read it and the cluster at once
+    // (every start and stop waits on these reports).
+    const arn = clusterArnFor(ctx, report.cluster);
+    const taskId = arn === undefined ? undefined : taskIdIn(ctx, arn, report.task);
+    const [, stored] = await Promise.all([
+      activeCluster(ctx, report.cluster),
+      taskId === undefined ? undefined : ctx.tasks.get(arn!, taskId),
+    ]);
     if (!stored) throw new InvalidParameterException('The referenced task was not found.');
     requireHolder(stored.record, report.containerInstance);
     const next = change(stored.record);
