@@ -22,6 +22,7 @@ import { startEcsHttpServer, type RunningServer } from './http-server';
 import { ServiceLoopRunner } from './service-loop-runner';
 import { ServiceLoopStore } from '../adapters/dynamodb/service-loop-store';
 import { StreamPoller, wakeOnWrites } from './stream-poller';
+import { placementOrdered } from './stream-lanes';
 import { ScheduleRunner } from './schedule-runner';
 import type { ThrottleSettings } from '../domain/throttle';
 import { LocalAgentChannel } from './agent-channel-server';
@@ -198,6 +199,8 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       streamArn,
       checkpointFile: scratch ? undefined : join(dataDirectory, 'stream-checkpoints.json'),
       handle: options.instrument?.streamHandler?.(handle) ?? handle,
+      // Placements and releases in cluster order; a task's other steps beside them (stream-lanes.ts).
+      partitionOrdered: placementOrdered,
       logger,
     });
     // The runtime's own writes (API, engine, agent reports: one process, one client) wake the poller

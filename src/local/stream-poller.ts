@@ -37,6 +37,13 @@ export interface StreamPollerOptions {
    */
   readonly parallelism?: number;
   /**
+   * Whether a record must keep its partition's order (see `parallelism`). Records for which this is
+   * false for every record of their item in a batch go to a lane by item instead (still in commit
+   * order within the item), so one busy cluster's bookkeeping steps need not queue behind each other.
+   * Default: every record keeps its partition's order.
+   */
+  readonly partitionOrdered?: (record: _Record) => boolean;
+  /**
    * Pause after a read that found nothing; it doubles with every further empty read, up to
    * maxIdleDelayMs, and starts again from here after records or a wake(). Defaults 50 and 500 ms:
    * the runtime wakes the poller on each of its own writes (wakeOnWrites), so the poll is the safety
@@ -211,7 +218,7 @@ export class StreamPoller {
    * handed over again, and the handler is idempotent).
    */
   private async deliver(shardId: string, records: _Record[]): Promise<string | undefined> {
-    const lanes = splitIntoLanes(records, this.options.parallelism ?? 4);
+    const lanes = splitIntoLanes(records, this.options.parallelism ?? 4, this.options.partitionOrdered);
     const results = await Promise.all(
       lanes.map((lane) => this.options.handle(lane.map((record) => toLambdaRecord(record, this.streamArn)))),
     );
@@ -272,15 +279,24 @@ export function wakeOnWrites(
 
 /**
  * Splits a batch into at most `lanes` batches, each partition's records in one of them in their
- * order (lanes by a hash of the partition key; an empty lane is dropped).
+ * order (lanes by a hash of the partition key; an empty lane is dropped). An item none of whose
+ * records in the batch is `partitionOrdered` goes by a hash of its whole key instead: its records
+ * stay together and in order, and may run beside its partition's other records.
  */
-export function splitIntoLanes(records: readonly _Record[], lanes: number): _Record[][] {
+export function splitIntoLanes(
+  records: readonly _Record[],
+  lanes: number,
+  partitionOrdered: (record: _Record) => boolean = () => true,
+): _Record[][] {
   const count = Math.max(1, Math.floor(lanes));
   if (count === 1) return records.length ? [[...records]] : [];
+  const partitionOf = (record: _Record) => JSON.stringify(record.dynamodb?.Keys?.pk ?? null);
+  const itemOf = (record: _Record) => JSON.stringify([record.dynamodb?.Keys?.pk ?? null, record.dynamodb?.Keys?.sk ?? null]);
+  const ordered = new Set(records.filter(partitionOrdered).map(itemOf));
   const split: _Record[][] = Array.from({ length: count }, () => []);
   for (const record of records) {
-    const keys = record.dynamodb?.Keys ?? {};
-    const key = JSON.stringify(keys.pk ?? null);
+    const item = itemOf(record);
+    const key = ordered.has(item) ? partitionOf(record) : item;
     let hash = 0;
     for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) | 0;
     split[Math.abs(hash) % count].push(record);
