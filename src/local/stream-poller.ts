@@ -240,8 +240,12 @@ export class StreamPoller {
     renameSync(`${file}.tmp`, file);
   }
 
-  /** Waits `ms`; stop() and follow() end the wait early, and so does wake() when `wakeable`. */
+  /**
+   * Waits `ms`; stop() and follow() end the wait early, and so does wake() when `wakeable`. One that
+   * came while the loop was reading (no pause to end then) means no wait at all.
+   */
   private pause(ms: number, wakeable: boolean) {
+    if (!this.running || this.followed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const end = () => {
         clearTimeout(timer);

@@ -104,6 +104,26 @@ describe('StreamPoller woken by the runtime\'s writes', () => {
     expect(armed).toBe(false);
   }, TEST_TIMEOUT_MS);
 
+  it('stops without waiting out its idle pause when stopped while reading', async () => {
+    const { poller, start } = await setUp({ idleDelayMs: HOUR_MS, maxIdleDelayMs: HOUR_MS });
+    await start();
+    let stopping: Promise<void> | undefined;
+    (poller as unknown as { client: { middlewareStack: { add(m: never, o: object): void } } }).client.middlewareStack.add(
+      ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        const result = await next(args);
+        // stop() lands while this read is in flight: there is no pause for it to end yet.
+        if (context.commandName === 'GetRecordsCommand') stopping ??= poller.stop();
+        return result;
+      }) as never,
+      { step: 'initialize', name: 'stopDuringRead' },
+    );
+    poller.wake();
+    let stopped = false;
+    await waitFor('stop() during a read', () => stopping !== undefined, BOUND_MS);
+    void stopping!.then(() => (stopped = true));
+    await waitFor('the poller to stop', () => stopped, BOUND_MS);
+  }, TEST_TIMEOUT_MS);
+
   it('still reads, by its poll, what it was not told of (another client\'s writes)', async () => {
     const { seen, put, start } = await setUp({ idleDelayMs: 20, maxIdleDelayMs: 200 });
     await start();
