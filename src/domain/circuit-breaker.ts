@@ -170,6 +170,47 @@ export function failDeployment(
   return { deployments: next, events, service: launchConfigurationOf(target), rolledBackTo: target.id };
 }
 
+export interface BreakerStep {
+  readonly deployments: DeploymentRecord[];
+  readonly events: string[];
+  readonly service?: ServiceChange;
+  readonly hold?: string;
+}
+
+/**
+ * A pass's breaker step, the same for REPLICA and DAEMON services: new task outcomes folded into each
+ * rollout in progress (the breaker watches nothing else, ECS's MONITORING), then the PRIMARY tripped
+ * at the threshold that `taskCount` gives (desiredCount for a REPLICA service, the eligible instances
+ * for a DAEMON one). Undefined without a PRIMARY deployment.
+ */
+export function circuitBreakerStep(
+  service: { readonly serviceName: string; readonly status: string; readonly deploymentConfiguration: { readonly deploymentCircuitBreaker: DeploymentCircuitBreaker } },
+  deployments: readonly DeploymentRecord[],
+  tasks: readonly TaskRecord[],
+  taskCount: number,
+  now: number,
+): BreakerStep | undefined {
+  const breaker = service.deploymentConfiguration.deploymentCircuitBreaker;
+  const folded = deployments.map((d) => {
+    if (d.rolloutState !== 'IN_PROGRESS') return d;
+    const circuitBreaker = foldOutcomes(d.circuitBreaker, d, tasks, breaker);
+    return circuitBreaker === d.circuitBreaker ? d : { ...d, circuitBreaker, failedTasks: circuitBreaker.failedTasks };
+  });
+  const current = folded.find((d) => d.status === 'PRIMARY');
+  if (!current) return undefined;
+  if (service.status !== 'ACTIVE' || !breaker.enable || current.rolloutState !== 'IN_PROGRESS' ||
+      current.circuitBreaker.failedTasks < failureThreshold(taskCount, breaker.thresholdConfiguration)) {
+    return { deployments: folded, events: [] };
+  }
+  const failed = failDeployment(service.serviceName, folded, current.id, { rollback: breaker.rollback, cause: 'circuit-breaker' }, now);
+  return {
+    deployments: failed.deployments,
+    events: failed.events,
+    service: failed.service,
+    hold: `circuit breaker tripped in stage ${breakerStage(tasks, current)} at ${current.circuitBreaker.failedTasks} failed tasks`,
+  };
+}
+
 export type RollbackRefusal = 'NOT_IN_PROGRESS' | 'NO_COMPLETED_DEPLOYMENT';
 
 /**

@@ -31,7 +31,7 @@
  * go PENDING -> STOPPED without RUNNING push the next launch back (src/domain/throttle.ts), holding
  * every start until then and changing nothing else (stops of tasks whose instance left go on).
  */
-import { breakerStage, failDeployment, failureThreshold, foldOutcomes } from './circuit-breaker';
+import { circuitBreakerStep } from './circuit-breaker';
 import type { ResourceAmounts } from './container-instance';
 import { canDeploymentProceed, minimumHealthyTasks } from './deployment-math';
 import { queryTarget, type PlacementCandidate } from './placement';
@@ -105,25 +105,14 @@ export function reconcileDaemon(
   const D = draining ? 0 : eligible.size;
   const floor = minimumHealthyTasks(D, service.deploymentConfiguration.minimumHealthyPercent);
 
-  // Circuit breaker: new task outcomes folded into each rollout in progress; the primary trips at the
-  // threshold D gives (as desiredCount gives a REPLICA's).
-  const breaker = service.deploymentConfiguration.deploymentCircuitBreaker;
-  let deps = deployments.map((d) => {
-    if (d.rolloutState !== 'IN_PROGRESS') return d;
-    const circuitBreaker = foldOutcomes(d.circuitBreaker, d, tasks, breaker);
-    return circuitBreaker === d.circuitBreaker ? d : { ...d, circuitBreaker, failedTasks: circuitBreaker.failedTasks };
-  });
-  let serviceChange: ServiceChange | undefined;
-  const current = deps.find((d) => d.status === 'PRIMARY');
-  if (!current) return { ...plan, holds: ['no PRIMARY deployment'], nextWakeSeconds: WAKE.steady };
-  if (service.status === 'ACTIVE' && breaker.enable && current.rolloutState === 'IN_PROGRESS' &&
-      current.circuitBreaker.failedTasks >= failureThreshold(D, breaker.thresholdConfiguration)) {
-    const failed = failDeployment(name, deps, current.id, { rollback: breaker.rollback, cause: 'circuit-breaker' }, now);
-    deps = failed.deployments;
-    plan.events.push(...failed.events);
-    serviceChange = failed.service;
-    plan.holds.push(`circuit breaker tripped in stage ${breakerStage(tasks, current)} at ${current.circuitBreaker.failedTasks} failed tasks`);
-  }
+  // Circuit breaker: new task outcomes folded in; the primary trips at the threshold D gives (as
+  // desiredCount gives a REPLICA's).
+  const breakerStep = circuitBreakerStep(service, deployments, tasks, D, now);
+  if (!breakerStep) return { ...plan, holds: ['no PRIMARY deployment'], nextWakeSeconds: WAKE.steady };
+  let deps = breakerStep.deployments;
+  let serviceChange: ServiceChange | undefined = breakerStep.service;
+  plan.events.push(...breakerStep.events);
+  if (breakerStep.hold) plan.holds.push(breakerStep.hold);
   const primary = deps.find((d) => d.status === 'PRIMARY')!;
   const stalled = primary.rolloutState === 'FAILED';
 

@@ -13,7 +13,7 @@
  * With 100% / 100% nothing may stop or start: the plan holds and says so (seed 002's event).
  */
 import { rebalancingStep, type RebalancingStep } from './az-rebalancing';
-import { breakerStage, failDeployment, failureThreshold, foldOutcomes } from './circuit-breaker';
+import { circuitBreakerStep } from './circuit-breaker';
 import { distributeTasks } from './capacity-strategy';
 import { pinnedDigests, resolutionStartLimit, settleImageResolutions } from './image-digests';
 import { canDeploymentProceed, maximumTasks, minimumHealthyTasks } from './deployment-math';
@@ -48,24 +48,13 @@ export function reconcile(
   const name = service.serviceName;
   const breaker = service.deploymentConfiguration.deploymentCircuitBreaker;
 
-  // 1. Circuit breaker: fold new task outcomes into each rollout in progress (the breaker watches
-  //    nothing else, ECS's MONITORING); trip the primary at the threshold.
-  let deps = deployments.map((d) => {
-    if (d.rolloutState !== 'IN_PROGRESS') return d;
-    const circuitBreaker = foldOutcomes(d.circuitBreaker, d, tasks, breaker);
-    return circuitBreaker === d.circuitBreaker ? d : { ...d, circuitBreaker, failedTasks: circuitBreaker.failedTasks };
-  });
-  let serviceChange: ServiceChange | undefined;
-  const current = deps.find((d) => d.status === 'PRIMARY');
-  if (!current) return { ...plan, holds: ['no PRIMARY deployment'], nextWakeSeconds: WAKE.steady };
-  if (service.status === 'ACTIVE' && breaker.enable && current.rolloutState === 'IN_PROGRESS' &&
-      current.circuitBreaker.failedTasks >= failureThreshold(service.desiredCount, breaker.thresholdConfiguration)) {
-    const failed = failDeployment(name, deps, current.id, { rollback: breaker.rollback, cause: 'circuit-breaker' }, now);
-    deps = failed.deployments;
-    plan.events.push(...failed.events);
-    serviceChange = failed.service;
-    plan.holds.push(`circuit breaker tripped in stage ${breakerStage(tasks, current)} at ${current.circuitBreaker.failedTasks} failed tasks`);
-  }
+  // 1. Circuit breaker: new task outcomes folded in; the primary trips at desiredCount's threshold.
+  const breakerStep = circuitBreakerStep(service, deployments, tasks, service.desiredCount, now);
+  if (!breakerStep) return { ...plan, holds: ['no PRIMARY deployment'], nextWakeSeconds: WAKE.steady };
+  let deps = breakerStep.deployments;
+  let serviceChange: ServiceChange | undefined = breakerStep.service;
+  plan.events.push(...breakerStep.events);
+  if (breakerStep.hold) plan.holds.push(breakerStep.hold);
   // 1b. Image digests (seed 002): the reports of resolving deployments; a resolution that gives up
   //     (after the breaker's own count, whose reason is the truer one when tasks failed to start).
   const images = settleImageResolutions(name, service.status === 'ACTIVE' ? breaker : { ...breaker, enable: false }, deps, tasks, now);
