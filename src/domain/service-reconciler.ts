@@ -12,7 +12,7 @@
  *   step 2: 4 new RUNNING -> 6 available, stop the last 2 old; then COMPLETED and steady.
  * With 100% / 100% nothing may stop or start: the plan holds and says so (seed 002's event).
  */
-import { rebalancingStep, type RebalancingStep } from './az-rebalancing';
+import { rebalancingExcluded, rebalancingStep, type RebalancingStep } from './az-rebalancing';
 import { circuitBreakerStep } from './circuit-breaker';
 import { distributeTasks } from './capacity-strategy';
 import { pinnedDigests, resolutionStartLimit, settleImageResolutions } from './image-digests';
@@ -209,6 +209,12 @@ export function reconcile(
   if (keepThrottle && JSON.stringify(throttle.state) !== JSON.stringify(service.throttle)) serviceChange = { ...serviceChange, throttle: throttle.state };
   const quiet = (settled || stalled) && plan.start.length === 0 && plan.stop.length === 0;
   let nextWakeSeconds: number = quiet ? WAKE.steady : WAKE.progressing;
+  // A pass that completes the rollout saw no zones (they are read only for a steady service): the
+  // next pass looks at AZ balance soon rather than at the hourly look.
+  const completedNow = next.some((d, i) => d.rolloutState === 'COMPLETED' && deployments[i]?.rolloutState !== 'COMPLETED');
+  if (completedNow && options.placeableZones === undefined && D >= 2 && !rebalancingExcluded(service)) {
+    nextWakeSeconds = Math.min(nextWakeSeconds, WAKE.progressing);
+  }
   // Throttled: look again when the next launch is allowed (sooner only if something else moves).
   if (throttleWake !== undefined) nextWakeSeconds = plan.start.length || plan.stop.length ? Math.min(nextWakeSeconds, throttleWake) : throttleWake;
   return { ...plan, deployments: deploymentsOut, service: serviceChange, nextWakeSeconds };

@@ -14,6 +14,7 @@ import type { DeploymentRecord, ServiceRecord } from '../../src/domain/service';
 import { serviceActionOf } from '../../src/domain/service-events';
 import { serviceMessages } from '../../src/domain/service-messages';
 import { reconcile } from '../../src/domain/service-reconciler';
+import { WAKE } from '../../src/domain/service-plan';
 import { serviceTasks } from '../../src/domain/service-tasks';
 import { CLUSTER_ARN, NEW, NOW, ZONES, aDeployment, aService, aTask, deepFreeze, expectPlan, rolling } from '../support/services';
 
@@ -81,6 +82,21 @@ describe('ECS: "Amazon ECS starts monitoring a service after it reaches the stea
     });
     expect(mark(plan)).toBeUndefined();
     expect(plan.deployments.find((d) => d.id === NEW)).not.toHaveProperty('rebalancingZones');
+  });
+});
+
+describe('the pass that completes a rollout (it reads no zones: they are read only for a steady service)', () => {
+  // The loop's next look would otherwise be the hourly one: a rollout that ended piled into one zone
+  // (or an UpdateService that lifted a constraint while it ended) waited an hour to be rebalanced.
+  const completing = () => [aDeployment({ rolloutState: 'IN_PROGRESS' })];
+  it.each([
+    { name: 'ENABLED, 4 tasks: looks again soon', service: enabled(), tasks: 4, wake: WAKE.progressing },
+    { name: 'DISABLED: the hourly look', service: aService({ availabilityZoneRebalancing: 'DISABLED' }), tasks: 4, wake: WAKE.steady },
+    { name: 'one task is always even: the hourly look', service: enabled({ desiredCount: 1 }), tasks: 1, wake: WAKE.steady },
+  ])('$name', ({ service, tasks, wake }) => {
+    const plan = run(service, completing(), inZones([A, tasks]), null);
+    expect(plan.deployments.find((d) => d.id === NEW)).toMatchObject({ rolloutState: 'COMPLETED' });
+    expect(plan.nextWakeSeconds).toBe(wake);
   });
 });
 
