@@ -40,7 +40,7 @@ import type { TaskRecord } from './records';
 import { serviceGroup, type DeploymentRecord, type ServiceRecord } from './service';
 import { rolloutReasons, scalingActivityReason, FAILED_HEALTH_CHECKS_REASON, serviceMessages } from './service-messages';
 import { WAKE, type Plan, type ServiceChange, type StopRule, type TaskStart, type TaskStop } from './service-plan';
-import { replacementOrder, serviceTasks, type ServiceTask } from './service-tasks';
+import { deploymentCounts, replacementOrder, serviceTasks, type ServiceTask } from './service-tasks';
 import { foldThrottle, isThrottled, throttleMessage, type ThrottleSettings } from './throttle';
 
 /** What the daemon decision needs beyond the service's own records. */
@@ -222,15 +222,9 @@ export function reconcileDaemon(
   const settled = plan.start.length === 0 && plan.stop.length === 0 && waiting === 0 && holding.length === keeping.length &&
     keeping.length === D && keeping.every((t) => t.condition === 'available');
   const next = deps.map((d) => {
-    const own = holding.filter((t) => t.deployment.id === d.id);
-    const ownLive = own.filter((t) => t.condition !== 'stopping');
-    let r: DeploymentRecord = {
-      ...d,
-      runningCount: ownLive.filter((t) => t.task.lastStatus === 'RUNNING').length,
-      pendingCount: ownLive.filter((t) => t.task.lastStatus !== 'RUNNING').length,
-      desiredCount: d.id === primary.id ? D : ownLive.filter((t) => !stopped.has(t.task.taskArn)).length,
-    };
-    if (d.id !== primary.id && d.status === 'ACTIVE' && own.length === 0) r = { ...r, status: 'INACTIVE' };
+    const { empty, ...counts } = deploymentCounts(d, holding, primary.id, D, stopped);
+    let r: DeploymentRecord = { ...d, ...counts };
+    if (d.id !== primary.id && d.status === 'ACTIVE' && empty) r = { ...r, status: 'INACTIVE' };
     if (d.id === primary.id && settled && d.rolloutState === 'IN_PROGRESS') {
       r = { ...r, rolloutState: 'COMPLETED', rolloutStateReason: rolloutReasons.completed(d.id), completedAt: now };
       plan.events.push(serviceMessages.deploymentCompleted(name, d.id));

@@ -21,7 +21,7 @@ import type { TaskRecord } from './records';
 import { serviceGroup, type DeploymentRecord, type ServiceRecord } from './service';
 import { FAILED_HEALTH_CHECKS_REASON, rolloutReasons, scalingActivityReason, serviceMessages } from './service-messages';
 import { WAKE, type Plan, type ServiceChange, type StopRule, type TaskStart, type TaskStop } from './service-plan';
-import { replacementOrder, scaleInOrder, serviceTasks, type ServiceTask } from './service-tasks';
+import { deploymentCounts, replacementOrder, scaleInOrder, serviceTasks, type ServiceTask } from './service-tasks';
 import { isProtected } from './task-protection';
 import { foldThrottle, isThrottled, throttleMessage, type ThrottleSettings } from './throttle';
 import { surplusHealthy, unhealthyStops } from './unhealthy-replacement';
@@ -177,20 +177,15 @@ export function reconcile(
   // 6. Deployments: counts, INACTIVE when empty, COMPLETED when steady; the service's own status.
   const settled = plan.start.length === 0 && plan.stop.length === 0 && occupied === keeping.length &&
     keeping.length === D && keeping.every((t) => t.condition === 'available');
+  const held = mine.filter((t) => t.condition !== 'gone');
   const next = deps.map((d) => {
-    const own = mine.filter((t) => t.deployment.id === d.id && t.condition !== 'gone');
-    const ownLive = own.filter((t) => t.condition !== 'stopping');
-    let r: DeploymentRecord = {
-      ...d,
-      runningCount: ownLive.filter((t) => t.task.lastStatus === 'RUNNING').length,
-      pendingCount: ownLive.filter((t) => t.task.lastStatus !== 'RUNNING').length,
-      desiredCount: d.id === primary.id ? D : ownLive.filter((t) => !stopped.has(t.task.taskArn)).length,
-    };
+    const { empty, ...counts } = deploymentCounts(d, held, primary.id, D, stopped);
+    let r: DeploymentRecord = { ...d, ...counts };
     if (d.id === primary.id) {
       const { replacingUnhealthy: _mark, rebalancingZones: _zones, ...unmarked } = r;
       r = { ...unmarked, ...(replacingNext ? { replacingUnhealthy: true } : {}), ...(rebalancingNext ? { rebalancingZones: true } : {}) };
     }
-    if (d.id !== primary.id && d.status === 'ACTIVE' && own.length === 0) r = { ...r, status: 'INACTIVE' };
+    if (d.id !== primary.id && d.status === 'ACTIVE' && empty) r = { ...r, status: 'INACTIVE' };
     if (d.id === primary.id && settled && d.rolloutState === 'IN_PROGRESS') {
       r = { ...r, rolloutState: 'COMPLETED', rolloutStateReason: rolloutReasons.completed(d.id), completedAt: now };
       plan.events.push(serviceMessages.deploymentCompleted(name, d.id));

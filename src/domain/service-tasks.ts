@@ -108,3 +108,25 @@ export function replacementOrder(tasks: readonly ServiceTask[]): ServiceTask[] {
       loss(a) - loss(b) || a.deployment.createdAt - b.deployment.createdAt || newestFirst(a, b),
   );
 }
+
+/**
+ * A deployment's counts after a pass, the same for REPLICA and DAEMON services: its tasks still held
+ * (not gone), running and pending among the live ones; the PRIMARY's desired count is the service's,
+ * an older one's what it keeps after this pass's stops. Also whether it has no task left.
+ */
+export function deploymentCounts(
+  deployment: Pick<DeploymentRecord, 'id'>,
+  holding: readonly ServiceTask[],
+  primaryId: string,
+  desired: number,
+  stopped: ReadonlySet<string>,
+): { runningCount: number; pendingCount: number; desiredCount: number; empty: boolean } {
+  const own = holding.filter((t) => t.deployment.id === deployment.id);
+  const ownLive = own.filter((t) => t.condition !== 'stopping');
+  return {
+    runningCount: ownLive.filter((t) => t.task.lastStatus === 'RUNNING').length,
+    pendingCount: ownLive.filter((t) => t.task.lastStatus !== 'RUNNING').length,
+    desiredCount: deployment.id === primaryId ? desired : ownLive.filter((t) => !stopped.has(t.task.taskArn)).length,
+    empty: own.length === 0,
+  };
+}
