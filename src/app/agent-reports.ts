@@ -5,6 +5,7 @@
  * stopped; everything else is the engine's (src/domain/task-engine.ts).
  */
 import { AccessDeniedException, InvalidParameterException } from '../domain/errors';
+import { isImageDigest } from '../domain/image-digests';
 import type { ContainerRecord, TaskRecord } from '../domain/records';
 import { isLegalTransition, requestStop, type TaskStatus } from '../domain/task-lifecycle';
 import { stampTask } from '../domain/update-time';
@@ -97,6 +98,15 @@ async function updateTask(
   });
 }
 
+/** A report's image digests are checked before anything is read: a malformed one is refused, never pinned. */
+function checkContainerReports(reports: readonly ContainerReport[]): void {
+  for (const report of reports) {
+    if (report.imageDigest !== undefined && (typeof report.imageDigest !== 'string' || !isImageDigest(report.imageDigest))) {
+      throw new InvalidParameterException(`imageDigest must be a digest such as sha256:<64 hex digits> (container ${report.containerName}).`);
+    }
+  }
+}
+
 function mergeContainers(containers: ContainerRecord[], reports: readonly ContainerReport[]): ContainerRecord[] {
   return containers.map((container) => {
     const report = reports.find((r) => r.containerName === container.name);
@@ -142,6 +152,7 @@ export async function submitTaskStateChange(
   if (agentStopCode !== undefined && !AGENT_STOP_CODES.includes(agentStopCode)) {
     throw new InvalidParameterException(`stopCode must be one of ${AGENT_STOP_CODES.join(', ')}.`);
   }
+  checkContainerReports(input.containers ?? []);
   const now = ctx.clock();
   await updateTask(ctx, { ...input, task: input.task }, now, (task) => {
     const reports = input.containers ?? [];

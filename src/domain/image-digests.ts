@@ -52,7 +52,10 @@ export interface ImageResolution {
   readonly resolvedBy?: string;
 }
 
-const DIGEST_IN_IMAGE = /@(sha256:[0-9a-f]{64})$/;
+/** A digest as Berth takes it: sha256 (every runtime Berth knows) or sha512, lowercase hex. */
+const DIGEST = 'sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}';
+const DIGEST_IN_IMAGE = new RegExp(`@(${DIGEST})$`);
+const WHOLE_DIGEST = new RegExp(`^(?:${DIGEST})$`);
 
 /** The digest an image reference names (`repo@sha256:<64 hex>`), or undefined for a tag. */
 export function digestInImage(image: string): string | undefined {
@@ -205,4 +208,13 @@ export function settleImageResolutions(
     service: failed.service,
     hold: `circuit breaker: container image digest resolution of ${failedId} failed ${MAX_FAILED_RESOLUTIONS} times`,
   };
+}
+
+/**
+ * Whether a reported digest is one (the same pattern an image reference's `@digest` is read by). A
+ * deployment pins every later task to what its first task reported, so anything else (a tag such as
+ * `busybox:latest` has the same `name:value` shape) would make each of them fail to pull.
+ */
+export function isImageDigest(value: string): boolean {
+  return WHOLE_DIGEST.test(value);
 }

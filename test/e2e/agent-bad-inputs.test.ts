@@ -107,6 +107,17 @@ describe('names and ids too long or malformed for a key', () => {
     }
   });
 
+  // A reported digest is pinned for a deployment's later tasks (seed 002): only a digest is taken as one,
+  // refused before the task is even looked up. (SubmitContainerStateChange has no imageDigest member.)
+  it.each([
+    ['SubmitTaskStateChange', { cluster: 'agents', task: 'a', status: 'RUNNING', containers: [{ containerName: 'c', imageDigest: `sha256:${long}` }] }],
+    ['SubmitTaskStateChange', { cluster: 'agents', task: 'a', status: 'RUNNING', containers: [{ containerName: 'c', imageDigest: 'busybox:latest' }] }],
+  ])('%s refuses an imageDigest that is not a digest', async (target, body) => {
+    const response = await berth.raw(target, JSON.stringify(body));
+    expect([response.status, response.json.__type]).toEqual([400, 'InvalidParameterException']);
+    expect(response.json.message).toMatch(/^imageDigest must be a digest/);
+  });
+
   it.each([
     ['a task ARN', 'arn:aws:ecs:us-east-1:123456789012:task/agents/0123456789abcdef0123456789abcdef'],
     ['a number', 5],

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  isImageDigest,
   MAX_FAILED_RESOLUTIONS,
   RESOLUTION_BREAKER_REASON,
   digestInImage,
@@ -235,4 +236,17 @@ describe('image resolution invariants', () => {
       { numRuns: 50 },
     );
   });
+});
+
+describe('isImageDigest: what a report may pin', () => {
+  it.each([
+    ['sha256:' + 'a'.repeat(64), true],
+    ['sha512:' + 'f'.repeat(128), true],
+    ['busybox:latest', false], // a tag has the same name:value shape
+    ['sha256:' + 'A'.repeat(64), false],
+    ['latest', false],
+    ['sha256:', false],
+    ['sha256:abc def', false],
+    ['sha256:' + 'a'.repeat(300), false],
+  ])('%s -> %s', (value, expected) => expect(isImageDigest(value)).toBe(expected));
 });
