@@ -306,8 +306,8 @@ function countApiRequests() {
 }
 
 /**
- * Agent channel notifications (docs/agent-channel.md): each is a WebSocket message in AWS, and the
- * agent answers it with one fetch (PollAssignments, counted with the API requests). Counted on the
+ * Agent channel notifications (docs/agent-channel.md): each is a WebSocket message in AWS; one that
+ * carries its assignment needs no fetch (PollAssignments, counted with the API requests). Counted on the
  * local channel's notify, patched in this bench's process only.
  */
 function countAgentNotifications() {
@@ -325,9 +325,9 @@ function countAgentNotifications() {
 function traceAgentHops(harness: BerthLocal) {
   const channel = harness.agentChannel;
   const notifyAgent = channel.notify.bind(channel);
-  channel.notify = (arn, seq) => {
+  channel.notify = (message) => {
     mark('agent notified');
-    return notifyAgent(arn, seq);
+    return notifyAgent(message);
   };
   const runtime = (harness.agent as unknown as { options?: { runtime?: ContainerRuntime } } | undefined)?.options?.runtime;
   if (!runtime) return;

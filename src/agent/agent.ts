@@ -244,7 +244,8 @@ export class BerthAgent {
       random: options.random,
       onConnected: () => this.owe(true),
       onDisconnected: () => this.owe(false),
-      onNotified: () => this.owe(false),
+      // A notification that carries its task is acted on as it is: no fetch.
+      onNotified: (message) => (message.assignment ? this.applyOne(message.assignment) : this.owe(false)),
       logger: this.options.logger,
     });
     this.channel.start();
@@ -297,6 +298,17 @@ export class BerthAgent {
     for (const arn of this.tasks.keys()) if (!assigned.has(arn) && this.tasks.get(arn)!.phase === 'stopped') this.tasks.delete(arn);
     for (const arn of this.refused) if (!assigned.has(arn)) this.refused.delete(arn);
     for (const assignment of assignments) this.reconcile(assignment);
+  }
+
+  /**
+   * One task as a notification carried it. Acting on it is safe whatever arrives when: a start is
+   * claimed first (ACTIVATING, refused for a task stopped or moved since), a stop is idempotent, and
+   * the next fetch (reconnect, resync, a notification without its task) brings the whole picture.
+   */
+  private applyOne(assignment: Assignment): void {
+    if (!this.running) return;
+    this.known[assignment.task.taskArn] = assignment.task.version;
+    this.reconcile(assignment);
   }
 
   private reconcile({ task, containers }: Assignment): void {

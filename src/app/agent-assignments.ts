@@ -4,20 +4,18 @@
  * run it (container definitions with the task's overrides applied). It long-polls: it returns as soon
  * as the set of tasks or one of their versions differs from what the agent says it knows.
  */
+import type { Assignment } from '../domain/agent-channel';
 import { InvalidParameterException } from '../domain/errors';
+import { parseArn } from '../domain/arns';
 import type { ContainerDefinition, TaskRecord } from '../domain/records';
 import { recordPoll } from './agent-liveness';
 import { requireOwnInstanceArn } from './container-instances';
-import type { RequestContext } from './context';
-import { findTaskDefinition } from './task-definitions';
+import type { BerthContext, RequestContext } from './context';
 
 export const MAX_POLL_WAIT_SECONDS = 20;
 const POLL_INTERVAL_MS = 200;
 
-export interface Assignment {
-  task: TaskRecord;
-  containers: ContainerDefinition[];
-}
+export type { Assignment } from '../domain/agent-channel';
 
 interface ContainerOverride {
   name?: string;
@@ -96,17 +94,44 @@ async function assignedTasks(ctx: RequestContext, containerInstanceArn: string):
 }
 
 async function withDefinitions(ctx: RequestContext, tasks: readonly TaskRecord[]): Promise<Assignment[]> {
-  const definitions = new Map<string, ContainerDefinition[]>();
   const assignments: Assignment[] = [];
   for (const task of tasks) {
-    let containers = definitions.get(task.taskDefinitionArn);
-    if (!containers) {
-      const td = await findTaskDefinition(ctx, task.taskDefinitionArn);
-      containers = td?.record.containerDefinitions ?? [];
-      definitions.set(task.taskDefinitionArn, containers);
-    }
-    const overrides = (task.overrides.containerOverrides ?? []) as ContainerOverride[];
-    assignments.push({ task, containers: containers.map((c) => withOverrides(c, overrides)) });
+    assignments.push(assignmentOf(task, (await containerDefinitionsOf(ctx, task.taskDefinitionArn)) ?? []));
   }
   return assignments;
+}
+
+/** What the agent needs to run a task: its container definitions with the task's overrides applied. */
+export function assignmentOf(task: TaskRecord, definitions: readonly ContainerDefinition[]): Assignment {
+  const overrides = (task.overrides.containerOverrides ?? []) as ContainerOverride[];
+  return { task, containers: definitions.map((c) => withOverrides(c, overrides)) };
+}
+
+/**
+ * A revision's container definitions never change (RegisterTaskDefinition makes a new revision), so
+ * they are read once per repository and kept: every task's start needs them (a fetch, a
+ * notification), and the read is the one a notification would otherwise add. Keyed by repository,
+ * not globally: two tables (two tests, two local runtimes in one process) may hold the same ARN.
+ */
+const definitionCaches = new WeakMap<BerthContext['taskDefinitions'], Map<string, ContainerDefinition[]>>();
+const MAX_CACHED_DEFINITIONS = 1000;
+
+export async function containerDefinitionsOf(
+  ctx: Pick<BerthContext, 'taskDefinitions'>,
+  taskDefinitionArn: string,
+): Promise<ContainerDefinition[] | undefined> {
+  let cache = definitionCaches.get(ctx.taskDefinitions);
+  if (!cache) definitionCaches.set(ctx.taskDefinitions, (cache = new Map()));
+  const cached = cache.get(taskDefinitionArn);
+  if (cached) return cached;
+  const arn = parseArn(taskDefinitionArn);
+  const [family, revision] = arn?.resourceType === 'task-definition' ? arn.path[0].split(':') : [];
+  if (!arn || !family || !/^[1-9]\d{0,9}$/.test(revision ?? '')) return undefined;
+  const scope = { account: arn.account, region: arn.region, partition: arn.partition };
+  const stored = await ctx.taskDefinitions.getRevision(scope, family, Number(revision));
+  if (!stored) return undefined; // Not cached: a definition being deleted is read as gone, not remembered.
+  // The oldest entry goes first when full (a Map iterates in insertion order).
+  if (cache.size >= MAX_CACHED_DEFINITIONS) cache.delete(cache.keys().next().value!);
+  cache.set(taskDefinitionArn, stored.record.containerDefinitions);
+  return stored.record.containerDefinitions;
 }

@@ -82,9 +82,9 @@ export async function processStreamRecords(deps: StreamProcessorDeps, records: r
       return failure(record, error);
     }
   }
-  // Agents hear of their work before the publish: a notification moves nothing (the agent fetches)
-  // and is at least once anyway (a retried batch notifies again), so the agent's fetch can overlap
-  // the publish instead of waiting for it. Its reports come back as later records, handled after
+  // Agents hear of their work before the publish: a notification moves nothing (the agent acts on
+  // a committed change) and is at least once anyway (a retried batch notifies again), so the agent's
+  // start can overlap the publish instead of waiting for it. Its reports come back as later records, handled after
   // this batch: the events stay in commit order.
   for (const record of records) {
     try {
@@ -142,7 +142,8 @@ async function notifyAgentOf(deps: StreamProcessorDeps, record: StreamRecord): P
   const after = image(record.dynamodb?.NewImage);
   if (after?.kind !== 'task') return;
   const before = image(record.dynamodb?.OldImage);
-  await notifyAgentOfTaskChange(deps.agentNotifier, taskOf(before), taskOf(after)!, record.dynamodb?.SequenceNumber ?? '');
+  const seq = record.dynamodb?.SequenceNumber ?? '';
+  await notifyAgentOfTaskChange(deps.agentNotifier, deps.context, taskOf(before), taskOf(after)!, seq, deps.logger);
 }
 
 /**

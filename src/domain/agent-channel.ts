@@ -1,22 +1,41 @@
 /**
  * The agent channel (docs/agent-channel.md): an agent holds a WebSocket to the control plane, which
- * tells it, in a few bytes and with no task payload, that its assignments changed; the agent then
- * fetches them once through PollAssignments. Pure parts: the messages, which task changes are worth a
- * notification, and the reconnect backoff.
+ * tells it that its assignments changed, carrying the changed task with what the agent needs to run
+ * it; an agent that cannot use what a notification carries fetches its assignments through
+ * PollAssignments instead. Pure parts: the messages, which task changes are worth a notification,
+ * and the reconnect backoff.
  */
-import type { TaskRecord } from './records';
+import type { ContainerDefinition, TaskRecord } from './records';
 
 /** Where the local runtime serves the channel, on its API port. */
 export const AGENT_CHANNEL_PATH = '/agent-channel';
 /** The connect request names the instance in its query string (locally and on API Gateway alike). */
 export const INSTANCE_QUERY_PARAMETER = 'containerInstanceArn';
 
-/** Control plane -> agent: fetch your assignments. `seq` orders notifications for one instance (diagnostics). */
+/** A task placed on an agent's host, with its container definitions as it runs them (overrides applied). */
+export interface Assignment {
+  task: TaskRecord;
+  containers: ContainerDefinition[];
+}
+
+/**
+ * Control plane -> agent: one of your tasks changed. `assignment` is the task as committed by that
+ * change, so the agent acts without a fetch; without one (too large to send, or the task
+ * definition could not be read) the agent fetches. `seq` is the stream sequence number (diagnostics).
+ */
 export interface AssignmentsChanged {
   readonly type: 'assignments-changed';
   readonly containerInstanceArn: string;
   readonly seq: string;
+  readonly assignment?: Assignment;
 }
+
+/**
+ * The largest notification sent with its assignment. API Gateway's WebSocket frames are at most
+ * 32 KB (a message up to 128 KB is split into frames); a task with huge container definitions goes
+ * without its assignment, and its agent fetches.
+ */
+export const MAX_ASSIGNMENT_MESSAGE_BYTES = 32 * 1024;
 
 /**
  * Agent -> control plane: "still here". Keeps an idle API Gateway connection open (its idle timeout
@@ -27,8 +46,15 @@ export interface Heartbeat {
   readonly containerInstanceArn: string;
 }
 
-export function assignmentsChanged(containerInstanceArn: string, seq: string): AssignmentsChanged {
-  return { type: 'assignments-changed', containerInstanceArn, seq };
+export function assignmentsChanged(containerInstanceArn: string, seq: string, assignment?: Assignment): AssignmentsChanged {
+  return { type: 'assignments-changed', containerInstanceArn, seq, ...(assignment ? { assignment } : {}) };
+}
+
+/** The message as sent: with its assignment when that fits in MAX_ASSIGNMENT_MESSAGE_BYTES, else without. */
+export function assignmentsChangedMessage(message: AssignmentsChanged): string {
+  const text = JSON.stringify(message);
+  if (!message.assignment || new TextEncoder().encode(text).length <= MAX_ASSIGNMENT_MESSAGE_BYTES) return text;
+  return JSON.stringify(assignmentsChanged(message.containerInstanceArn, message.seq));
 }
 
 /** A message from the control plane, or undefined for anything else (ignored: newer servers may say more). */
@@ -36,10 +62,28 @@ export function parseAssignmentsChanged(data: string): AssignmentsChanged | unde
   try {
     const message = JSON.parse(data) as Partial<AssignmentsChanged> | null;
     if (message?.type !== 'assignments-changed' || typeof message.containerInstanceArn !== 'string') return undefined;
-    return { type: message.type, containerInstanceArn: message.containerInstanceArn, seq: String(message.seq ?? '') };
+    // An assignment the agent cannot read is dropped, not trusted: the agent then fetches.
+    const assignment = isAssignment(message.assignment) ? message.assignment : undefined;
+    return assignmentsChanged(message.containerInstanceArn, String(message.seq ?? ''), assignment);
   } catch {
     return undefined;
   }
+}
+
+/** Has what the agent reads of an assignment (the rest of the task record is passed through). */
+function isAssignment(value: unknown): value is Assignment {
+  const { task, containers } = (value ?? {}) as Partial<Record<keyof Assignment, unknown>>;
+  if (typeof task !== 'object' || task === null || !Array.isArray(containers)) return false;
+  const t = task as Partial<Record<keyof TaskRecord, unknown>>;
+  return (
+    typeof t.taskArn === 'string' &&
+    typeof t.clusterArn === 'string' &&
+    typeof t.version === 'number' &&
+    typeof t.lastStatus === 'string' &&
+    typeof t.desiredStatus === 'string' &&
+    Array.isArray(t.containers) &&
+    containers.every((c) => typeof c === 'object' && c !== null && typeof (c as { name?: unknown }).name === 'string')
+  );
 }
 
 /** An agent's message, or undefined when it is not a well-formed heartbeat. */

@@ -19,7 +19,7 @@ import { recordAgentSeen } from '../app/agent-liveness';
 import type { AgentNotifier } from '../app/agent-notifier';
 import { requireOwnInstanceArn } from '../app/container-instances';
 import type { BerthContext } from '../app/context';
-import { AGENT_CHANNEL_PATH, assignmentsChanged, INSTANCE_QUERY_PARAMETER } from '../domain/agent-channel';
+import { AGENT_CHANNEL_PATH, assignmentsChangedMessage, INSTANCE_QUERY_PARAMETER, type AssignmentsChanged } from '../domain/agent-channel';
 import { parseArn } from '../domain/arns';
 
 /** Agents say little (heartbeats); anything longer is not one of them. */
@@ -64,8 +64,9 @@ export class LocalAgentChannel implements AgentNotifier {
     return [...this.connections.keys()];
   }
 
-  async notify(containerInstanceArn: string, seq: string): Promise<void> {
-    const message = JSON.stringify(assignmentsChanged(containerInstanceArn, seq));
+  async notify(notification: AssignmentsChanged): Promise<void> {
+    const { containerInstanceArn } = notification;
+    const message = assignmentsChangedMessage(notification);
     for (const { socket } of this.connections.get(containerInstanceArn) ?? []) {
       socket.send(message, (error) => {
         if (error) this.options.logger.error(`agent channel: notifying ${containerInstanceArn} failed: ${error.message}`);

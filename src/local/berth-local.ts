@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createLocalDocumentClient } from '../adapters/dynamodb/document-client';
@@ -81,6 +82,8 @@ export interface Instrumentation {
   streamHandler?(handle: StreamHandler): StreamHandler;
   /** Sees every state a service loop execution enters (Step Functions bills these transitions). */
   serviceLoopState?(execution: string, state: string, input: unknown): void;
+  /** Sees the API's HTTP server before it serves (e.g. to count requests by operation). */
+  apiServer?(server: Server): void;
 }
 
 export interface BerthLocal {
@@ -250,6 +253,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
       allowRemote: options.allowRemote,
     });
     cleanups.push(() => server.close());
+    options.instrument?.apiServer?.(server.server);
     // Upgraded sockets are not the HTTP server's to close: the channel closes them first.
     agentChannel.attach(server.server);
     cleanups.push(() => agentChannel.close());

@@ -2,8 +2,8 @@
  * The agent channel end to end (docs/agent-channel.md): a real berth-agent process holds a WebSocket
  * to the local runtime, with the safety nets turned away (resync every 10 minutes, no long poll while
  * the channel is down), so a task that starts within the test's bound started because the channel
- * said so: a notification, or the fetch after a reconnect. A connection cut server-side, with a task
- * placed while the agent could not reconnect, loses nothing.
+ * said so: a notification (which carries the task: no fetch), or the fetch after a reconnect. A
+ * connection cut server-side, with a task placed while the agent could not reconnect, loses nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +18,9 @@ let local: LocalBerth;
 let agent: ChildProcess;
 let agentArn: string;
 let output = '';
+/** The answers to the agent's fetches (PollAssignments), as sent. */
+const fetchAnswers: string[] = [];
+const fetchedWith = (taskArn: string) => fetchAnswers.filter((answer) => answer.includes(taskArn)).length;
 const scratch = mkdtempSync(join(tmpdir(), 'berth-agent-channel-'));
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
@@ -45,7 +48,20 @@ async function stopTask(taskArn: string) {
 }
 
 beforeAll(async () => {
-  local = await startLocalBerth({ agent: false });
+  local = await startLocalBerth({
+    agent: false,
+    instrument: {
+      apiServer: (server) =>
+        server.on('request', (request, response) => {
+          if (!String(request.headers['x-amz-target']).endsWith('.PollAssignments')) return;
+          const end = response.end.bind(response) as (...args: unknown[]) => typeof response;
+          response.end = ((...args: unknown[]) => {
+            fetchAnswers.push(String(args[0] ?? ''));
+            return end(...args);
+          }) as typeof response.end;
+        }),
+    },
+  });
   await local.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
   await local.ecs.send(
     new RegisterTaskDefinitionCommand({
@@ -84,7 +100,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('an agent behind the push channel', () => {
-  it('starts a new task on a notification and stops it on the next, with no poll and no reconnect', async () => {
+  it('starts a new task on a notification and stops it on the next, with no fetch, no poll and no reconnect', async () => {
     const sent = local.berth.agentChannel.sent;
     const taskArn = await runTask();
     await local.waitForTask(CLUSTER, taskArn, (t) => t.lastStatus === 'RUNNING');
@@ -92,6 +108,10 @@ describe('an agent behind the push channel', () => {
     const stopped = await stopTask(taskArn);
     expect(stopped).toMatchObject({ stopCode: 'UserInitiated', containers: [expect.objectContaining({ exitCode: 143 })] });
     expect(local.berth.agentChannel.sent).toBeGreaterThanOrEqual(sent + 2);
+    // Both notifications carried their task: the agent acted on them as they were, and no fetch of
+    // its assignments ever showed it the task.
+    expect(fetchAnswers.length).toBeGreaterThan(0);
+    expect(fetchedWith(taskArn)).toBe(0);
     expect(connections()).toBe(1);
   }, 60_000);
 
@@ -108,6 +128,8 @@ describe('an agent behind the push channel', () => {
 
     local.berth.agentChannel.setAccepting(true);
     await local.waitForTask(CLUSTER, taskArn, (t) => t.lastStatus === 'RUNNING');
+    // Learned from the fetch every reconnect starts.
+    expect(fetchedWith(taskArn)).toBeGreaterThan(0);
     expect(connections()).toBe(before + 1);
     await stopTask(taskArn);
   }, 60_000);

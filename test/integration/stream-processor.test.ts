@@ -38,6 +38,7 @@ import { processStreamRecords, type StreamProcessorDeps, type StreamRecord } fro
 import { runServicePass } from '../../src/app/service-scheduler';
 import { placeWaitingTasks } from '../../src/app/task-engine';
 import { eventId } from '../../src/domain/task-events';
+import type { AssignmentsChanged } from '../../src/domain/agent-channel';
 import { toLambdaRecord } from '../../src/local/stream-poller';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
 
@@ -498,10 +499,11 @@ describe('processStreamRecords: publisher failures', () => {
     const batch = (await f.reader.fresh()).filter(isTaskRecord(taskArn));
     expect(batch.map((r) => taskOfItem(newImage(r)!).reservation?.containerInstanceArn)).toEqual([host]);
     const log: string[] = [];
+    const notified: AssignmentsChanged[] = [];
     const deps: StreamProcessorDeps = {
       ...f.deps,
       publisher: { publish: async (events) => (log.push(`publish ${events.length}`), f.publisher.publish(events)) },
-      agentNotifier: { notify: async (arn) => void log.push(`notify ${arn}`) },
+      agentNotifier: { notify: async (message) => void (log.push(`notify ${message.containerInstanceArn}`), notified.push(message)) },
     };
     f.publisher.failWhen = () => true;
     expect(await processStreamRecords(deps, batch)).toEqual({ batchItemFailures: [{ itemIdentifier: batch[0].dynamodb.SequenceNumber }] });
@@ -509,6 +511,10 @@ describe('processStreamRecords: publisher failures', () => {
     expect(await processStreamRecords(deps, batch)).toEqual({ batchItemFailures: [] });
     // The fetch the notification starts overlaps the publish; the retry notifies again (at least once).
     expect(log).toEqual([`notify ${host}`, 'publish 1', `notify ${host}`, 'publish 1']);
+    // Each carries the task as that change committed it, with its container definitions: no fetch needed.
+    const committed = taskOfItem(newImage(batch[0])!);
+    expect(notified[0].assignment).toEqual({ task: committed, containers: [expect.objectContaining({ name: expect.any(String), image: expect.any(String) })] });
+    expect(notified[0].assignment!.task).toMatchObject({ lastStatus: 'PENDING', desiredStatus: 'RUNNING', reservation: { containerInstanceArn: host } });
     expect(f.publisher.taskEvents(taskArn).map((e) => e.detail.lastStatus)).toEqual(['PROVISIONING', 'PENDING']);
   });
 

@@ -6,6 +6,8 @@ import {
   parseHeartbeat,
   reconnectDelayMs,
   assignmentsChanged,
+  assignmentsChangedMessage,
+  MAX_ASSIGNMENT_MESSAGE_BYTES,
 } from '../../src/domain/agent-channel';
 import type { TaskRecord } from '../../src/domain/records';
 import { aTask } from '../support/services';
@@ -39,6 +41,32 @@ describe('messages', () => {
     const message = assignmentsChanged(HOST, '42');
     expect(JSON.parse(JSON.stringify(message))).toEqual({ type: 'assignments-changed', containerInstanceArn: HOST, seq: '42' });
     expect(parseAssignmentsChanged(JSON.stringify(message))).toEqual(message);
+  });
+
+  it('a notification with its assignment round-trips, the task and container definitions as they were', () => {
+    const task = on(HOST, 'PENDING');
+    const message = assignmentsChanged(HOST, '43', { task, containers: [{ name: 'web', image: 'busybox', command: ['true'] }] });
+    expect(parseAssignmentsChanged(assignmentsChangedMessage(message))).toEqual(JSON.parse(JSON.stringify(message)));
+  });
+
+  it('goes without its assignment when that would not fit in one WebSocket frame (the agent then fetches)', () => {
+    const big = 'x'.repeat(MAX_ASSIGNMENT_MESSAGE_BYTES);
+    const message = assignmentsChanged(HOST, '44', { task: on(HOST, 'PENDING'), containers: [{ name: 'web', image: 'busybox', command: [big] }] });
+    const sent = assignmentsChangedMessage(message);
+    expect(new TextEncoder().encode(sent).length).toBeLessThanOrEqual(MAX_ASSIGNMENT_MESSAGE_BYTES);
+    expect(parseAssignmentsChanged(sent)).toEqual({ type: 'assignments-changed', containerInstanceArn: HOST, seq: '44' });
+  });
+
+  it.each<[string, unknown]>([
+    ['not an object', 'a task'],
+    ['no task', { containers: [] }],
+    ['no containers', { task: on(HOST, 'PENDING') }],
+    ['a task without its ARN', { task: { ...on(HOST, 'PENDING'), taskArn: undefined }, containers: [] }],
+    ['a task whose version is not a number', { task: { ...on(HOST, 'PENDING'), version: '3' }, containers: [] }],
+    ['a container without a name', { task: on(HOST, 'PENDING'), containers: [{ image: 'busybox' }] }],
+  ])('drops an assignment it cannot read (%s): the agent fetches instead', (_name, assignment) => {
+    const data = JSON.stringify({ type: 'assignments-changed', containerInstanceArn: HOST, seq: '45', assignment });
+    expect(parseAssignmentsChanged(data)).toEqual({ type: 'assignments-changed', containerInstanceArn: HOST, seq: '45' });
   });
 
   it.each([

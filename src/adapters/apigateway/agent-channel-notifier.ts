@@ -7,7 +7,7 @@
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { AgentConnectionStore } from '../dynamodb/agent-connection-store';
 import type { AgentNotifier } from '../../app/agent-notifier';
-import { assignmentsChanged } from '../../domain/agent-channel';
+import { assignmentsChangedMessage, type AssignmentsChanged } from '../../domain/agent-channel';
 
 export class ApiGatewayAgentNotifier implements AgentNotifier {
   private readonly client: ApiGatewayManagementApiClient;
@@ -24,13 +24,14 @@ export class ApiGatewayAgentNotifier implements AgentNotifier {
     this.client = options.client ?? new ApiGatewayManagementApiClient({ endpoint: options.endpoint });
   }
 
-  async notify(containerInstanceArn: string, seq: string): Promise<void> {
+  async notify(message: AssignmentsChanged): Promise<void> {
+    const { containerInstanceArn } = message;
     try {
       const connectionId = await this.options.connections.connectionOf(containerInstanceArn);
       if (!connectionId) return; // No channel: the agent polls, or will fetch when it connects.
       try {
         await this.client.send(
-          new PostToConnectionCommand({ ConnectionId: connectionId, Data: JSON.stringify(assignmentsChanged(containerInstanceArn, seq)) }),
+          new PostToConnectionCommand({ ConnectionId: connectionId, Data: assignmentsChangedMessage(message) }),
         );
       } catch (error) {
         if ((error as Error).name !== 'GoneException') throw error;
