@@ -1,5 +1,6 @@
 import { Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { BerthTableCapacity } from './constructs/berth-table';
 import type { BerthConsumer } from './constructs/event-consumers';
 import { BerthControlPlaneStack } from './stacks/control-plane-stack';
 import { BerthStatefulStack } from './stacks/stateful-stack';
@@ -25,6 +26,16 @@ export interface BerthAppOptions {
   /** Days the bus archive keeps Berth's events (0: forever). @default 30 */
   readonly archiveRetentionDays?: number;
   /**
+   * The table's capacity: on demand, or provisioned with auto scaling on the table and gsi1
+   * (`parseTableCapacity` reads the context value; docs/cost.md, "Steady volume"). @default { mode: 'on-demand' }
+   */
+  readonly tableCapacity?: BerthTableCapacity;
+  /**
+   * Seconds the stream processor's event source mapping gathers records before invoking (0..300):
+   * fewer invocations when tasks trickle in, up to this much latency on each stream step. @default 0
+   */
+  readonly streamBatchingWindowSeconds?: number;
+  /**
    * Run cdk-nag's AwsSolutions checks at synth (cdk-nag 3 is a CDK policy-validation plugin, not an
    * Aspect: an unacknowledged finding fails `cdk synth`). @default true
    */
@@ -48,6 +59,7 @@ export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthSt
     tableName: options.tableName,
     eventBusName: options.eventBusName,
     deletionProtection: options.deletionProtection,
+    tableCapacity: options.tableCapacity,
   });
   const controlPlane = new BerthControlPlaneStack(app, 'Berth-ControlPlane', {
     env: options.env,
@@ -60,6 +72,7 @@ export function addBerthStacks(app: App, options: BerthAppOptions = {}): BerthSt
     archiveRetention: options.archiveRetentionDays === undefined ? undefined : Duration.days(options.archiveRetentionDays),
     ...(options.apiKind ? { api: { kind: options.apiKind } } : {}),
     agentChannel: options.agentChannel,
+    streamBatchingWindow: options.streamBatchingWindowSeconds === undefined ? undefined : Duration.seconds(options.streamBatchingWindowSeconds),
   });
   controlPlane.addStackDependency(stateful, 'the control plane uses the table and the bus');
 
@@ -77,7 +90,16 @@ export {
   type BerthControlPlaneProps,
   type BerthDomainOptions,
 } from './constructs/berth-control-plane';
-export { BerthTable, type BerthTableProps } from './constructs/berth-table';
+export {
+  BerthTable,
+  DEFAULT_PROVISIONED_CAPACITY,
+  parseTableCapacity,
+  type BerthTableCapacity,
+  type BerthTableProps,
+  type CapacityRange,
+  type OnDemandCapacity,
+  type ProvisionedCapacity,
+} from './constructs/berth-table';
 export { BerthOperations } from './constructs/berth-operations';
 export { EventConsumers, type BerthConsumer, type BerthConsumerRule, type BerthConsumerTarget } from './constructs/event-consumers';
 export { BerthEventPatterns, type ConsumerTarget, type PatternOptions } from '../src/domain/event-consumers';

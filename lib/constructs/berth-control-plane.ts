@@ -9,7 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
-import { BerthTable } from './berth-table';
+import { BerthTable, type BerthTableCapacity } from './berth-table';
 import { CapacitySweep } from './capacity-sweep';
 import { AgentChannel } from './agent-channel';
 import { EcsApi } from './ecs-api';
@@ -83,6 +83,14 @@ export interface BerthControlPlaneProps {
   readonly deletionProtection?: boolean;
   /** Removal policy of the new table (not with `table`). @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * How the new table and its gsi1 index pay for reads and writes (not with `table`): on demand, or
+   * provisioned with auto scaling between minima and maxima (BerthTableProps.capacity). Provisioned
+   * is cheaper for steady volume and costs its minima and 16 alarms while idle (docs/cost.md,
+   * "Steady volume: provisioned capacity and a batching window").
+   * @default { mode: 'on-demand' }
+   */
+  readonly tableCapacity?: BerthTableCapacity;
 
   /**
    * An existing event bus for Berth's events (yours, shared with other producers; Berth's rules and
@@ -115,6 +123,15 @@ export interface BerthControlPlaneProps {
   readonly api?: BerthApiOptions;
   /** A custom domain for the ECS API. @default - the execute-api endpoint only */
   readonly domain?: BerthDomainOptions;
+
+  /**
+   * How long the stream processor's event source mapping gathers records before an invocation
+   * (whole seconds, up to 5 minutes). Fewer invocations and PutEvents calls when tasks trickle in,
+   * at the price of up to this much more latency on every stream step: RunTask -> RUNNING crosses two
+   * (docs/cost.md, "Steady volume: provisioned capacity and a batching window").
+   * @default Duration.seconds(0) - each poll of the stream invokes at once
+   */
+  readonly streamBatchingWindow?: Duration;
 
   /** How often the capacity sweep runs (at least a minute). @default Duration.minutes(1) */
   readonly capacitySweepEvery?: Duration;
@@ -198,6 +215,9 @@ export class BerthControlPlane extends Construct {
     this.eventSource = validEventSource('BerthControlPlane', props.eventSource);
     const logRetention = props.logRetention;
 
+    if (props.table && props.tableCapacity !== undefined) {
+      throw new Error('BerthControlPlane: tableCapacity shapes a new table; it cannot be given with table (set the capacity where that table is defined)');
+    }
     this.table = props.table ?? this.newTable(props);
     if (props.eventBus && props.eventBusName !== undefined) {
       throw new Error('BerthControlPlane: eventBusName names a new bus; it cannot be given with eventBus');
@@ -237,6 +257,7 @@ export class BerthControlPlane extends Construct {
       table: this.table,
       eventBus: this.eventBus,
       eventSource: this.eventSource,
+      maxBatchingWindow: props.streamBatchingWindow,
       logRetention,
     });
     // One execution per service; the stream processor starts it (the service's first write) and wakes it.
@@ -307,6 +328,7 @@ export class BerthControlPlane extends Construct {
       encryptionKey: props.tableEncryptionKey,
       deletionProtection: props.deletionProtection,
       removalPolicy: props.removalPolicy,
+      capacity: props.tableCapacity,
     }).table;
   }
 

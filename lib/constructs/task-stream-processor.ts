@@ -24,6 +24,17 @@ export interface TaskStreamProcessorProps {
   /** Records per invocation. @default 100 */
   readonly batchSize?: number;
   /**
+   * How long Lambda gathers records before invoking the function (whole seconds, 0..300): a batch
+   * goes when it has batchSize records, the window has passed, or it reaches 6 MB. With 0, each poll
+   * of the shard (about four a second) invokes with what it found, so records trickling in one at a
+   * time cost an invocation (and a PutEvents call) each. A window of W seconds makes that at most
+   * one invocation per shard per W seconds, and delays every stream step by up to W: RunTask ->
+   * RUNNING crosses two stream steps (up to 2W more), and each ECS event leaves up to W later
+   * (docs/cost.md, "Steady volume: provisioned capacity and a batching window").
+   * @default Duration.seconds(0)
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
    * Retries of a failing batch before its records go to the StreamFailures queue (bisection
    * splits it first, so one poison record does not hold back its neighbours). @default 10
    */
@@ -62,6 +73,7 @@ export class TaskStreamProcessor extends Construct {
   constructor(scope: Construct, id: string, props: TaskStreamProcessorProps) {
     super(scope, id);
     const eventSource = validEventSource('TaskStreamProcessor', props.eventSource);
+    const maxBatchingWindow = validBatchingWindow(props.maxBatchingWindow);
     if (!props.table.tableStreamArn) {
       throw new Error('TaskStreamProcessor: the table has no stream (it needs StreamViewType.NEW_AND_OLD_IMAGES)');
     }
@@ -97,6 +109,8 @@ export class TaskStreamProcessor extends Construct {
     this.eventSourceMapping = new DynamoEventSource(props.table, {
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
       batchSize: props.batchSize ?? 100,
+      // Left out at 0 (the event source mapping's default), so the default template does not change.
+      ...(maxBatchingWindow ? { maxBatchingWindow } : {}),
       bisectBatchOnError: true,
       retryAttempts: props.retryAttempts ?? 10,
       maxRecordAge: props.maxRecordAge ?? Duration.days(1),
@@ -115,4 +129,14 @@ export class TaskStreamProcessor extends Construct {
         'xray:PutTraceSegments/PutTelemetryRecords (active tracing), which have no resource-level permissions.',
     });
   }
+}
+
+/** The window, if one is set (undefined for 0), or an error naming what is wrong. */
+function validBatchingWindow(window: Duration | undefined): Duration | undefined {
+  if (window === undefined) return undefined;
+  const seconds = window.toMilliseconds() / 1000;
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 300) {
+    throw new Error(`TaskStreamProcessor: maxBatchingWindow must be whole seconds from 0 to 300, got ${window.toHumanString()}`);
+  }
+  return seconds === 0 ? undefined : Duration.seconds(seconds);
 }

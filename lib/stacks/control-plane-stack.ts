@@ -17,7 +17,7 @@ import type { TaskStreamProcessor } from '../constructs/task-stream-processor';
 /** The construct's props but the table and the bus, which come from the stateful stack. */
 type ControlPlaneOptions = Omit<
   BerthControlPlaneProps,
-  'table' | 'tableName' | 'tableEncryptionKey' | 'deletionProtection' | 'removalPolicy' | 'eventBus' | 'eventBusName'
+  'table' | 'tableName' | 'tableEncryptionKey' | 'deletionProtection' | 'removalPolicy' | 'tableCapacity' | 'eventBus' | 'eventBusName'
 >;
 
 export interface BerthControlPlaneStackProps extends StackProps, ControlPlaneOptions {

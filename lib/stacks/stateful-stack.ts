@@ -4,7 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { DEFAULT_EVENT_BUS_NAME } from '../constructs/berth-control-plane';
-import { BerthTable } from '../constructs/berth-table';
+import { BerthTable, type BerthTableCapacity } from '../constructs/berth-table';
 
 export { DEFAULT_EVENT_BUS_NAME };
 
@@ -15,6 +15,8 @@ export interface BerthStatefulStackProps extends StackProps {
   readonly tableEncryptionKey?: kms.IKey;
   /** DynamoDB deletion protection on the table. @default true */
   readonly deletionProtection?: boolean;
+  /** On demand or provisioned with auto scaling (BerthTableProps.capacity, docs/cost.md). @default { mode: 'on-demand' } */
+  readonly tableCapacity?: BerthTableCapacity;
   /** Name of the event bus. @default 'berth' */
   readonly eventBusName?: string;
 }
@@ -35,6 +37,7 @@ export class BerthStatefulStack extends Stack {
       tableName: props.tableName,
       encryptionKey: props.tableEncryptionKey,
       deletionProtection: props.deletionProtection,
+      capacity: props.tableCapacity,
     }).table;
 
     // Consumers add their own rules to this bus (docs/deploy.md); the control plane adds one example.
