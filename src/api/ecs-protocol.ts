@@ -5,6 +5,7 @@
 import { MAX_JSON_DEPTH, nestingExceeds } from './json-depth';
 import type { Scope } from '../domain/arns';
 import { BerthError, SerializationException, UnknownOperationException } from '../domain/errors';
+import { asClientError } from './client-errors';
 import type { BerthContext } from '../app/context';
 import { declaredOnly, operationModel, TARGET_PREFIX, validateShape } from './ecs-model';
 import { EXTENSION_OPERATIONS, EXTENSION_TARGET_PREFIX, OPERATIONS } from './operations';
@@ -63,7 +64,8 @@ export async function handleEcsRequest(
     if (!Object.hasOwn(OPERATIONS, operation)) throw unsupportedOperation(operation);
     const output = await OPERATIONS[operation](requestContext, model.input ? readInput(operation, model.input, input) : {});
     return respond(200, model.output ? toWire(model.output, output) : {});
-  } catch (error) {
+  } catch (thrown) {
+    const error = asClientError(thrown);
     if (error instanceof BerthError) {
       return respond(error.statusCode, { __type: error.name, message: error.message });
     }

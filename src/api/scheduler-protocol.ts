@@ -7,6 +7,7 @@
  */
 import { MAX_JSON_DEPTH, nestingExceeds } from './json-depth';
 import { BerthError, ValidationException } from '../domain/errors';
+import { asClientError } from './client-errors';
 import type { Scope } from '../domain/arns';
 import type { BerthContext, RequestContext } from '../app/context';
 import * as schedules from '../app/schedules';
@@ -146,7 +147,8 @@ export async function handleSchedulerRequest(
     const output = await USE_CASES[operation.name]({ ...context, scope }, input);
     const body = operation.output ? toSchedulerWire(operation.output, output) : {};
     return { statusCode: operation.http.responseCode ?? 200, headers, body: JSON.stringify(body ?? {}) };
-  } catch (error) {
+  } catch (thrown) {
+    const error = asClientError(thrown);
     if (error instanceof BerthError) {
       // Errors Scheduler does not have (a shared helper's ECS error) reach clients as ValidationException.
       const status = error.statusCode === 404 ? 404 : errorStatus(error.name);

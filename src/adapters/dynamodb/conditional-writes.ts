@@ -3,7 +3,7 @@ import {
   TransactionCanceledException,
   TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
-import { VersionConflictError } from '../../domain/errors';
+import { BerthError, VersionConflictError } from '../../domain/errors';
 
 /** A plain conditional write that lost: its condition failed, or it met a running transaction on the item. */
 export const isLostRace = (error: unknown) => error instanceof ConditionalCheckFailedException || error instanceof TransactionConflictException;
@@ -41,3 +41,12 @@ export function failedConditions(error: unknown): number[] | undefined {
 }
 
 export const epochSeconds = (epochMs: number) => Math.floor(epochMs / 1000);
+
+/** DynamoDB's error names for "slow down": a provisioned table or index above its capacity, an account or partition limit. */
+const THROTTLES = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+
+/**
+ * DynamoDB throttled a call after the SDK's own retries. Not a bug: callers get ECS's
+ * ThrottlingException (HTTP 400, which SDKs retry with backoff), not a ServerException.
+ */
+export const isDynamoDbThrottle = (error: unknown) => error instanceof Error && !(error instanceof BerthError) && THROTTLES.has(error.name);
