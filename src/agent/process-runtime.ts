@@ -86,11 +86,12 @@ export async function resolveExecutable(file: string, pathVar: string, cwd: stri
     const candidate = path.resolve(cwd, file);
     return (await isExecutableFile(candidate)) ? candidate : null;
   }
-  for (const dir of pathVar.split(':')) {
-    const candidate = path.resolve(cwd, dir === '' ? '.' : dir, file);
-    if (await isExecutableFile(candidate)) return candidate;
-  }
-  return null;
+  // Every PATH entry is looked at at once (a start waits for one round of stats, not one per entry);
+  // the first executable in PATH order wins, as with execvp.
+  const candidates = pathVar.split(':').map((dir) => path.resolve(cwd, dir === '' ? '.' : dir, file));
+  const executable = await Promise.all(candidates.map(isExecutableFile));
+  const found = executable.indexOf(true);
+  return found === -1 ? null : candidates[found];
 }
 
 const digestCache = new Map<string, string>();
@@ -232,11 +233,14 @@ export class ProcessRuntime implements ContainerRuntime {
       fail(`cannot create scratch directory ${scratch}: ${(err as Error).message}`, err);
     }
     const cwd = spec.workingDirectory ? path.resolve(scratch, spec.workingDirectory) : scratch;
-    try {
-      if (!(await stat(cwd)).isDirectory()) fail(`working directory ${cwd} is not a directory`);
-    } catch (err) {
-      if (err instanceof ContainerStartError) throw err;
-      fail(`working directory ${cwd} does not exist`, err);
+    // The scratch directory was just made; a working directory of the task's own must exist already.
+    if (cwd !== scratch) {
+      try {
+        if (!(await stat(cwd)).isDirectory()) fail(`working directory ${cwd} is not a directory`);
+      } catch (err) {
+        if (err instanceof ContainerStartError) throw err;
+        fail(`working directory ${cwd} does not exist`, err);
+      }
     }
 
     const env = this.environmentOf(spec, scratch);
@@ -262,8 +266,7 @@ export class ProcessRuntime implements ContainerRuntime {
       );
     }
 
-    const stdout = await open(path.join(scratch, 'stdout.log'), 'a');
-    const stderr = await open(path.join(scratch, 'stderr.log'), 'a');
+    const [stdout, stderr] = await Promise.all([open(path.join(scratch, 'stdout.log'), 'a'), open(path.join(scratch, 'stderr.log'), 'a')]);
     const startedAt = Date.now();
     let child: ReturnType<typeof spawn>;
     let exitEvent: Promise<[number | null, NodeJS.Signals | null]>;
@@ -285,13 +288,12 @@ export class ProcessRuntime implements ContainerRuntime {
       const e = err as NodeJS.ErrnoException;
       return fail(`cannot start ${executable}: ${e.code ?? ''} ${e.message}`.trim(), err);
     } finally {
-      await stdout.close();
-      await stderr.close();
+      await Promise.all([stdout.close(), stderr.close()]);
     }
 
     const pid = child.pid as number;
     // Read at once: the start time tells this process from a later one that reuses its pid.
-    const processStartTime = (await processStat(pid))?.startTime;
+    const [processStartTime, boot] = await Promise.all([processStat(pid).then((found) => found?.startTime), bootId()]);
     const container = new ProcessContainer({
       runtimeId: `process-${pathSegment(taskId)}-${pathSegment(spec.name)}-${randomUUID().slice(0, 8)}`,
       imageDigest,
@@ -309,7 +311,7 @@ export class ProcessRuntime implements ContainerRuntime {
       taskId,
       pid,
       processStartTime,
-      bootId: await bootId(),
+      bootId: boot,
       startedAt: new Date(startedAt).toISOString(),
       executable,
       argv,

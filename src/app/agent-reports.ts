@@ -80,14 +80,16 @@ async function updateTask(
   change: (task: TaskRecord) => TaskRecord | undefined,
 ) {
   return withOptimisticRetry(async () => {
-    // The task's key follows from the cluster reference alone: read it and the cluster at once
-    // (every start and stop waits on these reports).
+    // The task's key follows from the cluster reference alone (every start and stop waits on these
+    // reports). A task its reporter holds is pending or running, so its cluster is ACTIVE (DeleteCluster
+    // refuses while tasks are active, by a conditional write): the cluster is read only for a report
+    // refused anyway, so that a missing or deleted cluster is the error it gets, as before.
     const arn = clusterArnFor(ctx, report.cluster);
     const taskId = arn === undefined ? undefined : taskIdIn(ctx, arn, report.task);
-    const [, stored] = await Promise.all([
-      activeCluster(ctx, report.cluster),
-      taskId === undefined ? undefined : ctx.tasks.get(arn!, taskId),
-    ]);
+    const stored = taskId === undefined ? undefined : await ctx.tasks.get(arn!, taskId);
+    if (stored?.record.reservation?.containerInstanceArn !== report.containerInstance || report.containerInstance === undefined) {
+      await activeCluster(ctx, report.cluster);
+    }
     if (!stored) throw new InvalidParameterException('The referenced task was not found.');
     requireHolder(stored.record, report.containerInstance);
     const next = change(stored.record);

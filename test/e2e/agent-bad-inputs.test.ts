@@ -33,6 +33,9 @@ const rows: { name: string; target: string; body: unknown; error: string }[] = [
   { name: 'DeregisterContainerInstance: unknown instance', target: 'DeregisterContainerInstance', body: { cluster: 'agents', containerInstance: '0123456789abcdef0123456789abcdef' }, error: 'InvalidParameterException' },
   { name: 'SubmitTaskStateChange: unknown task', target: 'SubmitTaskStateChange', body: { cluster: 'agents', task: unknownTask, status: 'RUNNING' }, error: 'InvalidParameterException' },
   { name: 'SubmitTaskStateChange: no task', target: 'SubmitTaskStateChange', body: { cluster: 'agents', status: 'RUNNING' }, error: 'InvalidParameterException' },
+  // The cluster is read only for a report refused anyway: a missing cluster is still its error.
+  { name: 'SubmitTaskStateChange: unknown cluster', target: 'SubmitTaskStateChange', body: { cluster: 'nope', task: '0123456789abcdef0123456789abcdef', status: 'RUNNING', containerInstance: 'arn:aws:ecs:us-east-1:123456789012:container-instance/nope/0123456789abcdef0123456789abcdef' }, error: 'ClusterNotFoundException' },
+  { name: 'SubmitTaskStateChange: blank cluster', target: 'SubmitTaskStateChange', body: { cluster: ' ', task: unknownTask, status: 'RUNNING' }, error: 'InvalidParameterException' },
   { name: 'SubmitContainerStateChange: exit code not a number', target: 'SubmitContainerStateChange', body: { cluster: 'agents', task: unknownTask, containerName: 'main', exitCode: 'three' }, error: 'SerializationException' },
   // The model gives DiscoverPollEndpoint no ClusterNotFoundException (found by the fuzz suite).
   { name: 'DiscoverPollEndpoint: unknown cluster', target: 'DiscoverPollEndpoint', body: { cluster: 'nope' }, error: 'ClientException' },
