@@ -29,7 +29,7 @@ import { visibleStatus } from '../domain/task-engine';
 import { requestStop, taskCountBucket, type DesiredStatus } from '../domain/task-lifecycle';
 import { stampTask, type StampedTask } from '../domain/update-time';
 import { taskCountDeltas, type CountDeltas } from '../adapters/dynamodb/cluster-repository';
-import type { InstanceChange } from '../adapters/dynamodb/task-repository';
+import type { InstanceChange, RunTaskTokenRecord } from '../adapters/dynamodb/task-repository';
 import { requirementsOf, reservationFields } from './task-engine';
 import { placeGroup, reservationsOf } from './group-placement';
 import { pageSize } from './clusters';
@@ -37,7 +37,7 @@ import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
 import { serviceNameIn } from './service-view';
 import { serviceGroup } from '../domain/service';
-import { activeCluster } from './resolve';
+import { activeCluster, clusterArnFor } from './resolve';
 import { findTaskDefinition } from './task-definitions';
 
 export const MAX_RUN_TASK_COUNT = 10;
@@ -89,13 +89,21 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
   validateTaskInputs(input);
   const tags = input.tags ?? [];
 
-  const stored = await findTaskDefinition(ctx, input.taskDefinition);
+  // The task definition, the cluster and the client token are independent reads (the token's key
+  // follows from the cluster reference): all three at once, then awaited in the order their failures
+  // take precedence, as when they were read one after another (a read that fails, then a missing or
+  // INACTIVE cluster, then a replay or a conflicting token, then the task definition's own errors).
+  const definition = started(findTaskDefinition(ctx, input.taskDefinition));
   // Retried as a whole on a lost race (the cluster changed, a concurrent transaction on its item):
   // each attempt decides on a fresh read of the cluster, and nothing was written, so new ids are harmless.
   return withOptimisticRetry(async () => {
-    const cluster = await activeCluster(ctx, input.cluster);
-    if (input.clientToken) {
-      const replay = await replayOfClientToken(ctx, cluster.record.clusterArn, input);
+    const clusterRead = started(activeCluster(ctx, input.cluster));
+    const tokenArn = input.clientToken ? clusterArnFor(ctx, input.cluster) : undefined;
+    const tokenRead = tokenArn ? started(ctx.tasks.getRunTaskToken(tokenArn, input.clientToken!)) : undefined;
+    const stored = await definition;
+    const cluster = await clusterRead;
+    if (tokenRead) {
+      const replay = await replayOfToken(ctx, cluster.record.clusterArn, input, await tokenRead);
       if (replay) return replay;
     }
     if (!stored) throw new ClientException('TaskDefinition not found.');
@@ -337,7 +345,11 @@ export function countDeltasOf(tasks: readonly TaskRecord[]): CountDeltas {
 
 /** Idempotency: the same token and request answers with the first call's tasks; another request conflicts. */
 async function replayOfClientToken(ctx: RequestContext, clusterArn: string, input: RunTaskInput) {
-  const token = await ctx.tasks.getRunTaskToken(clusterArn, input.clientToken!);
+  return replayOfToken(ctx, clusterArn, input, await ctx.tasks.getRunTaskToken(clusterArn, input.clientToken!));
+}
+
+/** The replay (or the conflict) a stored client token means for this request; undefined if none is stored. */
+async function replayOfToken(ctx: RequestContext, clusterArn: string, input: RunTaskInput, token: RunTaskTokenRecord | undefined) {
   if (!token) return undefined;
   if (token.requestDigest !== requestDigest(input)) {
     throw new ConflictException(
@@ -352,6 +364,15 @@ async function replayOfClientToken(ctx: RequestContext, clusterArn: string, inpu
     }),
     failures: [],
   };
+}
+
+/**
+ * A read started now and awaited later, perhaps never (an earlier read's failure ends the request
+ * first): its rejection is marked handled here, and still rejects where it is awaited.
+ */
+function started<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  return read;
 }
 
 function requestDigest(input: RunTaskInput): string {
