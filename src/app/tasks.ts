@@ -31,7 +31,7 @@ import { stampTask, type StampedTask } from '../domain/update-time';
 import { taskCountDeltas, type CountDeltas } from '../adapters/dynamodb/cluster-repository';
 import type { InstanceChange, RunTaskTokenRecord } from '../adapters/dynamodb/task-repository';
 import { requirementsOf, reservationFields } from './task-engine';
-import { placeGroup, reservationsOf } from './group-placement';
+import { placeGroup, reservationsOf, startPlacementReads, type PlacementReads } from './group-placement';
 import { pageSize } from './clusters';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
@@ -94,12 +94,19 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
   // take precedence, as when they were read one after another (a read that fails, then a missing or
   // INACTIVE cluster, then a replay or a conflicting token, then the task definition's own errors).
   const definition = started(findTaskDefinition(ctx, input.taskDefinition));
+  const arn = clusterArnFor(ctx, input.cluster);
+  // Tasks of launch type EC2 or EXTERNAL are placed at once: the placement's reads (hosts, groups)
+  // start with the others, for the first attempt. Not with a client token, whose replay needs none.
+  const placesAtOnce = (input.launchType === 'EC2' || input.launchType === 'EXTERNAL') && !input.clientToken;
+  let placementReads = placesAtOnce && arn ? startPlacementReads(ctx, arn) : undefined;
   // Retried as a whole on a lost race (the cluster changed, a concurrent transaction on its item):
   // each attempt decides on a fresh read of the cluster, and nothing was written, so new ids are harmless.
   return withOptimisticRetry(async () => {
+    const reads = placementReads; // a retry (capacity taken meanwhile) places on fresh reads
+    placementReads = undefined;
+    placementReads = undefined;
     const clusterRead = started(activeCluster(ctx, input.cluster));
-    const tokenArn = input.clientToken ? clusterArnFor(ctx, input.cluster) : undefined;
-    const tokenRead = tokenArn ? started(ctx.tasks.getRunTaskToken(tokenArn, input.clientToken!)) : undefined;
+    const tokenRead = input.clientToken && arn ? started(ctx.tasks.getRunTaskToken(arn, input.clientToken)) : undefined;
     const stored = await definition;
     const cluster = await clusterRead;
     if (tokenRead) {
@@ -114,7 +121,7 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
     const targets = launchTargets(cluster.record, input, count);
     checkCompatibility(td, targets, input);
     validateTaskSizeOverride(td, (input.overrides ?? {}) as { cpu?: unknown; memory?: unknown }, targets.some((t) => t.launchType === 'FARGATE'));
-    return createTasks(ctx, cluster.record, td, targets, propagatedTags(input.propagateTags, stored.tags, tags), input);
+    return createTasks(ctx, cluster.record, td, targets, propagatedTags(input.propagateTags, stored.tags, tags), input, reads);
   });
 }
 
@@ -151,6 +158,7 @@ async function createTasks(
   targets: readonly LaunchTarget[],
   tags: Tag[],
   input: RunTaskInput,
+  placementReads?: PlacementReads,
 ) {
   const clusterArn = cluster.clusterArn;
   const now = ctx.clock();
@@ -164,7 +172,7 @@ async function createTasks(
     tags,
     placement: placementOf(td, input),
   }, now);
-  const { tasks, failures, reservations } = await placeAtOnce(ctx, clusterArn, built);
+  const { tasks, failures, reservations } = await placeAtOnce(ctx, clusterArn, built, placementReads);
   // Nothing fits: nothing is written (ECS creates nothing for failed tasks; a clientToken is not spent).
   if (!tasks.length) return { tasks: [], failures };
   const deltas = countDeltasOf(tasks);
@@ -203,8 +211,8 @@ async function createTasks(
  * again. A task of an Auto Scaling group provider that no instance can take now, and Fargate tasks,
  * are created unplaced and wait for the engine, as ECS lets them wait in PROVISIONING.
  */
-async function placeAtOnce(ctx: RequestContext, clusterArn: string, built: StampedTask[]) {
-  const { placed, failed, hosts } = await placeGroup(ctx, clusterArn, built);
+async function placeAtOnce(ctx: RequestContext, clusterArn: string, built: StampedTask[], reads?: PlacementReads) {
+  const { placed, failed, hosts } = await placeGroup(ctx, clusterArn, built, reads);
   const launchTypeEc2 = (task: StampedTask) => capacityKindOf(task) === 'EC2' && !task.capacityProviderName;
   if (built.some(launchTypeEc2) && !hosts.some((host) => host.record.status !== 'INACTIVE')) {
     throw new InvalidParameterException('No Container Instances were found in your cluster.');

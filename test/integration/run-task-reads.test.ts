@@ -3,7 +3,8 @@
  * which error wins when several things are wrong must not depend on which read answers first. ECS's
  * order, as Berth answered when it read them one after another: a blank or missing/INACTIVE cluster,
  * then the client token (a replay answers even if the task definition went since; another request
- * with the same token conflicts), then the task definition (missing, INACTIVE).
+ * with the same token conflicts), then the task definition (missing, INACTIVE), then the cluster's
+ * hosts (EC2 tasks, whose placement reads start with the others).
  */
 import {
   CreateClusterCommand,
@@ -20,6 +21,7 @@ import type { RequestContext } from '../../src/app/context';
 import { runTask } from '../../src/app/tasks';
 import { clusterArn as clusterArnOf } from '../../src/domain/arns';
 import { ACCOUNT, REGION, startHarness, type Harness } from '../support/berth-harness';
+import { registerHost } from '../support/hosts';
 import { waitFor } from '../support/wait-for';
 
 const scope = { account: ACCOUNT, region: REGION };
@@ -46,6 +48,10 @@ beforeAll(async () => {
   await ecs.send(new CreateClusterCommand({ clusterName: 'live' }));
   await ecs.send(new CreateClusterCommand({ clusterName: 'deleted' }));
   await ecs.send(new DeleteClusterCommand({ cluster: 'deleted' }));
+  await ecs.send(new CreateClusterCommand({ clusterName: 'hostless' }));
+  await ecs.send(new CreateClusterCommand({ clusterName: 'hosted' }));
+  await registerHost(ecs, 'hosted');
+  await ecs.send(new RegisterTaskDefinitionCommand({ family: 'job', containerDefinitions: [{ name: 'app', image: 'busybox', cpu: 128, memory: 64 }] }));
   await ecs.send(fargateDefinition('web'));
   await ecs.send(fargateDefinition('gone'));
   const first = await ecs.send(new RunTaskCommand(KEPT_REQUEST));
@@ -94,11 +100,36 @@ describe('RunTask: which error wins when several are due', () => {
       error: 'ClientException',
       message: 'TaskDefinition is inactive.',
     },
+    { name: 'EC2: missing cluster and missing task definition', input: { cluster: 'ghost', taskDefinition: 'nothing', launchType: 'EC2' }, error: 'ClusterNotFoundException' },
+    {
+      name: 'EC2: a cluster without hosts and a missing task definition',
+      input: { cluster: 'hostless', taskDefinition: 'nothing', launchType: 'EC2' },
+      error: 'ClientException',
+      message: 'TaskDefinition not found.',
+    },
+    {
+      name: 'EC2: a cluster without hosts and a deregistered task definition',
+      input: { cluster: 'hostless', taskDefinition: 'gone:1', launchType: 'EC2' },
+      error: 'ClientException',
+      message: 'TaskDefinition is inactive.',
+    },
+    {
+      name: 'EC2: a cluster without hosts and an override for a container the definition lacks',
+      input: { cluster: 'hostless', taskDefinition: 'job', launchType: 'EC2', overrides: { containerOverrides: [{ name: 'sidecar' }] } },
+      error: 'InvalidParameterException',
+      message: 'Override for container named sidecar is not a container in the TaskDefinition.',
+    },
+    {
+      name: 'EC2: a cluster without hosts',
+      input: { cluster: 'hostless', taskDefinition: 'job', launchType: 'EC2' },
+      error: 'InvalidParameterException',
+      message: 'No Container Instances were found in your cluster.',
+    },
   ])('$name: $error', async ({ input, error, message }) => {
-    const before = await tasksIn('live');
+    const before = await Promise.all(['live', 'hostless'].map(tasksIn));
     const sent = ecs.send(new RunTaskCommand(input));
     await expect(sent).rejects.toMatchObject({ name: error, ...(message ? { message } : {}) });
-    expect(await tasksIn('live')).toEqual(before);
+    expect(await Promise.all(['live', 'hostless'].map(tasksIn))).toEqual(before);
     // A refused request spends no token: 'fresh' stays free.
     expect(await berth.context.tasks.getRunTaskToken(clusterArnOf(scope, 'live'), 'fresh')).toBeUndefined();
   });
@@ -112,42 +143,57 @@ describe('RunTask: which error wins when several are due', () => {
 });
 
 describe('RunTask: its reads run at once', () => {
-  it('reads the cluster and the client token while the task definition read is still out', async () => {
-    let releaseDefinition!: () => void;
-    const definitionHeld = new Promise<void>((resolve) => (releaseDefinition = resolve));
+  /**
+   * A context on the real repositories that records which reads were made, and holds the task
+   * definition's answer until released.
+   */
+  function heldDefinitionContext() {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
     const seen = new Set<string>();
-    const definitions = berth.context.taskDefinitions;
+    const { taskDefinitions: definitions, clusters, tasks, containerInstances } = berth.context;
+    const told = <T extends object>(target: T, method: keyof T & string, name: string, wait?: Promise<void>) =>
+      Object.create(target, {
+        [method]: {
+          value: async (...args: unknown[]) => {
+            seen.add(name);
+            await wait;
+            return (target[method] as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          },
+        },
+      }) as T;
     const ctx: RequestContext = {
       ...berth.context,
       scope,
-      // The real repositories, told when they are called; the task definition's answer waits.
-      taskDefinitions: Object.create(definitions, {
-        getRevision: {
-          value: async (...args: Parameters<typeof definitions.getRevision>) => {
-            seen.add('definition');
-            await definitionHeld;
-            return definitions.getRevision(...args);
-          },
-        },
-      }),
-      clusters: Object.create(berth.context.clusters, {
-        get: { value: (arn: string) => (seen.add('cluster'), berth.context.clusters.get(arn)) },
-      }),
-      tasks: Object.create(berth.context.tasks, {
-        getRunTaskToken: {
-          value: (arn: string, token: string) => (seen.add('token'), berth.context.tasks.getRunTaskToken(arn, token)),
-        },
-      }),
+      taskDefinitions: told(definitions, 'getRevision', 'definition', held),
+      clusters: told(clusters, 'get', 'cluster'),
+      tasks: told(told(tasks, 'getRunTaskToken', 'token'), 'groupsPerInstance', 'groups'),
+      containerInstances: told(containerInstances, 'all', 'hosts'),
     };
-    const running = runTask(ctx, { cluster: 'live', taskDefinition: 'web:1', ...ON_FARGATE, clientToken: 'at-once' });
+    return { ctx, seen, release };
+  }
+
+  it.each([
+    {
+      name: 'the cluster and the client token (Fargate)',
+      input: { cluster: 'live', taskDefinition: 'web:1', ...ON_FARGATE, clientToken: 'at-once' },
+      reads: ['definition', 'cluster', 'token'],
+    },
+    {
+      name: "the cluster, its hosts and their tasks' groups (EC2)",
+      input: { cluster: 'hosted', taskDefinition: 'job:1', launchType: 'EC2' as const },
+      reads: ['definition', 'cluster', 'hosts', 'groups'],
+    },
+  ])('reads $name while the task definition read is still out', async ({ input, reads }) => {
+    const { ctx, seen, release } = heldDefinitionContext();
+    const running = runTask(ctx, input);
     running.catch(() => undefined);
-    await waitFor('the cluster and token reads beside the held task definition read', () =>
-      ['definition', 'cluster', 'token'].every((read) => seen.has(read)),
-      20_000,
-    );
-    releaseDefinition();
-    const { tasks } = await running;
+    await waitFor(`${reads.join(', ')} beside the held task definition read`, () => reads.every((read) => seen.has(read)), 20_000);
+    release();
+    const { tasks, failures } = await running;
+    expect(failures).toEqual([]);
     expect(tasks).toHaveLength(1);
-    expect(await berth.context.tasks.getRunTaskToken(clusterArnOf(scope, 'live'), 'at-once')).toMatchObject({ taskArns: [tasks[0].taskArn] });
+    expect(await tasksIn(input.cluster)).toContain(tasks[0].taskArn);
+    if (input.launchType === 'EC2') expect(tasks[0].containerInstanceArn).toBeDefined();
   });
 });
