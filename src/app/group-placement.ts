@@ -27,11 +27,33 @@ export interface GroupPlacement {
   readonly hosts: readonly StoredContainerInstance[];
 }
 
-/** Places the tasks of a cluster kind (EC2, an Auto Scaling group provider's) among `tasks`, in order. */
-export async function placeGroup(ctx: RequestContext, clusterArn: string, tasks: readonly StampedTask[]): Promise<GroupPlacement> {
+/** What a group placement reads: the cluster's hosts, and the groups of the tasks on each. */
+export type PlacementReads = Promise<[StoredContainerInstance[], Map<string, Record<string, number>>]>;
+
+/**
+ * Starts a group placement's reads, for a caller that knows early that it will place (RunTask with
+ * launch type EC2 reads them beside its other reads). A rejection is marked handled: it still
+ * rejects where placeGroup awaits it, and nothing is lost if the caller fails before that.
+ */
+export function startPlacementReads(ctx: RequestContext, clusterArn: string): PlacementReads {
+  const reads: PlacementReads = Promise.all([ctx.containerInstances.all(clusterArn), ctx.tasks.groupsPerInstance(clusterArn)]);
+  reads.catch(() => undefined);
+  return reads;
+}
+
+/**
+ * Places the tasks of a cluster kind (EC2, an Auto Scaling group provider's) among `tasks`, in order;
+ * on `reads` when the caller started them (startPlacementReads), else on reads made now.
+ */
+export async function placeGroup(
+  ctx: RequestContext,
+  clusterArn: string,
+  tasks: readonly StampedTask[],
+  reads?: PlacementReads,
+): Promise<GroupPlacement> {
   const own = tasks.filter((task) => !isFargateKind(capacityKindOf(task)));
   if (!own.length) return { placed: new Map(), failed: new Map(), hosts: [] };
-  const [hosts, groups] = await Promise.all([ctx.containerInstances.all(clusterArn), ctx.tasks.groupsPerInstance(clusterArn)]);
+  const [hosts, groups] = await (reads ?? startPlacementReads(ctx, clusterArn));
   // What runs where now: the spread counts, distinctInstance and task:group expressions look at it.
   const round = placementRound(hosts.map(placementCandidate(ctx.scope.region, groups)));
   const random = randomUnit(ctx);

@@ -23,7 +23,7 @@ import { taskOfItem } from '../adapters/dynamodb/task-item';
 import { capacityKindOf } from '../domain/placement';
 import { instanceChangeMatters, serviceOfTask, taskChangeMatters, type ServiceLoop } from './service-loop';
 import { placementFailureEvent, serviceItemEvents, type ServiceItemImage } from '../domain/service-events';
-import { advanceTask, placeWaitingTasks, scopeOfArn } from './task-engine';
+import { advanceTask, placeWaitingTasks, prefetchHosts, scopeOfArn, type HostReader } from './task-engine';
 import { notifyAgentOfTaskChange, type AgentNotifier } from './agent-notifier';
 
 const sweepOptions = (deps: StreamProcessorDeps) => ({ maxWaitMs: deps.maxCapacityWaitMs ?? Infinity });
@@ -82,6 +82,10 @@ export async function processStreamRecords(deps: StreamProcessorDeps, records: r
       return failure(record, error);
     }
   }
+  // The first record's host read (when its step places) starts now, beside the notifications and
+  // the publish; the records after it read when their turn comes (src/app/task-engine.ts).
+  const firstImage = image(records[0]?.dynamodb?.NewImage);
+  const firstHosts = firstImage?.kind === 'task' ? prefetchHosts(deps.context, taskOf(firstImage)) : undefined;
   // Agents hear of their work before the publish: a notification moves nothing (the agent acts on
   // a committed change) and is at least once anyway (a retried batch notifies again), so the agent's
   // start can overlap the publish instead of waiting for it. Its reports come back as later records, handled after
@@ -100,9 +104,9 @@ export async function processStreamRecords(deps: StreamProcessorDeps, records: r
       return failure(records[0], error);
     }
   }
-  for (const record of records) {
+  for (const [index, record] of records.entries()) {
     try {
-      await processRecord(deps, record);
+      await processRecord(deps, record, index === 0 ? firstHosts : undefined);
     } catch (error) {
       // The retry republishes this record's events and those after it (same ids: at least once).
       return failure(record, error);
@@ -129,11 +133,11 @@ function eventsOf(deps: StreamProcessorDeps, record: StreamRecord): BerthEvent[]
   return events;
 }
 
-async function processRecord(deps: StreamProcessorDeps, record: StreamRecord): Promise<void> {
+async function processRecord(deps: StreamProcessorDeps, record: StreamRecord, hosts?: HostReader): Promise<void> {
   const after = image(record.dynamodb?.NewImage);
   const before = image(record.dynamodb?.OldImage);
   if (!after) return;
-  if (after.kind === 'task') await onTask(deps, before, after);
+  if (after.kind === 'task') await onTask(deps, before, after, hosts);
   else if (after.kind === 'service') await onService(deps, after);
   else if (after.kind === 'container-instance') await onContainerInstance(deps, before, after);
 }
@@ -159,11 +163,11 @@ function envelopeFor(deps: StreamProcessorDeps, arn: string): EventEnvelopeConte
   return { source: deps.eventSource, account: scope.account, region: scope.region };
 }
 
-async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after: Item) {
+async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after: Item, hosts?: HostReader) {
   const task = taskOf(after)!;
   const previous = taskOf(before);
   // The record that makes a task PENDING is its first look for a host: a miss is logged here, once.
-  await advanceTask(deps.context, { record: task, version: after.version as number }, undefined, (waiting, failure) =>
+  await advanceTask(deps.context, { record: task, version: after.version as number }, hosts, (waiting, failure) =>
     deps.logger?.info?.(
       `Task ${waiting.taskArn} is waiting for ${capacityKindOf(waiting)} capacity (${failure.reason}: ${failure.detail})`,
     ),

@@ -125,16 +125,16 @@ async function place(
   const scope = scopeOfArn(task.taskArn);
   const kind = capacityKindOf(task);
   const needs = requirementsOf(task);
-  const stored = await hosts(isFargateKind(kind) ? fargatePoolPartition(scope) : task.clusterArn);
   let outcome: ReturnType<typeof placeTasks>['outcomes'][number];
   if (!isFargateKind(kind)) {
     // A cluster's instances (all of them, or an Auto Scaling group provider's): the task's own
-    // strategies and constraints, over what runs where now.
-    const groups = await ctx.tasks.groupsPerInstance(task.clusterArn);
+    // strategies and constraints, over what runs where now. The two reads are independent: at once.
+    const [stored, groups] = await Promise.all([hosts(hostPartitionOf(task)), ctx.tasks.groupsPerInstance(task.clusterArn)]);
     const candidates = stored.map(placementCandidate(scope.region, groups));
     [outcome] = placeTasks([{ needs, kind }], candidates, {}, placementOptionsOf(task, randomUnit(ctx))).outcomes;
   } else {
     // Fargate: no strategies or constraints (as on ECS); the task's group is spread across zones.
+    const stored = await hosts(hostPartitionOf(task));
     const candidates = stored.map(placementCandidate(scope.region));
     const zones = new Set(candidates.map((c) => c.availabilityZone));
     const perZone = zones.size > 1 ? await ctx.tasks.groupTasksPerZone(task.clusterArn, task.group) : {};
@@ -160,6 +160,44 @@ async function place(
     ...(stepped ? {} : { unplaced: { scope, action: 'delete' as const } }),
   });
   return 'placed';
+}
+
+/** Where a task's hosts are: its cluster's instances, or the region's Fargate pool. */
+export function hostPartitionOf(task: Pick<TaskRecord, 'taskArn' | 'clusterArn' | 'launchType' | 'capacityProviderName'>): string {
+  return isFargateKind(capacityKindOf(task)) ? fargatePoolPartition(scopeOfArn(task.taskArn)) : task.clusterArn;
+}
+
+/** Whether the engine's next step for this task (as the image shows it) looks for a host. */
+export function placesNext(ctx: Pick<BerthContext, 'clock' | 'retention'>, task: TaskRecord): boolean {
+  const step = decideEngineStep(task, ctx.clock(), ctx.retention.stoppedTaskMs);
+  return step?.kind === 'place' || (step?.kind === 'advance' && step.placeAlong === true);
+}
+
+/**
+ * The hosts a stream batch's first record will place on, read now, before the batch's events are
+ * published and its agents notified (neither writes to the table), rather than after: one DynamoDB
+ * round trip off the path from a commit to the next step. Only the first record's: a later record's
+ * placement must see what the records before it did (a share taken, a share given back), so it reads
+ * when its turn comes, as before. Serves one placement; a retry reads afresh. Undefined when the
+ * record's next step looks for no host.
+ */
+export function prefetchHosts(ctx: BerthContext, first: TaskRecord | undefined): HostReader | undefined {
+  let places: boolean;
+  try {
+    places = first !== undefined && placesNext(ctx, first);
+  } catch {
+    return undefined; // the record's own step fails the same way, where its failure is reported
+  }
+  if (!places) return undefined;
+  const partition = hostPartitionOf(first!);
+  let read: Promise<StoredContainerInstance[]> | undefined = ctx.containerInstances.all(partition);
+  // Awaited by the placement, or never (the publish failed and the batch is retried): handled here.
+  read.catch(() => undefined);
+  return (wanted) => {
+    const served = wanted === partition ? read : undefined;
+    read = undefined;
+    return served ?? ctx.containerInstances.all(wanted);
+  };
 }
 
 /**

@@ -29,15 +29,15 @@ import { visibleStatus } from '../domain/task-engine';
 import { requestStop, taskCountBucket, type DesiredStatus } from '../domain/task-lifecycle';
 import { stampTask, type StampedTask } from '../domain/update-time';
 import { taskCountDeltas, type CountDeltas } from '../adapters/dynamodb/cluster-repository';
-import type { InstanceChange } from '../adapters/dynamodb/task-repository';
+import type { InstanceChange, RunTaskTokenRecord } from '../adapters/dynamodb/task-repository';
 import { requirementsOf, reservationFields } from './task-engine';
-import { placeGroup, reservationsOf } from './group-placement';
+import { placeGroup, reservationsOf, startPlacementReads, type PlacementReads } from './group-placement';
 import { pageSize } from './clusters';
 import type { RequestContext } from './context';
 import { withOptimisticRetry } from './optimistic';
 import { serviceNameIn } from './service-view';
 import { serviceGroup } from '../domain/service';
-import { activeCluster } from './resolve';
+import { activeCluster, clusterArnFor } from './resolve';
 import { findTaskDefinition } from './task-definitions';
 
 export const MAX_RUN_TASK_COUNT = 10;
@@ -89,13 +89,28 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
   validateTaskInputs(input);
   const tags = input.tags ?? [];
 
-  const stored = await findTaskDefinition(ctx, input.taskDefinition);
+  // The task definition, the cluster and the client token are independent reads (the token's key
+  // follows from the cluster reference): all three at once, then awaited in the order their failures
+  // take precedence, as when they were read one after another (a read that fails, then a missing or
+  // INACTIVE cluster, then a replay or a conflicting token, then the task definition's own errors).
+  const definition = started(findTaskDefinition(ctx, input.taskDefinition));
+  const arn = clusterArnFor(ctx, input.cluster);
+  // Tasks of launch type EC2 or EXTERNAL are placed at once: the placement's reads (hosts, groups)
+  // start with the others, for the first attempt. Not with a client token, whose replay needs none.
+  const placesAtOnce = (input.launchType === 'EC2' || input.launchType === 'EXTERNAL') && !input.clientToken;
+  let placementReads = placesAtOnce && arn ? startPlacementReads(ctx, arn) : undefined;
   // Retried as a whole on a lost race (the cluster changed, a concurrent transaction on its item):
   // each attempt decides on a fresh read of the cluster, and nothing was written, so new ids are harmless.
   return withOptimisticRetry(async () => {
-    const cluster = await activeCluster(ctx, input.cluster);
-    if (input.clientToken) {
-      const replay = await replayOfClientToken(ctx, cluster.record.clusterArn, input);
+    const reads = placementReads; // a retry (capacity taken meanwhile) places on fresh reads
+    placementReads = undefined;
+    placementReads = undefined;
+    const clusterRead = started(activeCluster(ctx, input.cluster));
+    const tokenRead = input.clientToken && arn ? started(ctx.tasks.getRunTaskToken(arn, input.clientToken)) : undefined;
+    const stored = await definition;
+    const cluster = await clusterRead;
+    if (tokenRead) {
+      const replay = await replayOfToken(ctx, cluster.record.clusterArn, input, await tokenRead);
       if (replay) return replay;
     }
     if (!stored) throw new ClientException('TaskDefinition not found.');
@@ -106,7 +121,7 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
     const targets = launchTargets(cluster.record, input, count);
     checkCompatibility(td, targets, input);
     validateTaskSizeOverride(td, (input.overrides ?? {}) as { cpu?: unknown; memory?: unknown }, targets.some((t) => t.launchType === 'FARGATE'));
-    return createTasks(ctx, cluster.record, td, targets, propagatedTags(input.propagateTags, stored.tags, tags), input);
+    return createTasks(ctx, cluster.record, td, targets, propagatedTags(input.propagateTags, stored.tags, tags), input, reads);
   });
 }
 
@@ -143,6 +158,7 @@ async function createTasks(
   targets: readonly LaunchTarget[],
   tags: Tag[],
   input: RunTaskInput,
+  placementReads?: PlacementReads,
 ) {
   const clusterArn = cluster.clusterArn;
   const now = ctx.clock();
@@ -156,7 +172,7 @@ async function createTasks(
     tags,
     placement: placementOf(td, input),
   }, now);
-  const { tasks, failures, reservations } = await placeAtOnce(ctx, clusterArn, built);
+  const { tasks, failures, reservations } = await placeAtOnce(ctx, clusterArn, built, placementReads);
   // Nothing fits: nothing is written (ECS creates nothing for failed tasks; a clientToken is not spent).
   if (!tasks.length) return { tasks: [], failures };
   const deltas = countDeltasOf(tasks);
@@ -195,8 +211,8 @@ async function createTasks(
  * again. A task of an Auto Scaling group provider that no instance can take now, and Fargate tasks,
  * are created unplaced and wait for the engine, as ECS lets them wait in PROVISIONING.
  */
-async function placeAtOnce(ctx: RequestContext, clusterArn: string, built: StampedTask[]) {
-  const { placed, failed, hosts } = await placeGroup(ctx, clusterArn, built);
+async function placeAtOnce(ctx: RequestContext, clusterArn: string, built: StampedTask[], reads?: PlacementReads) {
+  const { placed, failed, hosts } = await placeGroup(ctx, clusterArn, built, reads);
   const launchTypeEc2 = (task: StampedTask) => capacityKindOf(task) === 'EC2' && !task.capacityProviderName;
   if (built.some(launchTypeEc2) && !hosts.some((host) => host.record.status !== 'INACTIVE')) {
     throw new InvalidParameterException('No Container Instances were found in your cluster.');
@@ -337,7 +353,11 @@ export function countDeltasOf(tasks: readonly TaskRecord[]): CountDeltas {
 
 /** Idempotency: the same token and request answers with the first call's tasks; another request conflicts. */
 async function replayOfClientToken(ctx: RequestContext, clusterArn: string, input: RunTaskInput) {
-  const token = await ctx.tasks.getRunTaskToken(clusterArn, input.clientToken!);
+  return replayOfToken(ctx, clusterArn, input, await ctx.tasks.getRunTaskToken(clusterArn, input.clientToken!));
+}
+
+/** The replay (or the conflict) a stored client token means for this request; undefined if none is stored. */
+async function replayOfToken(ctx: RequestContext, clusterArn: string, input: RunTaskInput, token: RunTaskTokenRecord | undefined) {
   if (!token) return undefined;
   if (token.requestDigest !== requestDigest(input)) {
     throw new ConflictException(
@@ -352,6 +372,15 @@ async function replayOfClientToken(ctx: RequestContext, clusterArn: string, inpu
     }),
     failures: [],
   };
+}
+
+/**
+ * A read started now and awaited later, perhaps never (an earlier read's failure ends the request
+ * first): its rejection is marked handled here, and still rejects where it is awaited.
+ */
+function started<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  return read;
 }
 
 function requestDigest(input: RunTaskInput): string {

@@ -518,6 +518,43 @@ describe('processStreamRecords: publisher failures', () => {
     expect(f.publisher.taskEvents(taskArn).map((e) => e.detail.lastStatus)).toEqual(['PROVISIONING', 'PENDING']);
   });
 
+  it("the first record's hosts are read beside the batch's publish; a later record reads after the placements before it", async () => {
+    const host = await registerFargateHost('FARGATE', 'us-east-1b', 512, 1024); // room for two tasks, not three
+    const taskArns = await runTasks(3);
+    const batch = (await f.reader.fresh()).filter((r) => newImage(r)?.kind === 'task');
+    expect(batch).toHaveLength(3);
+    const log: string[] = [];
+    const seenCpu: number[][] = [];
+    const instances = f.berth.context.containerInstances;
+    const deps: StreamProcessorDeps = {
+      ...f.deps,
+      context: {
+        ...f.berth.context,
+        // The real repository, telling when the engine reads hosts, and what they had left.
+        containerInstances: Object.create(instances, {
+          all: {
+            value: async (partition: string) => {
+              log.push('read');
+              const hosts = await instances.all(partition);
+              seenCpu.push(hosts.map((h) => h.remaining.cpu));
+              return hosts;
+            },
+          },
+        }),
+      },
+      publisher: { publish: async (events) => (log.push(`publish ${events.length}`), f.publisher.publish(events)) },
+    };
+    expect(await processStreamRecords(deps, batch)).toEqual({ batchItemFailures: [] });
+    // One read per placement, as before; each later one sees the shares taken before it.
+    expect(log).toEqual(['read', 'publish 3', 'read', 'read']);
+    expect(seenCpu).toEqual([[512], [256], [0]]);
+    const inBatchOrder = batch.map((r) => taskOfItem(newImage(r)!).taskArn);
+    expect([...inBatchOrder].sort()).toEqual([...taskArns].sort());
+    const placed = await Promise.all(inBatchOrder.map(async (arn) => (await storedTask(arn)).record.reservation?.containerInstanceArn));
+    expect(placed).toEqual([host, host, undefined]);
+    expect(await f.berth.context.tasks.unplaced(SCOPE)).toEqual([{ clusterArn: f.clusterArn, taskId: taskIdOf(inBatchOrder[2]), capacity: 'FARGATE', since: expect.any(Number) }]);
+  });
+
   it('a publisher failing mid-lifecycle (the Spot interruption warning) is retried without losing the event', async () => {
     const host = await registerFargateHost('FARGATE_SPOT');
     const [taskArn] = await runTasks(1, true);
