@@ -4,13 +4,14 @@
  * The agent moves a task PENDING -> ACTIVATING -> RUNNING and reports when its containers have
  * stopped; everything else is the engine's (src/domain/task-engine.ts).
  */
-import { AccessDeniedException, InvalidParameterException } from '../domain/errors';
+import { AccessDeniedException, BerthError, InvalidParameterException, VersionConflictError } from '../domain/errors';
 import { isImageDigest } from '../domain/image-digests';
 import type { ContainerRecord, TaskRecord } from '../domain/records';
 import { isLegalTransition, requestStop, type TaskStatus } from '../domain/task-lifecycle';
 import { stampTask } from '../domain/update-time';
 import { fargatePoolPartition } from '../adapters/dynamodb/keys';
 import type { RequestContext } from './context';
+import type { StoredTask } from '../adapters/dynamodb/task-repository';
 import { withOptimisticRetry } from './optimistic';
 import { activeCluster, clusterArnFor } from './resolve';
 import { requireOwnInstanceArn } from './container-instances';
@@ -79,24 +80,43 @@ async function updateTask(
   now: number,
   change: (task: TaskRecord) => TaskRecord | undefined,
 ) {
+  // The task's key follows from the cluster reference alone (every start and stop waits on these reports).
+  const arn = clusterArnFor(ctx, report.cluster);
+  const taskId = arn === undefined ? undefined : taskIdIn(ctx, arn, report.task);
+  const write = async (stored: StoredTask) => {
+    const next = change(stored.record);
+    if (!next) return stored.record;
+    const updated = stampTask(stored.record, { ...next, version: stored.version + 1 }, now);
+    await ctx.tasks.applyChange(changeFor(stored.record, updated, stored.version, false));
+    ctx.tasks.remember({ record: updated, version: updated.version });
+    return updated;
+  };
+  // First from the version last seen committed (the stream image the agent was notified of, or this
+  // process's own last write), without a read: only its conditional write makes it count. A stale
+  // copy (lost condition), a refusal or a no-op decided on it, are all decided again on a fresh read.
+  const recent = taskId === undefined ? undefined : ctx.tasks.recentlyCommittedCopy(arn!, taskId);
+  if (recent && report.containerInstance !== undefined && recent.record.reservation?.containerInstanceArn === report.containerInstance) {
+    const written = await write(recent).then(
+      (updated) => (updated === recent.record ? undefined : updated),
+      (error: unknown) => {
+        if (error instanceof BerthError || error instanceof VersionConflictError) return undefined;
+        throw error;
+      },
+    );
+    if (written) return written;
+    ctx.tasks.forget(arn!, taskId!);
+  }
   return withOptimisticRetry(async () => {
-    // The task's key follows from the cluster reference alone (every start and stop waits on these
-    // reports). A task its reporter holds is pending or running, so its cluster is ACTIVE (DeleteCluster
-    // refuses while tasks are active, by a conditional write): the cluster is read only for a report
-    // refused anyway, so that a missing or deleted cluster is the error it gets, as before.
-    const arn = clusterArnFor(ctx, report.cluster);
-    const taskId = arn === undefined ? undefined : taskIdIn(ctx, arn, report.task);
+    // A task its reporter holds is pending or running, so its cluster is ACTIVE (DeleteCluster refuses
+    // while tasks are active, by a conditional write): the cluster is read only for a report refused
+    // anyway, so that a missing or deleted cluster is the error it gets, as before.
     const stored = taskId === undefined ? undefined : await ctx.tasks.get(arn!, taskId);
     if (stored?.record.reservation?.containerInstanceArn !== report.containerInstance || report.containerInstance === undefined) {
       await activeCluster(ctx, report.cluster);
     }
     if (!stored) throw new InvalidParameterException('The referenced task was not found.');
     requireHolder(stored.record, report.containerInstance);
-    const next = change(stored.record);
-    if (!next) return stored.record;
-    const updated = stampTask(stored.record, { ...next, version: stored.version + 1 }, now);
-    await ctx.tasks.applyChange(changeFor(stored.record, updated, stored.version, false));
-    return updated;
+    return write(stored);
   });
 }
 

@@ -145,6 +145,8 @@ async function processRecord(deps: StreamProcessorDeps, record: StreamRecord, ho
 async function notifyAgentOf(deps: StreamProcessorDeps, record: StreamRecord): Promise<void> {
   const after = image(record.dynamodb?.NewImage);
   if (after?.kind !== 'task') return;
+  // The agent's report on this change may start from this version without reading it (agent-reports.ts).
+  deps.context.tasks.remember({ record: taskOf(after)!, version: after.version as number });
   const before = image(record.dynamodb?.OldImage);
   const seq = record.dynamodb?.SequenceNumber ?? '';
   await notifyAgentOfTaskChange(deps.agentNotifier, deps.context, taskOf(before), taskOf(after)!, seq, deps.logger);

@@ -71,11 +71,42 @@ export interface TaskPointer {
 
 export type CreateTasksOutcome = 'created' | 'cluster-changed' | 'token-exists' | 'capacity-changed';
 
+/** How many tasks `remember` keeps (the oldest go first): enough for every task in flight on a busy host. */
+const RECENTLY_COMMITTED_TASKS = 2_000;
+
 export class TaskRepository {
+  /**
+   * The newest version of each task this process saw committed (stream images, its own writes), for
+   * the agents' reports: a read-modify-write that may start from it and trusts it only through its
+   * conditional write (a stale copy loses the condition and the report reads afresh). Nothing else
+   * reads it: a copy may be behind what other writers committed since.
+   */
+  private readonly recentlyCommitted = new Map<string, StoredTask>();
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
+
+  /** Keeps a committed version (a newer one than kept, unless the task is STOPPED: nothing reports on it). */
+  remember(stored: StoredTask): void {
+    const key = recentKey(stored.record.clusterArn, taskIdOfArn(stored.record.taskArn));
+    const kept = this.recentlyCommitted.get(key);
+    if (kept && kept.version >= stored.version) return;
+    this.recentlyCommitted.delete(key);
+    if (stored.record.lastStatus === 'STOPPED') return;
+    if (this.recentlyCommitted.size >= RECENTLY_COMMITTED_TASKS) this.recentlyCommitted.delete(this.recentlyCommitted.keys().next().value!);
+    this.recentlyCommitted.set(key, stored);
+  }
+
+  /** The kept copy, if any: possibly stale, so only for a write conditional on its version. */
+  recentlyCommittedCopy(clusterArn: string, taskId: string): StoredTask | undefined {
+    return this.recentlyCommitted.get(recentKey(clusterArn, taskId));
+  }
+
+  forget(clusterArn: string, taskId: string): void {
+    this.recentlyCommitted.delete(recentKey(clusterArn, taskId));
+  }
 
   /**
    * Writes new tasks, the cluster's counters, the capacity reserved for tasks placed at birth (one
@@ -392,3 +423,5 @@ export class TaskRepository {
     return taskItem(task, expiresAtMs);
   }
 }
+
+const recentKey = (clusterArn: string, taskId: string) => `${clusterArn}\n${taskId}`;
