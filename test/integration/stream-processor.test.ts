@@ -584,6 +584,58 @@ describe('processStreamRecords: publisher failures', () => {
   });
 });
 
+describe("agent reports from the version the agent was notified of", () => {
+  /** Counts the consistent task reads the reports make (the repository's own get, on this harness only). */
+  function countTaskReads() {
+    const tasks = f.berth.context.tasks;
+    const get = tasks.get.bind(tasks);
+    const counter = { reads: 0 };
+    tasks.get = async (...args) => (counter.reads++, get(...args));
+    return { counter, restore: () => void (tasks.get = get) };
+  }
+
+  const report = (taskArn: string, host: string, status: string) =>
+    f.berth.raw('SubmitTaskStateChange', JSON.stringify({ cluster: CLUSTER, task: taskArn, containerInstance: host, status, containers: [{ containerName: 'app', status, runtimeId: 'rt-1' }] }));
+
+  it('ACTIVATING and RUNNING on the notified version write without a read of the task', async () => {
+    const host = await registerFargateHost();
+    const [taskArn] = await runTasks();
+    await drain(); // PENDING committed and handed to the processor: the version the agent is notified of.
+    const { counter, restore } = countTaskReads();
+    try {
+      expect((await report(taskArn, host, 'ACTIVATING')).status).toBe(200);
+      expect((await report(taskArn, host, 'RUNNING')).status).toBe(200);
+      expect(counter.reads).toBe(0);
+    } finally {
+      restore();
+    }
+    expect((await storedTask(taskArn)).record.lastStatus).toBe('RUNNING');
+    await drain();
+    expect(await clusterCounts()).toEqual({ pending: 0, running: 1 });
+  });
+
+  it('a copy gone stale (the task was stopped since) loses its condition and the report is decided on a fresh read', async () => {
+    const host = await registerFargateHost();
+    const [taskArn] = await runTasks();
+    await drain();
+    // Stopped after the agent was notified, and the stop not yet through the stream: the copy is stale.
+    await f.ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: taskArn, reason: 'changed my mind' }));
+    const { counter, restore } = countTaskReads();
+    let response;
+    try {
+      response = await report(taskArn, host, 'ACTIVATING');
+    } finally {
+      restore();
+    }
+    expect(counter.reads).toBeGreaterThan(0);
+    // Decided as without the copy: on the copy it would have moved to ACTIVATING; on the fresh task,
+    // desired STOPPED, it does not (the report's container details are kept, as before).
+    expect(response.status).toBe(200);
+    const stored = (await storedTask(taskArn)).record;
+    expect([stored.lastStatus, stored.desiredStatus]).toEqual(['PENDING', 'STOPPED']);
+  });
+});
+
 describe('waiting for capacity', () => {
   it('a task that cannot be placed stays PENDING with an unplaced marker, and placeWaitingTasks places it once capacity registers', async () => {
     const [taskArn] = await runTasks();
