@@ -57,7 +57,10 @@ export function moduleOf(frame: CallFrame): string {
   const inModules = path.lastIndexOf('/node_modules/');
   if (inModules >= 0) {
     const parts = path.slice(inModules + '/node_modules/'.length).split('/');
-    return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+    const name = parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+    // The SDK's core packages bundle unrelated parts (schema serde, retry, auth) as submodules.
+    const submodule = /\/dist-[a-z]+\/submodules\/([^/]+)\//.exec(path);
+    return submodule ? `${name}/${submodule[1]}` : name;
   }
   const repo = /\/(src|bench|lib|test)\/(.*)$/.exec(path);
   if (repo) return `${repo[1]}/${repo[2]}`;
