@@ -48,7 +48,7 @@ import { taskOfItem } from '../src/adapters/dynamodb/task-item';
 import { TASK_STATE_CHANGE } from '../src/domain/task-events';
 import { LocalAgentChannel } from '../src/local/agent-channel-server';
 import { DEFAULT_REGION, startBerthLocal, type BerthLocal } from '../src/local/berth-local';
-import { formatMs, itemAttributeBytes, percentile, processCpuReader, runCalls, table, Tally } from './stats';
+import { formatMs, itemAttributeBytes, percentile, processCpuReader, runCalls, table, Tally, threadCpuReader } from './stats';
 import { docBytes, itemKind, writeRequestsOf, type Doc } from './table-writes';
 
 const N = Number(process.env.BERTH_BENCH_SATURATION_TASKS ?? 500);
@@ -367,6 +367,18 @@ function traceAgentHops(harness: BerthLocal) {
   };
 }
 
+/**
+ * DynamoDB Local's threads by what they do (HotSpot and Jetty thread names): the JIT compilers' share
+ * is work a long-running JVM stops doing, request handling and SQLite are what each call costs.
+ */
+function jvmThreadGroup(name: string): string {
+  if (/^C[12] CompilerThre/.test(name)) return 'JIT compilers (C1, C2)';
+  if (/^qtp/.test(name)) return 'HTTP request threads (Jetty)';
+  if (/^SQLiteQueue/.test(name)) return 'SQLite queue';
+  if (/^(GC Thread|G1 |VM Thread)/.test(name)) return 'GC and VM';
+  return 'other';
+}
+
 function waitUntil(check: () => boolean, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const attempt = () => {
@@ -521,6 +533,8 @@ async function main() {
     }
     const before = tally.snapshot();
     const jvmBefore = jvmCpuMs();
+    const jvmThreads = threadCpuReader(harness.dynamoDb.pid, jvmThreadGroup);
+    const jvmThreadsBefore = jvmThreads?.();
     const cpuBefore = process.cpuUsage();
     measuring = true;
     phaseWrites = [];
@@ -541,6 +555,9 @@ async function main() {
     const cpu = process.cpuUsage(cpuBefore);
     const nodeMs = (cpu.user + cpu.system) / 1000;
     const jvmMs = jvmCpuMs() - jvmBefore;
+    const jvmThreadsAfter = jvmThreads?.();
+    const jvmByThread = new Tally();
+    for (const [group, ms] of jvmThreadsAfter ?? []) jvmByThread.add(group, ms - (jvmThreadsBefore?.get(group) ?? 0));
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
       writeFileSync(CPU_PROFILE!, JSON.stringify(profile));
@@ -565,7 +582,7 @@ async function main() {
     const rawJvmPerPut = (jvmCpuMs() - rawJvmBefore) / RAW_PUTS;
     raw.destroy();
 
-    report({ arns, sequential, sequentialCounts, counts, started, accepted, lastStopped, nodeMs, jvmMs, rawJvmPerPut, rawWallMs, taskItemBytes: docBytes(Item) });
+    report({ arns, sequential, sequentialCounts, jvmByThread, counts, started, accepted, lastStopped, nodeMs, jvmMs, rawJvmPerPut, rawWallMs, taskItemBytes: docBytes(Item) });
     if (problems.length) {
       console.log(`\n${problems.length} warnings/errors logged by Berth; the first ones:`);
       for (const problem of problems.slice(0, 5)) console.log(`  ${problem.slice(0, 300)}`);
@@ -580,6 +597,7 @@ interface Report {
   arns: string[];
   sequential: string[];
   sequentialCounts: Tally;
+  jvmByThread: Tally;
   counts: Tally;
   started: number;
   accepted: number;
@@ -658,6 +676,7 @@ function report(r: Report) {
   add('  GetRecords that returned no records', c.get('streams.getrecords.empty'));
   add('Node CPU ms (client, API, processor, agent)', r.nodeMs, 1);
   add('JVM CPU ms (DynamoDB Local)', r.jvmMs, 1);
+  for (const key of r.jvmByThread.keys()) add(`  ${key}`, r.jvmByThread.get(key), 1);
   console.log(`\nPer lifecycle (saturation phase totals / ${n}):`);
   console.log(table(['per lifecycle', 'count'], rows));
   const s = r.sequentialCounts;
