@@ -19,10 +19,15 @@
  * lifecycle / JVM CPU per PutItem is the lifecycle's cost in "plain writes", the floor to compare with.
  *
  * Measured and printed, never asserted. Run: `npx tsx bench/saturation.bench.ts` (part of `npm run
- * bench`); BERTH_BENCH_SATURATION_TASKS sets N (default 500), BERTH_BENCH_SATURATION_RUN_COUNT the tasks per RunTask (default 10). Results: docs/benchmarks.md, docs/cost.md.
+ * bench`); BERTH_BENCH_SATURATION_TASKS sets N (default 500), BERTH_BENCH_SATURATION_RUN_COUNT the tasks per RunTask (default 10).
+ * BERTH_BENCH_SATURATION_CPU_PROFILE=FILE writes a V8 CPU profile of this process over the saturation phase
+ * only (summarise it with `npx tsx bench/cpu-profile-summary.ts FILE`; the profiler adds Node CPU of its
+ * own, so take the CPU figures from a run without it). Results: docs/benchmarks.md, docs/cost.md.
  */
 import '../src/local/quiet-node-version-warning';
 import http from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, platform, release, arch } from 'node:os';
 import {
   CreateClusterCommand,
@@ -32,6 +37,7 @@ import {
   type RunTaskCommandInput,
 } from '@aws-sdk/client-ecs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { BerthEvent, EventPublisher } from '../src/app/event-publisher';
 import type { ContainerRuntime } from '../src/agent/container-runtime';
 import type { BatchResult, StreamRecord } from '../src/app/stream-processor';
@@ -42,7 +48,7 @@ import { taskOfItem } from '../src/adapters/dynamodb/task-item';
 import { TASK_STATE_CHANGE } from '../src/domain/task-events';
 import { LocalAgentChannel } from '../src/local/agent-channel-server';
 import { DEFAULT_REGION, startBerthLocal, type BerthLocal } from '../src/local/berth-local';
-import { formatMs, itemAttributeBytes, percentile, processCpuReader, runCalls, table, Tally } from './stats';
+import { formatMs, itemAttributeBytes, percentile, processCpuReader, runCalls, table, Tally, threadCpuReader } from './stats';
 import { docBytes, itemKind, writeRequestsOf, type Doc } from './table-writes';
 
 const N = Number(process.env.BERTH_BENCH_SATURATION_TASKS ?? 500);
@@ -55,6 +61,7 @@ const RAW_PUTS = 1_000;
 /** Generous: on a loaded shared machine 500 lifecycles have taken minutes. */
 const WAIT_TIMEOUT_MS = 1_800_000;
 const CLUSTER = 'saturation';
+const CPU_PROFILE = process.env.BERTH_BENCH_SATURATION_CPU_PROFILE;
 
 const tally = new Tally();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -306,6 +313,26 @@ function countApiRequests() {
 }
 
 /**
+ * DynamoDB Streams calls (the local stream poller's; it has its own client, which the runtime's
+ * instrument seam does not reach): by command, and GetRecords by whether it returned records. They
+ * cost DynamoDB Local CPU like table calls do. Counted on the client's send, patched in this bench's
+ * process only.
+ */
+function countStreamCalls() {
+  const send = DynamoDBStreamsClient.prototype.send;
+  DynamoDBStreamsClient.prototype.send = async function (this: DynamoDBStreamsClient, ...args: unknown[]) {
+    const command = (args[0] as { constructor: { name: string } }).constructor.name.replace(/Command$/, '');
+    tally.add(`streams.call.${command}`);
+    const output = await (send as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    if (command === 'GetRecords') {
+      const records = (output as { Records?: unknown[] }).Records?.length ?? 0;
+      tally.add(records ? 'streams.getrecords.with-records' : 'streams.getrecords.empty');
+    }
+    return output;
+  } as typeof send;
+}
+
+/**
  * Agent channel notifications (docs/agent-channel.md): each is a WebSocket message in AWS; one that
  * carries its assignment needs no fetch (PollAssignments, counted with the API requests). Counted on the
  * local channel's notify, patched in this bench's process only.
@@ -338,6 +365,18 @@ function traceAgentHops(harness: BerthLocal) {
     mark('process started');
     return container;
   };
+}
+
+/**
+ * DynamoDB Local's threads by what they do (HotSpot and Jetty thread names): the JIT compilers' share
+ * is work a long-running JVM stops doing, request handling and SQLite are what each call costs.
+ */
+function jvmThreadGroup(name: string): string {
+  if (/^C[12] CompilerThre/.test(name)) return 'JIT compilers (C1, C2)';
+  if (/^qtp/.test(name)) return 'HTTP request threads (Jetty)';
+  if (/^SQLiteQueue/.test(name)) return 'SQLite queue';
+  if (/^(GC Thread|G1 |VM Thread)/.test(name)) return 'GC and VM';
+  return 'other';
 }
 
 function waitUntil(check: () => boolean, what: string): Promise<void> {
@@ -395,6 +434,7 @@ async function main() {
   console.log(`  gsi1       projection ${JSON.stringify(TABLE_SCHEMA.listIndex.projection)}`);
   countApiRequests();
   countAgentNotifications();
+  countStreamCalls();
   let harness: BerthLocal | undefined;
   let ecs: ECSClient | undefined;
   const stop = async () => {
@@ -472,6 +512,7 @@ async function main() {
     console.log(`\nwarm-up: ${WARMUP} lifecycles in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const sequential: string[] = [];
+    const beforeSequential = tally.snapshot();
     tracing = true;
     for (let i = 0; i < SEQUENTIAL; i++) {
       const [arn] = await launch(1, 1, 1);
@@ -481,10 +522,19 @@ async function main() {
     }
 
     tracing = false;
+    const sequentialCounts = tally.snapshot().since(beforeSequential);
 
     // Saturation.
+    const profiler = CPU_PROFILE ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     const before = tally.snapshot();
     const jvmBefore = jvmCpuMs();
+    const jvmThreads = threadCpuReader(harness.dynamoDb.pid, jvmThreadGroup);
+    const jvmThreadsBefore = jvmThreads?.();
     const cpuBefore = process.cpuUsage();
     measuring = true;
     phaseWrites = [];
@@ -505,6 +555,15 @@ async function main() {
     const cpu = process.cpuUsage(cpuBefore);
     const nodeMs = (cpu.user + cpu.system) / 1000;
     const jvmMs = jvmCpuMs() - jvmBefore;
+    const jvmThreadsAfter = jvmThreads?.();
+    const jvmByThread = new Tally();
+    for (const [group, ms] of jvmThreadsAfter ?? []) jvmByThread.add(group, ms - (jvmThreadsBefore?.get(group) ?? 0));
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(CPU_PROFILE!, JSON.stringify(profile));
+      profiler.disconnect();
+      console.log(`\nCPU profile of the saturation phase: ${CPU_PROFILE} (the profiler's own overhead is in the Node CPU figure)`);
+    }
 
     // Raw PutItem of a real (STOPPED) task item, on the same JVM, as the floor.
     const raw = createLocalDocumentClient(harness.dynamoDb.endpoint);
@@ -523,7 +582,7 @@ async function main() {
     const rawJvmPerPut = (jvmCpuMs() - rawJvmBefore) / RAW_PUTS;
     raw.destroy();
 
-    report({ arns, sequential, counts, started, accepted, lastStopped, nodeMs, jvmMs, rawJvmPerPut, rawWallMs, taskItemBytes: docBytes(Item) });
+    report({ arns, sequential, sequentialCounts, jvmByThread, counts, started, accepted, lastStopped, nodeMs, jvmMs, rawJvmPerPut, rawWallMs, taskItemBytes: docBytes(Item) });
     if (problems.length) {
       console.log(`\n${problems.length} warnings/errors logged by Berth; the first ones:`);
       for (const problem of problems.slice(0, 5)) console.log(`  ${problem.slice(0, 300)}`);
@@ -537,6 +596,8 @@ async function main() {
 interface Report {
   arns: string[];
   sequential: string[];
+  sequentialCounts: Tally;
+  jvmByThread: Tally;
   counts: Tally;
   started: number;
   accepted: number;
@@ -610,10 +671,23 @@ function report(r: Report) {
   add('API requests', c.sum('api.'));
   for (const key of c.keys('api.')) add(`  ${key.slice(4)}`, c.get(key));
   add('agent channel notifications (WebSocket messages in AWS)', c.get('agent.notifications'));
+  add('DynamoDB Streams calls (the local poller)', c.sum('streams.call.'));
+  for (const key of c.keys('streams.call.')) add(`  ${key.slice(13)}`, c.get(key));
+  add('  GetRecords that returned no records', c.get('streams.getrecords.empty'));
   add('Node CPU ms (client, API, processor, agent)', r.nodeMs, 1);
   add('JVM CPU ms (DynamoDB Local)', r.jvmMs, 1);
+  for (const key of r.jvmByThread.keys()) add(`  ${key}`, r.jvmByThread.get(key), 1);
   console.log(`\nPer lifecycle (saturation phase totals / ${n}):`);
   console.log(table(['per lifecycle', 'count'], rows));
+  const s = r.sequentialCounts;
+  const perSequential = (value: number) => (value / Math.max(1, r.sequential.length)).toFixed(2);
+  console.log(
+    `\nOne at a time, per lifecycle (${r.sequential.length} tasks, with the bench's 200 ms quiet wait after each): ` +
+      `DynamoDB calls ${perSequential(s.sum('write.call.') + s.sum('read.'))}, stream records ${perSequential(s.get('stream.records'))}, ` +
+      `stream batches ${perSequential(s.get('stream.batches'))}, DynamoDB Streams calls ${perSequential(s.sum('streams.call.'))} (` +
+      s.keys('streams.call.').map((key) => `${key.slice(13)} ${perSequential(s.get(key))}`).join(', ') +
+      `; GetRecords with no records ${perSequential(s.get('streams.getrecords.empty'))})`,
+  );
   const jvmPerLifecycle = r.jvmMs / n;
   console.log(
     `\nRaw PutItem of a task item (${r.taskItemBytes} bytes), ${RAW_PUTS} at 8 in flight on the same JVM: ` +

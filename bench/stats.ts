@@ -1,6 +1,6 @@
 /** Small statistics helpers for the benchmarks: latency samples in, percentiles and rates out. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface Summary {
   /** Calls that succeeded (their latencies are the samples). */
@@ -208,6 +208,41 @@ export function processCpuReader(pid: number): (() => number) | undefined {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     // After "pid (comm) ": state is field 0, utime 11, stime 12 (in clock ticks).
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  };
+  try {
+    read();
+    return read;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU ms of a process's threads by group (Linux /proc/PID/task/*: the thread's name, utime + stime),
+ * for where a JVM's CPU goes: `group` maps a thread name to its group. Undefined where /proc is not.
+ */
+export function threadCpuReader(pid: number, group: (threadName: string) => string): (() => Map<string, number>) | undefined {
+  let ticksPerSecond = 100;
+  try {
+    ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    // keep 100, the Linux default
+  }
+  const read = () => {
+    const groups = new Map<string, number>();
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+        const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+        const key = group(name);
+        groups.set(key, (groups.get(key) ?? 0) + ms);
+      } catch {
+        // the thread ended meanwhile: its time is no longer counted (a short-lived thread's is small)
+      }
+    }
+    return groups;
   };
   try {
     read();

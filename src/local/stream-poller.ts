@@ -18,7 +18,7 @@ import {
   type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { BatchResult, StreamRecord } from '../app/stream-processor';
-import { LOCAL_CREDENTIALS, LOCAL_DYNAMODB_REGION } from '../adapters/dynamodb/document-client';
+import { LOCAL_CREDENTIALS, LOCAL_DYNAMODB_REGION, LOCAL_SIGNER } from '../adapters/dynamodb/document-client';
 
 export interface StreamPollerOptions {
   readonly endpoint: string;
@@ -78,6 +78,7 @@ export class StreamPoller {
       endpoint: options.endpoint,
       region: LOCAL_DYNAMODB_REGION,
       credentials: LOCAL_CREDENTIALS,
+      signer: LOCAL_SIGNER,
     });
     this.checkpoints = options.checkpointFile && existsSync(options.checkpointFile)
       ? (JSON.parse(readFileSync(options.checkpointFile, 'utf8')) as Checkpoints)

@@ -65,10 +65,23 @@ function withoutDefaults(value: Doc, defaults: Doc): Doc {
   return stored;
 }
 
+/**
+ * A fresh copy of a default (a record's members must not share the constants). The defaults are small
+ * plain JSON: copied by hand, as structuredClone's serialisation costs far more per call, and this runs
+ * for every member of every task read.
+ */
+function copyOf(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyOf);
+  const copy: Doc = {};
+  for (const [name, member] of Object.entries(value)) copy[name] = copyOf(member);
+  return copy;
+}
+
 /** The inverse: defaults back in, null (absent in the record) dropped. */
 function withDefaults(stored: Doc, defaults: Doc): Doc {
   const value: Doc = {};
-  for (const [name, member] of Object.entries(defaults)) value[name] = structuredClone(member);
+  for (const [name, member] of Object.entries(defaults)) value[name] = copyOf(member);
   for (const [name, member] of Object.entries(stored)) {
     if (member === null && name in defaults) delete value[name];
     else value[name] = member;
