@@ -104,7 +104,6 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
   return withOptimisticRetry(async () => {
     const reads = placementReads; // a retry (capacity taken meanwhile) places on fresh reads
     placementReads = undefined;
-    placementReads = undefined;
     const clusterRead = started(activeCluster(ctx, input.cluster));
     const tokenRead = input.clientToken && arn ? started(ctx.tasks.getRunTaskToken(arn, input.clientToken)) : undefined;
     const stored = await definition;
