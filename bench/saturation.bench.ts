@@ -55,7 +55,8 @@ const N = Number(process.env.BERTH_BENCH_SATURATION_TASKS ?? 500);
 const CALLERS = 4;
 /** Tasks per RunTask in the saturation phase (BERTH_BENCH_SATURATION_RUN_COUNT; 1 = a caller starting tasks one by one). */
 const RUN_COUNT = Number(process.env.BERTH_BENCH_SATURATION_RUN_COUNT ?? 10);
-const WARMUP = 40;
+/** Tasks run before anything is measured; DynamoDB Local's JIT compilers take thousands of calls to settle. */
+const WARMUP = Number(process.env.BERTH_BENCH_SATURATION_WARMUP ?? 40);
 const SEQUENTIAL = Number(process.env.BERTH_BENCH_SATURATION_SEQUENTIAL ?? 20);
 const RAW_PUTS = 1_000;
 /** Generous: on a loaded shared machine 500 lifecycles have taken minutes. */
