@@ -191,8 +191,8 @@ async function onTask(deps: StreamProcessorDeps, before: Item | undefined, after
   );
   const service = serviceOfTask(task);
   if (service && deps.serviceLoop && taskChangeMatters(previous, task)) await deps.serviceLoop.wake(service);
-  // Capacity a stopped task gave back may be what a waiting task needs.
-  if (previous?.reservation && !task.reservation) await placeWaitingTasks(deps.context, scopeOfArn(task.taskArn), sweepOptions(deps));
+  // Capacity a stopped task gave back may be what a waiting task needs: the host's own record, written
+  // in the same transaction, says so (onContainerInstance), so the task's record does not look again.
 }
 
 /**
