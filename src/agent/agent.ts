@@ -122,6 +122,8 @@ export class BerthAgent {
   private channel?: AssignmentChannel;
   /** A fetch is owed (a notification, a (re)connect or the resync came since the last one began). */
   private fetchOwed = true;
+  /** Why the owed fetch is owed (logged when it starts: fetches are rare with a channel, and telling). */
+  private readonly fetchReasons = new Set<string>(['the agent started']);
   private wakeFetchLoop?: () => void;
   private longPoll?: AbortController;
 
@@ -242,14 +244,14 @@ export class BerthAgent {
       connectHeaders: (url) => this.options.client.signedConnectHeaders(url),
       heartbeatMs: (options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS) * 1000,
       random: options.random,
-      onConnected: () => this.owe(true),
-      onDisconnected: () => this.owe(false),
+      onConnected: () => this.owe(true, 'the agent channel connected'),
+      onDisconnected: () => this.owe(false, 'the agent channel closed'),
       // A notification that carries its task is acted on as it is: no fetch.
-      onNotified: (message) => (message.assignment ? this.applyOne(message.assignment) : this.owe(false)),
+      onNotified: (message) => (message.assignment ? this.applyOne(message.assignment) : this.owe(false, 'a notification without its task')),
       logger: this.options.logger,
     });
     this.channel.start();
-    const resync = setInterval(() => this.owe(false), (options.resyncSeconds ?? DEFAULT_RESYNC_SECONDS) * 1000);
+    const resync = setInterval(() => this.owe(false, 'the periodic resync'), (options.resyncSeconds ?? DEFAULT_RESYNC_SECONDS) * 1000);
     try {
       while (this.running) {
         const open = this.channel.open;
@@ -258,6 +260,8 @@ export class BerthAgent {
           continue;
         }
         this.fetchOwed = false;
+        if (this.fetchReasons.size) this.options.logger?.info(`berth-agent: fetching assignments (${[...this.fetchReasons].join('; ')})`);
+        this.fetchReasons.clear();
         this.longPoll = new AbortController();
         try {
           const answer = await this.options.client.pollAssignments(
@@ -270,6 +274,7 @@ export class BerthAgent {
           if (this.longPoll.signal.aborted) continue;
           this.options.logger?.error('berth-agent: fetching assignments failed, retrying', error);
           this.fetchOwed = true;
+          this.fetchReasons.add('the last fetch failed');
           await new Promise((resolve) => setTimeout(resolve, 1000));
         }
       }
@@ -280,8 +285,9 @@ export class BerthAgent {
   }
 
   /** A fetch is owed; `cutLongPoll` when a long poll in flight is no longer the way to learn of it. */
-  private owe(cutLongPoll: boolean): void {
+  private owe(cutLongPoll: boolean, reason: string): void {
     this.fetchOwed = true;
+    this.fetchReasons.add(reason);
     if (cutLongPoll) this.longPoll?.abort();
     this.wakeFetchLoop?.();
     this.wakeFetchLoop = undefined;

@@ -54,6 +54,12 @@ export interface StreamProcessorDeps {
   readonly serviceLoop?: ServiceLoop;
   /** Tells an agent that its assignments changed (the agent channel, docs/agent-channel.md). */
   readonly agentNotifier?: AgentNotifier;
+  /**
+   * The API serves from this same context (the local runtime): each committed task image is kept for
+   * the agent reports' read-modify-write (TaskRepository.remember). In AWS the API is another
+   * function, which would never read what this one kept.
+   */
+  readonly sharesContextWithApi?: boolean;
 }
 
 export interface BatchResult {
@@ -162,7 +168,7 @@ async function notifyAgentOf(deps: StreamProcessorDeps, record: StreamRecord): P
   const { after, before } = imagesOf(record);
   if (after?.kind !== 'task') return;
   // The agent's report on this change may start from this version without reading it (agent-reports.ts).
-  deps.context.tasks.remember({ record: taskOf(after)!, version: after.version as number });
+  if (deps.sharesContextWithApi) deps.context.tasks.remember({ record: taskOf(after)!, version: after.version as number });
   const seq = record.dynamodb?.SequenceNumber ?? '';
   await notifyAgentOfTaskChange(deps.agentNotifier, deps.context, taskOf(before), taskOf(after)!, seq, deps.logger);
 }

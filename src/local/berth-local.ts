@@ -191,7 +191,7 @@ export async function startBerthLocal(options: BerthLocalOptions = {}): Promise<
         }
       }
       return processStreamRecords(
-        { context, publisher, eventSource: options.eventSource ?? DEFAULT_EVENT_SOURCE, logger, maxCapacityWaitMs, serviceLoop, agentNotifier: agentChannel },
+        { context, publisher, eventSource: options.eventSource ?? DEFAULT_EVENT_SOURCE, logger, maxCapacityWaitMs, serviceLoop, agentNotifier: agentChannel, sharesContextWithApi: true },
         records,
       );
     };

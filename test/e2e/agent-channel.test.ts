@@ -21,6 +21,9 @@ let output = '';
 /** The answers to the agent's fetches (PollAssignments), as sent. */
 const fetchAnswers: string[] = [];
 const fetchedWith = (taskArn: string) => fetchAnswers.filter((answer) => answer.includes(taskArn)).length;
+/** The agent logs each fetch with why it fetched. */
+const fetchLines = () => output.split('\n').filter((line) => line.includes('fetching assignments ('));
+const STARTING = /\(((the agent started|the agent channel connected)(; )?)+\)$/;
 const scratch = mkdtempSync(join(tmpdir(), 'berth-agent-channel-'));
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
@@ -33,7 +36,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
   }
 }
 
-const connections = () => output.match(/agent channel connected/g)?.length ?? 0;
+const connections = () => output.match(/agent channel connected \(/g)?.length ?? 0;
 const connected = () => local.berth.agentChannel.connectedInstances().includes(agentArn);
 
 async function runTask(): Promise<string> {
@@ -102,16 +105,16 @@ afterAll(async () => {
 describe('an agent behind the push channel', () => {
   it('starts a new task on a notification and stops it on the next, with no fetch, no poll and no reconnect', async () => {
     const sent = local.berth.agentChannel.sent;
+    const fetchedBefore = fetchLines().length;
     const taskArn = await runTask();
     await local.waitForTask(CLUSTER, taskArn, (t) => t.lastStatus === 'RUNNING');
     expect(local.berth.agentChannel.sent).toBeGreaterThan(sent);
     const stopped = await stopTask(taskArn);
     expect(stopped).toMatchObject({ stopCode: 'UserInitiated', containers: [expect.objectContaining({ exitCode: 143 })] });
     expect(local.berth.agentChannel.sent).toBeGreaterThanOrEqual(sent + 2);
-    // Both notifications carried their task: the agent acted on them as they were, and no fetch of
-    // its assignments ever showed it the task.
-    expect(fetchAnswers.length).toBeGreaterThan(0);
-    expect(fetchedWith(taskArn)).toBe(0);
+    // Both notifications carried their task: the agent acted on them as they were, with no fetch.
+    // (Under load, a fetch of the agent's own start may still land here; nothing else may.)
+    expect(fetchLines().slice(fetchedBefore).filter((line) => !STARTING.test(line))).toEqual([]);
     expect(connections()).toBe(1);
   }, 60_000);
 

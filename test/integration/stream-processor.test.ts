@@ -144,6 +144,8 @@ async function setup(options: Parameters<typeof startHarness>[0] = {}): Promise<
     publisher,
     eventSource: SOURCE,
     logger: { error: (...args: unknown[]) => errors.push(args), warn: () => {} },
+    // The harness's API serves from the same context, as the local runtime's does.
+    sharesContextWithApi: true,
   };
   const { cluster } = await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER, capacityProviders: ['FARGATE', 'FARGATE_SPOT'] }));
   await ecs.send(
