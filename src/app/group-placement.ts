@@ -16,6 +16,7 @@ import type { StampedTask } from '../domain/update-time';
 import type { StoredContainerInstance } from '../adapters/dynamodb/container-instance-repository';
 import type { InstanceChange } from '../adapters/dynamodb/task-repository';
 import type { RequestContext } from './context';
+import { startedEarly } from './early-reads';
 import { placementCandidate, placementOptionsOf, randomUnit, requirementsOf, reservationFields } from './task-engine';
 
 export interface GroupPlacement {
@@ -32,13 +33,10 @@ export type PlacementReads = Promise<[StoredContainerInstance[], Map<string, Rec
 
 /**
  * Starts a group placement's reads, for a caller that knows early that it will place (RunTask with
- * launch type EC2 reads them beside its other reads). A rejection is marked handled: it still
- * rejects where placeGroup awaits it, and nothing is lost if the caller fails before that.
+ * launch type EC2 reads them beside its other reads); nothing is lost if it fails before awaiting them.
  */
 export function startPlacementReads(ctx: RequestContext, clusterArn: string): PlacementReads {
-  const reads: PlacementReads = Promise.all([ctx.containerInstances.all(clusterArn), ctx.tasks.groupsPerInstance(clusterArn)]);
-  reads.catch(() => undefined);
-  return reads;
+  return startedEarly(Promise.all([ctx.containerInstances.all(clusterArn), ctx.tasks.groupsPerInstance(clusterArn)]));
 }
 
 /**

@@ -28,6 +28,7 @@ import { fargatePoolPartition } from '../adapters/dynamodb/keys';
 import type { StoredContainerInstance } from '../adapters/dynamodb/container-instance-repository';
 import type { InstanceChange, StoredTask, TaskChange } from '../adapters/dynamodb/task-repository';
 import type { BerthContext } from './context';
+import { startedEarly } from './early-reads';
 
 export type EngineOutcome = 'advanced' | 'placed' | 'no-capacity' | 'nothing-to-do' | 'stale';
 
@@ -190,9 +191,8 @@ export function prefetchHosts(ctx: BerthContext, first: TaskRecord | undefined):
   }
   if (!places) return undefined;
   const partition = hostPartitionOf(first!);
-  let read: Promise<StoredContainerInstance[]> | undefined = ctx.containerInstances.all(partition);
-  // Awaited by the placement, or never (the publish failed and the batch is retried): handled here.
-  read.catch(() => undefined);
+  // Awaited by the placement, or never (the publish failed and the batch is retried).
+  let read: Promise<StoredContainerInstance[]> | undefined = startedEarly(ctx.containerInstances.all(partition));
   return (wanted) => {
     const served = wanted === partition ? read : undefined;
     read = undefined;

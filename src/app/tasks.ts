@@ -34,6 +34,7 @@ import { requirementsOf, reservationFields } from './task-engine';
 import { placeGroup, reservationsOf, startPlacementReads, type PlacementReads } from './group-placement';
 import { pageSize } from './clusters';
 import type { RequestContext } from './context';
+import { startedEarly } from './early-reads';
 import { withOptimisticRetry } from './optimistic';
 import { serviceNameIn } from './service-view';
 import { serviceGroup } from '../domain/service';
@@ -93,7 +94,7 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
   // follows from the cluster reference): all three at once, then awaited in the order their failures
   // take precedence, as when they were read one after another (a read that fails, then a missing or
   // INACTIVE cluster, then a replay or a conflicting token, then the task definition's own errors).
-  const definition = started(findTaskDefinition(ctx, input.taskDefinition));
+  const definition = startedEarly(findTaskDefinition(ctx, input.taskDefinition));
   const arn = clusterArnFor(ctx, input.cluster);
   // Tasks of launch type EC2 or EXTERNAL are placed at once: the placement's reads (hosts, groups)
   // start with the others, for the first attempt. Not with a client token, whose replay needs none.
@@ -104,8 +105,8 @@ export async function runTask(ctx: RequestContext, input: RunTaskInput) {
   return withOptimisticRetry(async () => {
     const reads = placementReads; // a retry (capacity taken meanwhile) places on fresh reads
     placementReads = undefined;
-    const clusterRead = started(activeCluster(ctx, input.cluster));
-    const tokenRead = input.clientToken && arn ? started(ctx.tasks.getRunTaskToken(arn, input.clientToken)) : undefined;
+    const clusterRead = startedEarly(activeCluster(ctx, input.cluster));
+    const tokenRead = input.clientToken && arn ? startedEarly(ctx.tasks.getRunTaskToken(arn, input.clientToken)) : undefined;
     const stored = await definition;
     const cluster = await clusterRead;
     if (tokenRead) {
@@ -371,15 +372,6 @@ async function replayOfToken(ctx: RequestContext, clusterArn: string, input: Run
     }),
     failures: [],
   };
-}
-
-/**
- * A read started now and awaited later, perhaps never (an earlier read's failure ends the request
- * first): its rejection is marked handled here, and still rejects where it is awaited.
- */
-function started<T>(read: Promise<T>): Promise<T> {
-  read.catch(() => undefined);
-  return read;
 }
 
 function requestDigest(input: RunTaskInput): string {
