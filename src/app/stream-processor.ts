@@ -108,12 +108,12 @@ export async function processStreamRecords(deps: StreamProcessorDeps, records: r
   }
   // The first record's host read (when its step places) starts now, beside the notifications and
   // the publish; the records after it read when their turn comes (src/app/task-engine.ts).
-  const firstImage = image(records[0]?.dynamodb?.NewImage);
+  const firstImage = records.length ? imagesOf(records[0]).after : undefined;
   const firstHosts = firstImage?.kind === 'task' ? prefetchHosts(deps.context, taskOf(firstImage)) : undefined;
   // Agents hear of their work before the publish: a notification moves nothing (the agent acts on
   // a committed change) and is at least once anyway (a retried batch notifies again), so the agent's
-  // start can overlap the publish instead of waiting for it. Its reports come back as later records, handled after
-  // this batch: the events stay in commit order.
+  // start can overlap the publish instead of waiting for it. Its reports come back as later records,
+  // handled after this batch: the events stay in commit order.
   for (const record of records) {
     try {
       await notifyAgentOf(deps, record);
