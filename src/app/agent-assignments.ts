@@ -11,6 +11,7 @@ import type { ContainerDefinition, TaskRecord } from '../domain/records';
 import { recordPoll } from './agent-liveness';
 import { requireOwnInstanceArn } from './container-instances';
 import type { BerthContext, RequestContext } from './context';
+import { parseTaskDefinitionReference } from './task-definitions';
 
 export const MAX_POLL_WAIT_SECONDS = 20;
 const POLL_INTERVAL_MS = 200;
@@ -125,10 +126,10 @@ export async function containerDefinitionsOf(
   const cached = cache.get(taskDefinitionArn);
   if (cached) return cached;
   const arn = parseArn(taskDefinitionArn);
-  const [family, revision] = arn?.resourceType === 'task-definition' ? arn.path[0].split(':') : [];
-  if (!arn || !family || !/^[1-9]\d{0,9}$/.test(revision ?? '')) return undefined;
-  const scope = { account: arn.account, region: arn.region, partition: arn.partition };
-  const stored = await ctx.taskDefinitions.getRevision(scope, family, Number(revision));
+  const scope = arn && { account: arn.account, region: arn.region, partition: arn.partition };
+  const reference = scope && parseTaskDefinitionReference({ scope }, taskDefinitionArn);
+  if (!scope || reference?.revision === undefined) return undefined;
+  const stored = await ctx.taskDefinitions.getRevision(scope, reference.family, reference.revision);
   if (!stored) return undefined; // Not cached: a definition being deleted is read as gone, not remembered.
   // The oldest entry goes first when full (a Map iterates in insertion order).
   if (cache.size >= MAX_CACHED_DEFINITIONS) cache.delete(cache.keys().next().value!);

@@ -23,7 +23,7 @@ export interface TaskDefinitionReference {
 }
 
 /** `family`, `family:revision` or a task definition ARN in the caller's account and region. */
-export function parseTaskDefinitionReference(ctx: RequestContext, reference: string): TaskDefinitionReference | undefined {
+export function parseTaskDefinitionReference(ctx: Pick<RequestContext, 'scope'>, reference: string): TaskDefinitionReference | undefined {
   let body = reference;
   if (reference.startsWith('arn:')) {
     const parsed = parseArn(reference);
