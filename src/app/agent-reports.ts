@@ -65,12 +65,16 @@ function toMs(value: number | string | undefined): number | undefined {
  * prove: who may call the agent operations at all is IAM's business in AWS (docs/agent.md).
  */
 function requireHolder(task: TaskRecord, reporter: string | undefined): void {
+  if (holds(task, reporter)) return;
   if (reporter === undefined) {
     throw new AccessDeniedException('A task state report must name the reporting container instance (containerInstance).');
   }
-  if (task.reservation?.containerInstanceArn !== reporter) {
-    throw new AccessDeniedException(`The container instance ${reporter} does not hold the task ${task.taskArn}.`);
-  }
+  throw new AccessDeniedException(`The container instance ${reporter} does not hold the task ${task.taskArn}.`);
+}
+
+/** Whether the reporter named itself and holds the task (its capacity is reserved there). */
+function holds(task: TaskRecord, reporter: string | undefined): boolean {
+  return reporter !== undefined && task.reservation?.containerInstanceArn === reporter;
 }
 
 /** `now`: the time the report is taken as, the same for every timestamp the change sets. */
@@ -95,7 +99,7 @@ async function updateTask(
   // process's own last write), without a read: only its conditional write makes it count. A stale
   // copy (lost condition), a refusal or a no-op decided on it, are all decided again on a fresh read.
   const recent = taskId === undefined ? undefined : ctx.tasks.recentlyCommittedCopy(arn!, taskId);
-  if (recent && report.containerInstance !== undefined && recent.record.reservation?.containerInstanceArn === report.containerInstance) {
+  if (recent && holds(recent.record, report.containerInstance)) {
     const written = await write(recent).then(
       (updated) => (updated === recent.record ? undefined : updated),
       (error: unknown) => {
@@ -111,11 +115,11 @@ async function updateTask(
     // while tasks are active, by a conditional write): the cluster is read only for a report refused
     // anyway, so that a missing or deleted cluster is the error it gets, as before.
     const stored = taskId === undefined ? undefined : await ctx.tasks.get(arn!, taskId);
-    if (stored?.record.reservation?.containerInstanceArn !== report.containerInstance || report.containerInstance === undefined) {
+    if (!stored || !holds(stored.record, report.containerInstance)) {
       await activeCluster(ctx, report.cluster);
+      if (!stored) throw new InvalidParameterException('The referenced task was not found.');
+      requireHolder(stored.record, report.containerInstance);
     }
-    if (!stored) throw new InvalidParameterException('The referenced task was not found.');
-    requireHolder(stored.record, report.containerInstance);
     return write(stored);
   });
 }
