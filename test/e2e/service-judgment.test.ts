@@ -93,6 +93,9 @@ describe.concurrent('the REPLICA scheduler\'s judgment in local mode', () => {
   it('replaces a task whose container health check fails: the replacement first, then the unhealthy task once it is HEALTHY', async () => {
     await create('sick', 'checked:1', 2);
     const healthy = await until(() => allTasks('sick'), (ts) => ts.filter((t) => t.healthStatus === 'HEALTHY').length === 2, 'two HEALTHY tasks');
+    // Replacement first is the rule outside a rollout; during one, seed 001 stops an unhealthy task
+    // first (R7). Under load the deployment may still be IN_PROGRESS when both tasks are HEALTHY.
+    await until(() => describeService('sick'), (s) => s.deployments?.[0]?.rolloutState === 'COMPLETED', 'the deployment COMPLETED');
     const containerHomes = readdirSync(homes).map((f) => readFileSync(join(homes, f), 'utf8').trim());
     expect(new Set(containerHomes).size).toBe(2);
     writeFileSync(join(containerHomes[0]!, 'sick'), 'x'); // exactly one container fails its checks from now on
